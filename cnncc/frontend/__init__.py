@@ -1,0 +1,1 @@
+"""Frontends: ONNX -> layer IR (and the IR -> ONNX writer used by ``cnncc opt``)."""

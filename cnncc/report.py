@@ -1,0 +1,197 @@
+"""The one Report model: every command's result, rendered as a rich table, JSON or CSV.
+
+JSON is deterministic: keys sorted, floats rounded to 6 significant decimals by the producer where needed,
+no timestamps (solve times and wall-clock measurements are the only nondeterministic numbers and live under
+keys named ``*_time_s``; ``Report.to_json(stable=True)`` drops them).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def version() -> str:
+    from cnncc import __version__
+
+    return __version__
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the table/CSV view: the layer dict key, its header, and a format spec (e.g. ``,.0f``)."""
+
+    key: str
+    header: str
+    fmt: str = ""
+
+
+def _clean(v: Any) -> Any:
+    """Make a value JSON-safe and stable: non-finite floats become None, tuples lists, numpy scalars python."""
+    if hasattr(v, "item") and not isinstance(v, (list, tuple, dict)):
+        v = v.item()
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return None
+        return float(f"{v:.10g}")
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
+
+
+def _drop_times(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _drop_times(x) for k, x in v.items() if not k.endswith("_time_s")}
+    if isinstance(v, list):
+        return [_drop_times(x) for x in v]
+    return v
+
+
+@dataclass
+class Report:
+    """Result of one command. ``layers`` are dicts with at least ``name``, ``onnx_nodes``, ``output``, ``op``;
+    ``totals`` holds network-level numbers; ``columns`` chooses what the table and CSV show."""
+
+    command: str
+    inputs: dict[str, Any]
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)
+    columns: tuple[Column, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    sections: dict[str, Any] = field(default_factory=dict)
+    title: str = ""
+
+    # --------------------------------------------------------------- API sugar
+    @property
+    def total(self) -> dict[str, Any]:
+        return self.totals
+
+    def to_dict(self, stable: bool = False) -> dict[str, Any]:
+        d = {"schema_version": SCHEMA_VERSION, "cnncc_version": version(), "command": self.command,
+             "inputs": self.inputs, "layers": self.layers, "totals": self.totals, "notes": self.notes}
+        for k, v in self.sections.items():
+            d[k] = v
+        d = _clean(d)
+        return _drop_times(d) if stable else d
+
+    def to_json(self, stable: bool = False) -> str:
+        return json.dumps(self.to_dict(stable), indent=2, sort_keys=True) + "\n"
+
+    def to_csv(self) -> str:
+        cols = self.columns or tuple(Column(k, k) for k in (self.layers[0] if self.layers else {}))
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow([c.key for c in cols])
+        for row in self.layers:
+            w.writerow([_csv_cell(row.get(c.key)) for c in cols])
+        return buf.getvalue()
+
+    def render_table(self, console=None) -> None:
+        """Print a rich table (lazy import of rich)."""
+        from rich.console import Console
+        from rich.table import Table
+
+        console = console or Console()
+        table = Table(title=self.title or None, show_footer=bool(self.totals))
+        cols = self.columns or tuple(Column(k, k) for k in (self.layers[0] if self.layers else {}))
+        for i, c in enumerate(cols):
+            footer = "total" if i == 0 else _fmt(self.totals.get(c.key), c.fmt)
+            table.add_column(c.header, footer=footer, justify="left" if i < 2 else "right", no_wrap=i == 0)
+        for row in self.layers:
+            table.add_row(*[_fmt(row.get(c.key), c.fmt) for c in cols])
+        console.print(table)
+        for k, v in self.totals.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                pass
+        summary = ", ".join(f"{k}={_fmt(v, ',.6g' if isinstance(v, float) else ',')}"
+                            for k, v in self.totals.items() if isinstance(v, (int, float, str)))
+        if summary:
+            console.print(f"[bold]totals[/bold]: {summary}", highlight=False)
+        for n in self.notes:
+            console.print(f"note: {n}", highlight=False)
+
+
+def _fmt(v: Any, spec: str) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (list, tuple)):
+        return ",".join(str(x) for x in v)
+    if spec and isinstance(v, (int, float)):
+        try:
+            return format(v, spec)
+        except ValueError:
+            return str(v)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _csv_cell(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, (list, tuple)):
+        return ";".join(str(x) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, sort_keys=True)
+    return v
+
+
+def model_input(path: str | Path) -> dict[str, str]:
+    """The ``inputs.model`` echo: path as given and SHA-256 of the file."""
+    return {"path": str(path), "sha256": sha256_file(path)}
+
+
+def layer_identity(layer, graph) -> dict[str, Any]:
+    """The fields every layer of every JSON report carries: name, onnx_nodes, output, op (and group)."""
+    d = {"name": layer.origin if layer.group else layer.name, "onnx_nodes": list(layer.onnx_nodes),
+         "output": layer.outputs[0], "op": layer.kind}
+    if layer.group:
+        d["part"] = layer.name
+    return d
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> None:
+    """Write to a temp file in the same folder, then rename: never a half-written output."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def iter_numeric(d: dict[str, Any]) -> Iterable[tuple[str, float]]:
+    for k, v in d.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            yield k, v
