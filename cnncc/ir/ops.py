@@ -534,10 +534,12 @@ class Softmax(Op):
 @register
 @dataclass(frozen=True)
 class Resize(Op):
-    """Resize of the spatial axes to ``size`` (OY, OX); mode nearest|linear."""
+    """Resize of the spatial axes to ``size`` (OY, OX); mode nearest|linear. ``scales`` (y, x) are the
+    factors the coordinate transform uses (ONNX: the given scales, else size / input size)."""
 
     kind: ClassVar[str] = "Resize"
     size: tuple[int, int] = (1, 1)
+    scales: tuple[float, float] = (1.0, 1.0)
     mode: str = "nearest"
     coord_mode: str = "half_pixel"
     nearest_mode: str = "round_prefer_floor"

@@ -1,0 +1,266 @@
+"""Load-time evaluation of ONNX nodes whose inputs are all constants (shape arithmetic and friends).
+
+Each function takes (node, input arrays, ctx) and returns an array or a list of arrays; ``None`` stands for an
+omitted optional input. Semantics follow the ONNX operator specification.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cnncc.errors import InvalidModelError, UnsupportedError
+
+_ONNX_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64, 9: np.bool_,
+                10: np.float16, 11: np.float64, 12: np.uint32, 13: np.uint64, 4: np.uint16}
+
+
+def attr_dict(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _np_dtype(code: int):
+    if code not in _ONNX_DTYPES:
+        raise UnsupportedError(f"ONNX element type {code} is not supported")
+    return _ONNX_DTYPES[code]
+
+
+def _constant(node, vals, ctx):
+    from onnx import numpy_helper
+
+    a = attr_dict(node)
+    if "value" in a:
+        return numpy_helper.to_array(a["value"])
+    for key, dt in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64),
+                    ("value_ints", np.int64)):
+        if key in a:
+            return np.array(a[key], dt)
+    raise UnsupportedError(f"Constant node {node.name or node.output[0]!r}: unsupported value attribute")
+
+
+def _shape(node, vals, ctx):
+    a = attr_dict(node)
+    s = np.array(vals[0].shape, np.int64)
+    return s[a.get("start", 0):a.get("end", len(s))] if ("start" in a or "end" in a) else s
+
+
+def _size_guard(shape) -> tuple[int, ...]:
+    shape = tuple(int(d) for d in shape)
+    if any(d < 0 for d in shape) or math.prod(shape) > 1 << 26:
+        raise InvalidModelError(f"constant of shape {shape} is negative or too large to build at load time")
+    return shape
+
+
+def _cos(node, vals, ctx):
+    from onnx import numpy_helper
+
+    a = attr_dict(node)
+    v = numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, np.float32)
+    return np.full(_size_guard(vals[0]), v.reshape(-1)[0], v.dtype)
+
+
+def _reshape(node, vals, ctx):
+    x, shape = vals[0], [int(d) for d in vals[1]]
+    allowzero = attr_dict(node).get("allowzero", 0)
+    out = [x.shape[i] if (d == 0 and not allowzero) else d for i, d in enumerate(shape)]
+    if out.count(-1) > 1:
+        raise InvalidModelError(f"Reshape {node.name!r}: more than one -1 in {shape}")
+    if -1 in out:
+        known = math.prod(d for d in out if d != -1)
+        if known == 0 or x.size % known:
+            raise InvalidModelError(f"Reshape {node.name!r}: cannot reshape {x.shape} to {shape}")
+        out[out.index(-1)] = x.size // known
+    if math.prod(out) != x.size:
+        raise InvalidModelError(f"Reshape {node.name!r}: cannot reshape {x.shape} to {shape}")
+    return x.reshape(out)
+
+
+def _axes(node, vals, idx=1):
+    a = attr_dict(node)
+    if "axes" in a:
+        return [int(x) for x in a["axes"]]
+    if len(vals) > idx and vals[idx] is not None:
+        return [int(x) for x in np.asarray(vals[idx]).reshape(-1)]
+    return None
+
+
+def _unsqueeze(node, vals, ctx):
+    x = vals[0]
+    axes = _axes(node, vals)
+    rank = x.ndim + len(axes)
+    shape = list(x.shape)
+    for ax in sorted(a % rank for a in axes):
+        shape.insert(ax, 1)
+    return x.reshape(shape)
+
+
+def _squeeze(node, vals, ctx):
+    x = vals[0]
+    axes = _axes(node, vals)
+    if axes is None:
+        return x.reshape([d for d in x.shape if d != 1])
+    axes = {a % x.ndim for a in axes}
+    return x.reshape([d for i, d in enumerate(x.shape) if i not in axes])
+
+
+def slice_params(node, a, vals, shape, opset):
+    """Normalised (starts, ends, axes, steps) with ONNX clamping; ``vals`` = [starts, ends, axes, steps]."""
+    if opset < 10:
+        starts, ends = list(a["starts"]), list(a["ends"])
+        axes = list(a.get("axes", range(len(starts))))
+        steps = [1] * len(starts)
+    else:
+        starts, ends = [int(v) for v in vals[0]], [int(v) for v in vals[1]]
+        axes = [int(v) for v in vals[2]] if len(vals) > 2 and vals[2] is not None else list(range(len(starts)))
+        steps = [int(v) for v in vals[3]] if len(vals) > 3 and vals[3] is not None else [1] * len(starts)
+    out = ([], [], [], [])
+    for st, en, ax, sp in zip(starts, ends, axes, steps):
+        ax = ax % len(shape)
+        d = shape[ax]
+        if sp == 0:
+            raise InvalidModelError(f"Slice {node.name!r}: step 0")
+        st = st + d if st < 0 else st
+        en = en + d if en < 0 else en
+        if sp > 0:
+            st, en = min(max(st, 0), d), min(max(en, 0), d)
+        else:
+            st, en = min(max(st, 0), d - 1), min(max(en, -1), d - 1)
+        out[0].append(st)
+        out[1].append(en)
+        out[2].append(ax)
+        out[3].append(sp)
+    return tuple(tuple(v) for v in out)
+
+
+def _slice(node, vals, ctx):
+    x = vals[0]
+    starts, ends, axes, steps = slice_params(node, attr_dict(node), vals[1:], x.shape, ctx.opset)
+    sl = [slice(None)] * x.ndim
+    for st, en, ax, sp in zip(starts, ends, axes, steps):
+        sl[ax] = slice(st, None if en < 0 else en, sp)
+    return x[tuple(sl)]
+
+
+def _gather(node, vals, ctx):
+    return np.take(vals[0], vals[1].astype(np.int64), axis=attr_dict(node).get("axis", 0))
+
+
+def _concat(node, vals, ctx):
+    return np.concatenate([v for v in vals if v is not None], axis=attr_dict(node).get("axis", 0))
+
+
+def _cast(node, vals, ctx):
+    return vals[0].astype(_np_dtype(attr_dict(node)["to"]))
+
+
+def _range(node, vals, ctx):
+    start, limit, delta = (np.asarray(v).reshape(()) for v in vals)
+    n = max(int(math.ceil((limit - start) / delta)), 0)
+    _size_guard((n,))
+    return (start + delta * np.arange(n)).astype(np.asarray(vals[0]).dtype)
+
+
+def _div(node, vals, ctx):
+    a, b = vals
+    if np.issubdtype(a.dtype, np.integer):
+        return (np.trunc(a / b)).astype(a.dtype)
+    return (a / b).astype(a.dtype)
+
+
+def _binop(fn):
+    return lambda node, vals, ctx: fn(vals[0], vals[1]).astype(np.result_type(vals[0], vals[1])) \
+        if fn not in (np.equal, np.less, np.greater, np.logical_and, np.logical_or) else fn(vals[0], vals[1])
+
+
+def _expand(node, vals, ctx):
+    shape = np.broadcast_shapes(vals[0].shape, tuple(int(d) for d in vals[1]))
+    return np.broadcast_to(vals[0], _size_guard(shape)).copy()
+
+
+def _split(node, vals, ctx):
+    a = attr_dict(node)
+    x = vals[0]
+    axis = a.get("axis", 0)
+    if "split" in a:
+        sizes = list(a["split"])
+    elif len(vals) > 1 and vals[1] is not None:
+        sizes = [int(s) for s in vals[1]]
+    else:
+        n = a.get("num_outputs", len(node.output))
+        chunk = -(-x.shape[axis] // n)
+        sizes = [min(chunk, x.shape[axis] - i * chunk) for i in range(n)]
+    return list(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+
+
+def _reduce(fn):
+    def run(node, vals, ctx):
+        a = attr_dict(node)
+        axes = _axes(node, vals)
+        keep = bool(a.get("keepdims", 1))
+        return fn(vals[0], axis=None if not axes else tuple(axes), keepdims=keep)
+
+    return run
+
+
+def _tile(node, vals, ctx):
+    return np.tile(vals[0], [int(r) for r in vals[1]])
+
+
+def _transpose(node, vals, ctx):
+    return np.transpose(vals[0], attr_dict(node).get("perm") or None)
+
+
+def _flatten(node, vals, ctx):
+    ax = attr_dict(node).get("axis", 1)
+    x = vals[0]
+    ax = ax % (x.ndim + 1) if ax < 0 else ax
+    return x.reshape(math.prod(x.shape[:ax]), -1)
+
+
+CONST_OPS = {
+    "Constant": _constant,
+    "Shape": _shape,
+    "Size": lambda node, vals, ctx: np.array(vals[0].size, np.int64),
+    "ConstantOfShape": _cos,
+    "Reshape": _reshape,
+    "Unsqueeze": _unsqueeze,
+    "Squeeze": _squeeze,
+    "Slice": _slice,
+    "Gather": _gather,
+    "Concat": _concat,
+    "Cast": _cast,
+    "Range": _range,
+    "Add": _binop(np.add),
+    "Sub": _binop(np.subtract),
+    "Mul": _binop(np.multiply),
+    "Div": _div,
+    "Pow": _binop(np.power),
+    "Equal": _binop(np.equal),
+    "Less": _binop(np.less),
+    "Greater": _binop(np.greater),
+    "And": _binop(np.logical_and),
+    "Or": _binop(np.logical_or),
+    "Not": lambda node, vals, ctx: np.logical_not(vals[0]),
+    "Where": lambda node, vals, ctx: np.where(vals[0], vals[1], vals[2]),
+    "Min": lambda node, vals, ctx: np.minimum.reduce([v for v in vals if v is not None]),
+    "Max": lambda node, vals, ctx: np.maximum.reduce([v for v in vals if v is not None]),
+    "Neg": lambda node, vals, ctx: -vals[0],
+    "Abs": lambda node, vals, ctx: np.abs(vals[0]),
+    "Floor": lambda node, vals, ctx: np.floor(vals[0]),
+    "Ceil": lambda node, vals, ctx: np.ceil(vals[0]),
+    "Sqrt": lambda node, vals, ctx: np.sqrt(vals[0]),
+    "Reciprocal": lambda node, vals, ctx: (1 / vals[0]).astype(vals[0].dtype),
+    "Identity": lambda node, vals, ctx: vals[0],
+    "Expand": _expand,
+    "Split": _split,
+    "ReduceProd": _reduce(np.prod),
+    "ReduceSum": _reduce(np.sum),
+    "ReduceMax": _reduce(np.max),
+    "ReduceMin": _reduce(np.min),
+    "Tile": _tile,
+    "Transpose": _transpose,
+    "Flatten": _flatten,
+}

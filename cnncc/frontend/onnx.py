@@ -1,0 +1,229 @@
+"""ONNX -> layer IR.
+
+Reads real exported graphs: weights as initializers, ``Constant`` nodes or ``Identity`` of initializers; opsets
+7–23; shape arithmetic (Shape, Gather, Unsqueeze, Cast, Range, ConstantOfShape, …) evaluated at load time so it
+never reaches the IR; shapes inferred by cnncc itself (onnx's shape inference is not needed). Symbolic batch
+dimensions are bound to 1; other symbolic dimensions must be fixed with ``input_shapes``. External data is
+loaded only from inside the model's own folder.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from cnncc.errors import CnnccError, InvalidModelError, IRVerifyError, UnsupportedError
+from cnncc.ir.graph import Graph, Layer, WeightTable
+from cnncc.ir.types import MAX_ELEMENTS, TensorType, tensor_type
+
+MIN_OPSET, MAX_OPSET = 7, 23
+
+_FLOAT_TYPES = {1: "float32", 10: "float32", 11: "float32", 16: "float32"}  # float, f16, double, bf16 -> f32
+_INT_TYPES = {6: "int32", 7: "int64", 3: "int8", 2: "uint8", 9: "bool"}
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``1x3x224x224`` -> (1, 3, 224, 224); raises InvalidModelError on bad text or non-positive dims."""
+    try:
+        dims = tuple(int(d) for d in text.lower().replace(",", "x").split("x"))
+    except ValueError:
+        raise InvalidModelError(f"bad shape {text!r}; expected e.g. 1x3x224x224") from None
+    if not dims or any(d <= 0 for d in dims):
+        raise InvalidModelError(f"bad shape {text!r}: dimensions must be positive")
+    return dims
+
+
+def _read_model(path: Path):
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    if not path.exists():
+        raise InvalidModelError(f"{path}: no such file")
+    if path.is_dir():
+        raise InvalidModelError(f"{path}: is a directory, expected an .onnx file")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InvalidModelError(f"{path}: cannot read: {e.strerror}") from None
+    if not data:
+        raise InvalidModelError(f"{path}: empty file, not an ONNX model")
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError) as e:
+        raise InvalidModelError(f"{path}: not an ONNX model or truncated ({type(e).__name__})") from None
+    if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
+        raise InvalidModelError(f"{path}: not an ONNX model (no graph or no nodes)")
+    _load_external(model, path)
+    return model
+
+
+def _load_external(model, path: Path) -> None:
+    """Load external tensor data, refusing any location outside the model's folder."""
+    from onnx import external_data_helper as edh
+
+    base = path.parent.resolve()
+    tensors = list(edh._get_all_tensors(model))
+    ext = [t for t in tensors if edh.uses_external_data(t)]
+    for t in ext:
+        info = {e.key: e.value for e in t.external_data}
+        loc = info.get("location", "")
+        target = (base / loc).resolve()
+        if os.path.isabs(loc) or not str(target).startswith(str(base) + os.sep):
+            raise InvalidModelError(f"{path}: external data {loc!r} of tensor {t.name!r} lies outside the "
+                                    f"model's folder; refused")
+        if not target.is_file():
+            raise InvalidModelError(f"{path}: external data file {loc!r} of tensor {t.name!r} not found")
+        offset = int(info.get("offset", 0))
+        length = int(info["length"]) if "length" in info else None
+        size = target.stat().st_size
+        if offset > size or (length is not None and offset + length > size):
+            raise InvalidModelError(f"{path}: external data of {t.name!r} extends past the end of {loc!r}")
+        with open(target, "rb") as f:
+            f.seek(offset)
+            t.raw_data = f.read() if length is None else f.read(length)
+        del t.external_data[:]
+        t.data_location = 0
+
+
+def _opset(model) -> int:
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            return int(imp.version)
+    return 1
+
+
+def _input_types(graph, init_names: set[str], input_shapes: Mapping[str, tuple[int, ...]]) -> dict:
+    types: dict[str, TensorType] = {}
+    for vi in graph.input:
+        if vi.name in init_names:
+            continue
+        tt = vi.type.tensor_type
+        elem = tt.elem_type
+        dtype = _FLOAT_TYPES.get(elem) or _INT_TYPES.get(elem)
+        if dtype is None:
+            raise UnsupportedError(f"graph input {vi.name!r} has unsupported element type {elem}")
+        if vi.name in input_shapes:
+            shape = tuple(input_shapes[vi.name])
+        else:
+            if not tt.HasField("shape"):
+                raise InvalidModelError(f"graph input {vi.name!r} has no shape; give it with "
+                                        f"--input-shape {vi.name}=1x3x224x224")
+            shape = []
+            for i, d in enumerate(tt.shape.dim):
+                if d.HasField("dim_value"):
+                    shape.append(int(d.dim_value))
+                elif i == 0:
+                    shape.append(1)  # symbolic batch -> 1
+                else:
+                    sym = d.dim_param or "?"
+                    raise InvalidModelError(f"graph input {vi.name!r} has symbolic dimension {sym!r} "
+                                            f"(axis {i}); fix it with --input-shape {vi.name}=1x3x224x224")
+            shape = tuple(shape)
+        if any(d <= 0 for d in shape):
+            raise InvalidModelError(f"graph input {vi.name!r} has a zero or negative dimension {shape}")
+        if math.prod(shape) > MAX_ELEMENTS:
+            raise InvalidModelError(f"graph input {vi.name!r} shape {shape} has {math.prod(shape)} elements, "
+                                    f"over the limit of {MAX_ELEMENTS}; refused")
+        types[vi.name] = tensor_type(shape, dtype)
+    unknown = set(input_shapes) - set(types)
+    if unknown:
+        raise InvalidModelError(f"--input-shape names unknown input(s) {sorted(unknown)}; inputs are "
+                                f"{sorted(types)}")
+    return types
+
+
+def _toposort(nodes) -> list:
+    produced = {}
+    for i, n in enumerate(nodes):
+        for o in n.output:
+            if o:
+                produced[o] = i
+    deps = [{produced[t] for t in n.input if t in produced and produced[t] != i} for i, n in enumerate(nodes)]
+    indeg = [len(d) for d in deps]
+    users: dict[int, list[int]] = {}
+    for i, d in enumerate(deps):
+        for j in d:
+            users.setdefault(j, []).append(i)
+    ready = [i for i, k in enumerate(indeg) if k == 0]
+    order = []
+    while ready:
+        i = ready.pop(0)
+        order.append(i)
+        for u in users.get(i, []):
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                ready.append(u)
+    if len(order) != len(nodes):
+        stuck = next(n for i, n in enumerate(nodes) if indeg[i] > 0)
+        raise InvalidModelError(f"the graph has a cycle (through node {stuck.name or stuck.output[0]!r})")
+    for i, n in enumerate(nodes):  # a node reading its own output is a cycle too
+        if set(n.input) & set(n.output) - {""}:
+            raise InvalidModelError(f"the graph has a cycle (node {n.name or n.output[0]!r} reads its output)")
+    return [nodes[i] for i in order]
+
+
+def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str] | None = None) -> Graph:
+    """Load an ONNX model file into a verified :class:`Graph`.
+
+    ``input_shapes`` maps input names to shapes (tuples or ``"1x3x224x224"``) for symbolic dimensions.
+    Raises InvalidModelError (exit 2) or UnsupportedError (exit 3)."""
+    from onnx import numpy_helper
+
+    from cnncc.frontend.onnx_ops import Context, convert_node
+
+    path = Path(path)
+    model = _read_model(path)
+    opset = _opset(model)
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise UnsupportedError(f"{path}: ONNX opset {opset} is not supported (supported {MIN_OPSET}–{MAX_OPSET})")
+    shapes = {k: (parse_shape(v) if isinstance(v, str) else tuple(v)) for k, v in (input_shapes or {}).items()}
+    g = model.graph
+    consts: dict[str, np.ndarray] = {}
+    for init in g.initializer:
+        n = math.prod(init.dims)
+        if n > MAX_ELEMENTS:
+            raise InvalidModelError(f"initializer {init.name!r} has {n} elements; refused")
+        try:
+            consts[init.name] = numpy_helper.to_array(init)
+        except Exception as e:  # malformed tensor payload
+            raise InvalidModelError(f"initializer {init.name!r} is malformed: {e}") from None
+    types = _input_types(g, set(consts), shapes)
+    ctx = Context(opset=opset, types=dict(types), consts=consts, graph_outputs=[o.name for o in g.output])
+    try:
+        for node in _toposort(list(g.node)):
+            if node.domain not in ("", "ai.onnx"):
+                raise UnsupportedError.op(f"{node.domain}.{node.op_type}", node.name or node.output[0], "cnncc")
+            convert_node(ctx, node)
+    except CnnccError:
+        raise
+    except (ValueError, IndexError, KeyError, TypeError) as e:
+        raise InvalidModelError(f"{path}: malformed node ({type(e).__name__}: {e})") from None
+    outputs = []
+    for o in g.output:
+        name = ctx.resolve(o.name)
+        if name not in ctx.types:
+            if name in ctx.consts:
+                raise UnsupportedError(f"graph output {o.name!r} is a constant; nothing to compile")
+            raise InvalidModelError(f"graph output {o.name!r} is never produced")
+        outputs.append(name)
+    used = {t for layer in ctx.layers for t in layer.inputs}
+    weights = WeightTable({k: _as_weight(v) for k, v in ctx.consts.items() if k in used})
+    try:
+        return Graph.build(g.name or path.stem, types, outputs, ctx.layers, weights,
+                           {"opset": str(opset), "producer": model.producer_name or "", "source": str(path)})
+    except IRVerifyError as e:
+        raise InvalidModelError(f"{path}: {e}") from None
+
+
+def _as_weight(a: np.ndarray) -> np.ndarray:
+    if a.dtype in (np.float64, np.float16) or str(a.dtype) == "bfloat16":
+        return a.astype(np.float32)
+    return a
+
+
+__all__ = ["load_onnx", "parse_shape", "Layer"]
