@@ -81,6 +81,12 @@ class MismatchError(CnnccError):
     exit_code = EXIT_GATE
 
 
+class InternalError(CnnccError):
+    """A bug in cnncc (e.g. a pass produced an invalid graph) (exit 70)."""
+
+    exit_code = EXIT_INTERNAL
+
+
 class CapacityError(UnsupportedError):
     """A layer cannot be scheduled because the target's memory is too small (exit 3)."""
 

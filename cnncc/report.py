@@ -119,9 +119,6 @@ class Report:
         for row in self.layers:
             table.add_row(*[_fmt(row.get(c.key), c.fmt) for c in cols])
         console.print(table)
-        for k, v in self.totals.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                pass
         summary = ", ".join(f"{k}={_fmt(v, ',.6g' if isinstance(v, float) else ',')}"
                             for k, v in self.totals.items() if isinstance(v, (int, float, str)))
         if summary:

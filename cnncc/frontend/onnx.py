@@ -149,15 +149,18 @@ def _toposort(nodes) -> list:
     for i, d in enumerate(deps):
         for j in d:
             users.setdefault(j, []).append(i)
-    ready = [i for i, k in enumerate(indeg) if k == 0]
+    import heapq
+
+    ready = [i for i, k in enumerate(indeg) if k == 0]  # a heap: keeps the file's order where it is valid
+    heapq.heapify(ready)
     order = []
     while ready:
-        i = ready.pop(0)
+        i = heapq.heappop(ready)
         order.append(i)
         for u in users.get(i, []):
             indeg[u] -= 1
             if indeg[u] == 0:
-                ready.append(u)
+                heapq.heappush(ready, u)
     if len(order) != len(nodes):
         stuck = next(n for i, n in enumerate(nodes) if indeg[i] > 0)
         raise InvalidModelError(f"the graph has a cycle (through node {stuck.name or stuck.output[0]!r})")

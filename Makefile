@@ -1,0 +1,48 @@
+# cnncc — run `make help` for the targets. The virtualenv lives in .venv and is (re)built when pyproject changes.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+SAMPLES := samples/models/.stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help setup samples demo test lint bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install cnncc with its test and bench extras (idempotent)
+
+$(SAMPLES): $(STAMP) samples/make_samples.py
+	$(BIN)/python samples/make_samples.py samples/models
+	touch $(SAMPLES)
+
+samples: $(SAMPLES) ## Write the sample ONNX models (seeded) into samples/models/
+
+demo: $(SAMPLES) ## Compile a sample on every target; HTML reports in out/demo/
+	$(BIN)/cnncc inspect samples/models/mobilenetv1_cifar100.onnx
+	$(BIN)/cnncc compile samples/models/mobilenetv1_cifar100.onnx --target ethos-u65-256 -o out/demo/ethos-u65-256
+	$(BIN)/cnncc compile samples/models/cgra_baseline.onnx --target cgra --check -o out/demo/cgra
+	$(BIN)/cnncc compile samples/models/small_residual_concat.onnx --target offload -o out/demo/offload
+	$(BIN)/cnncc compare samples/models/small_residual_concat.onnx --targets ethos-u65-256,cgra,offload -o out/demo/compare
+	@echo "HTML reports: out/demo/*/report.html, out/demo/compare/compare.html"
+
+test: $(SAMPLES) ## Run the test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check cnncc tests bench samples
+
+bench: $(SAMPLES) ## Run the benchmarks (Vela fidelity, CGRA paper table, offload vs ZigZag)
+	$(BIN)/python bench/vela_fidelity.py
+	$(BIN)/python bench/cgra_paper_table.py
+	$(BIN)/python bench/offload_vs_zigzag.py
+
+clean: ## Remove the virtualenv, generated samples and outputs
+	rm -rf $(VENV) samples/models out .pytest_cache .hypothesis

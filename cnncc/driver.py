@@ -1,0 +1,110 @@
+"""The compile driver shared by the CLI and the Python API: load -> pipeline -> backend -> Report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from cnncc.backends import CompileOptions
+from cnncc.errors import InternalError, IRVerifyError, UsageError
+from cnncc.ir.graph import Graph
+from cnncc.report import Report, layer_identity, model_input
+from cnncc.target import Target, load_target
+
+
+def load_model(path: str | Path, input_shapes: Mapping[str, Any] | None = None) -> Graph:
+    """Load an ONNX file into the IR (InvalidModelError/UnsupportedError on bad input)."""
+    from cnncc.frontend.onnx import load_onnx
+
+    return load_onnx(path, input_shapes=input_shapes)
+
+
+def run_passes(graph: Graph, pipeline, target: Target | None = None, **kw):
+    """Run a pipeline (text or parsed); returns the pipeline result (graph, counters, notes, sections).
+    A graph that fails verification after a pass is a bug in that pass: reported as internal (exit 70)."""
+    from cnncc.pipeline import parse_pipeline, run_pipeline
+
+    if isinstance(pipeline, str):
+        pipeline = parse_pipeline(pipeline)
+    try:
+        return run_pipeline(graph, pipeline, target=target, **kw)
+    except IRVerifyError as e:
+        raise InternalError(f"pass produced an invalid graph: {e}") from e
+
+
+def _inputs(model_path: Path | None, graph: Graph, target: Target | None, pipeline_text: str | None) -> dict:
+    d: dict[str, Any] = {}
+    if model_path is not None:
+        d["model"] = model_input(model_path)
+    else:
+        d["model"] = {"path": None, "sha256": None, "graph": graph.name}
+    if target is not None:
+        d["target"] = target.to_dict()
+    if pipeline_text is not None:
+        d["pipeline"] = pipeline_text
+    return d
+
+
+def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipeline: str | None = None,
+                  overrides: Mapping[str, Any] | None = None, options: CompileOptions | None = None,
+                  input_shapes: Mapping[str, Any] | None = None, pass_log=None, print_ir_after=None,
+                  time_passes: bool = False) -> Report:
+    """Compile a model for a target. ``pipeline=None`` runs the target's default pipeline; ``""`` runs none.
+    ``overrides`` are target ``--set`` keys (values as strings or plain values)."""
+    if isinstance(target, str):
+        target = load_target(target, [(k, str(v)) for k, v in (overrides or {}).items()])
+    elif overrides:
+        raise UsageError("overrides are given with a target name, not a loaded Target")
+    model_path = None
+    if isinstance(model, Graph):
+        graph = model
+    else:
+        model_path = Path(model)
+        graph = load_model(model_path, input_shapes)
+    pipeline_text = target.default_pipeline if pipeline is None else pipeline
+    notes: list[str] = []
+    counters: dict = {}
+    sections: dict = {}
+    if pipeline_text:
+        from cnncc.pipeline import parse_pipeline
+
+        parsed = parse_pipeline(pipeline_text)
+        res = run_passes(graph, parsed, target, print_ir_after=print_ir_after, time_passes=time_passes,
+                         log=pass_log)
+        graph, counters, notes, sections = res.graph, res.counters, list(res.notes), dict(res.sections)
+        pipeline_text = str(parsed)
+    options = options or CompileOptions()
+    if options.out_dir is not None:
+        options = replace(options, out_dir=Path(options.out_dir))
+    report = target.backend_module().compile(graph, target, options)
+    report.inputs = _inputs(model_path, graph, target, pipeline_text)
+    report.notes = notes + report.notes
+    if counters:
+        report.sections["passes"] = counters
+    for k, v in sections.items():
+        report.sections.setdefault(k, v)
+    return report
+
+
+def inspect_graph(graph: Graph, model_path: Path | None) -> Report:
+    """Per-layer name, op, output shape, MACs, params and arithmetic intensities (abconv.md), with totals."""
+    from cnncc.report import Column
+
+    rows = []
+    for layer in graph.layers:
+        row = layer_identity(layer, graph)
+        row["output_shape"] = list(graph.type_of(layer.outputs[0]).shape)
+        row["macs"] = graph.macs(layer)
+        row["params"] = graph.params(layer)
+        row.update(graph.intensities(layer).as_dict())
+        rows.append(row)
+    totals = {"layers": len(rows), "macs": sum(r["macs"] for r in rows),
+              "params": sum(int(a.size) for a in graph.weights.values())}
+    cols = (Column("name", "layer"), Column("op", "op"), Column("output_shape", "output"),
+            Column("macs", "MACs", ","), Column("params", "params", ","), Column("ai_in", "AI_in", ".1f"),
+            Column("ai_w", "AI_w", ".1f"), Column("ai_out", "AI_out", ".1f"), Column("ai", "AI", ".2f"),
+            Column("ai_bound", "bound"))
+    return Report("inspect", _inputs(model_path, graph, None, None), rows, totals, cols,
+                  title=f"{graph.name}: {len(rows)} layers")
