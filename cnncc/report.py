@@ -85,6 +85,16 @@ class Report:
     def total(self) -> dict[str, Any]:
         return self.totals
 
+    def gate(self, *, ms: float | None = None, cycles: float | None = None, energy_uj: float | None = None,
+             sram_bytes: float | None = None) -> list:
+        """Check budgets against this report's totals; returns one :class:`cnncc.gate.GateResult` per budget
+        given (``.passed``, ``.message()``). Raises UnsupportedError if the target does not report a quantity."""
+        from cnncc.gate import check_budgets
+
+        target = self.inputs.get("target", {}).get("name", "")
+        return check_budgets(self.totals, self.layers, {"ms": ms, "cycles": cycles, "energy_uj": energy_uj,
+                                                        "sram_bytes": sram_bytes}, target)
+
     def to_dict(self, stable: bool = False) -> dict[str, Any]:
         d = {"schema_version": SCHEMA_VERSION, "cnncc_version": version(), "command": self.command,
              "inputs": self.inputs, "layers": self.layers, "totals": self.totals, "notes": self.notes}
