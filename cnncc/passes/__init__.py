@@ -1,0 +1,47 @@
+"""Passes: one per module, registered here by name and imported only when the registry is asked for.
+
+Each pass is a frozen dataclass (fields = options) with ``NAME``, a docstring and ``run(graph, ctx)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: pass name -> "module:Class" (modules under cnncc.passes)
+_PASSES = {
+    "fold-bn": "fold_bn:FoldBN",
+    "fuse-act": "fuse_act:FuseAct",
+    "fold-constants": "fold_constants:FoldConstants",
+    "remove-identity": "remove_identity:RemoveIdentity",
+    "im2col": "im2col:Im2colPass",
+    "tile": "tile:Tile",
+    "abconv": "abconv:ABConvPass",
+}
+
+_cache: dict[str, type] = {}
+
+
+def registry() -> dict[str, type]:
+    """Pass name -> pass class (a frozen dataclass whose fields are its options), in a stable order."""
+    if len(_cache) != len(_PASSES):
+        for name, spec in _PASSES.items():
+            mod, cls = spec.split(":")
+            _cache[name] = getattr(importlib.import_module(f"cnncc.passes.{mod}"), cls)
+    return dict(_cache)
+
+
+def describe() -> list[dict]:
+    """For ``cnncc passes``: name, one-line summary, and options (name, kind, default) of every pass."""
+    from cnncc.pipeline import format_value, pass_options
+
+    out = []
+    for name, cls in registry().items():
+        doc = (cls.__doc__ or "").strip().splitlines()
+        out.append({"name": name, "summary": doc[0] if doc else "",
+                    "options": [{"name": o, "kind": k, "default": format_value(k, d) if d is not None
+                                 else "auto", "choices": list(cls.CHOICES.get(f, ()))}
+                                for o, f, k, d in pass_options(cls)]})
+    return out
+
+
+__all__ = ["registry", "describe"]
