@@ -112,8 +112,8 @@ class ConvGeom:
     def n_tiles(self, choice) -> tuple[int, int]:
         """(number of conv tiles, number of input-channel pieces per output tile)."""
         ty, tx, tk, tc = self.normalize(*choice)
-        ny = len(spatial_chunks(self.OY, ty, self.y_valid)) if self.y_valid else 1
-        nx = len(spatial_chunks(self.OX, tx, self.x_valid)) if self.x_valid else 1
+        ny = -(-(self.y_valid[1] - self.y_valid[0]) // ty) if self.y_valid else 1
+        nx = -(-(self.x_valid[1] - self.x_valid[0]) // tx) if self.x_valid else 1
         if self.G == 1:
             nk, nc = -(-self.K // tk), -(-self.C // tc)
         elif tk >= self.Kg:
@@ -173,7 +173,12 @@ def choose_tiles(geom: ConvGeom, cap: int | None, fixed: dict) -> tuple[int, int
         else:
             tc_c = [fixed["tc"]] if fixed.get("tc") else cands(geom.Cg)
         for tc in tc_c:
-            for ty in ty_c:
+            n_kc, _ = geom.n_tiles((geom.OY, geom.OX, tk, tc))
+            if best_key is not None and n_kc > best_key[0]:
+                continue
+            for ty in ty_c:                           # descending: the tile count only grows
+                if best_key is not None and geom.n_tiles((ty, geom.OX, tk, tc))[0] > best_key[0]:
+                    break
                 if geom.working_set((ty, tx_c[0], tk, tc)) > cap:
                     continue
                 lo, hi = 0, len(tx_c) - 1          # largest tx that fits (working set grows with tx)
