@@ -1,0 +1,170 @@
+"""NPU op records and the OFM block-config search (how Vela 5.2.0 picks block shapes; our own implementation).
+
+Vela searches OFM block shapes W×H×C in multiples of the micro-block (depth ≥ 16 when the OFM is deeper) that fit
+the shared buffer (SHRAM: IFM double-buffered + accumulators, both in 1 KiB banks rounded to bank granules) and
+keeps the one with the least (IFM fetch + weight fetch) per OFM element.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cnncc.backends.ethos_u65.config import U65Config
+
+# NPU op kinds (Vela's hardware op classes)
+CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE = "conv", "depthwise", "vector_product", "pooling", "elementwise"
+
+
+@dataclass(frozen=True)
+class NpuOp:
+    """One NPU operation. Shapes are (H, W, C) of int8 tensors; ``ifm2`` only for binary elementwise.
+
+    ``ao_kind``: row of the AO table (conv, add_sub, mul, maxpool); ``act``: none | relu | lut;
+    ``ifm_fmt``/``ofm_fmt``: "NHWC" or "NHCWB16" (Vela's brick format for maps that stay on the NPU);
+    memories: "sram" | "offchip"; ``weight_bytes``: encoded weight bytes (0 if none); ``out_channels``."""
+
+    kind: str
+    ifm: tuple[int, int, int]
+    ofm: tuple[int, int, int]
+    kernel: tuple[int, int] = (1, 1)        # H, W
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    ifm2: tuple[int, int, int] | None = None
+    ao_kind: str = "conv"
+    act: str = "none"
+    ifm_fmt: str = "NHWC"
+    ofm_fmt: str = "NHWC"
+    ifm_mem: str = "sram"
+    ifm2_mem: str = "sram"
+    ofm_mem: str = "sram"
+    weight_bytes: int = 0
+    scale_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class BlockConfig:
+    """Chosen OFM block (W, H, C), IFM block (W, H, C) and traversal (depth_first | part_kernel | depthwise)."""
+
+    ofm: tuple[int, int, int]
+    ifm: tuple[int, int, int]
+    traversal: str
+
+
+def _ru(v: int, m: int) -> int:
+    return -(-v // m) * m
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def part_kernel_first(ifm_depth: int, kernel_elems: int) -> bool:
+    """Vela's traversal choice for int8 convs: part-kernel when C_in ≤ 8 or when it packs the MAC array at least
+    as well as depth-first (C_in in 32s vs C_in in 8s × kernel elements in 4s)."""
+    if ifm_depth <= 8:
+        return True
+    depth_util = ifm_depth / _ru(ifm_depth, 32)
+    part_util = (ifm_depth / _ru(ifm_depth, 8)) * (kernel_elems / _ru(kernel_elems, 4))
+    return part_util >= depth_util
+
+
+def ifm_block_for(ofm_w: int, ofm_h: int, op: NpuOp, arch: U65Config) -> tuple[int, int]:
+    """IFM block W, H needed for an OFM block (one sub-kernel of at most 8×8), rounded to the micro-block."""
+    kw = min((op.kernel[1] - 1) * op.dilation[1] + 1, arch.subkernel_max[0])
+    kh = min((op.kernel[0] - 1) * op.dilation[0] + 1, arch.subkernel_max[1])
+    w = (ofm_w - 1) * op.stride[1] + kw
+    h = (ofm_h - 1) * op.stride[0] + kh
+    return _ru(w, arch.ublock[0]), _ru(h, arch.ublock[1])
+
+
+def _fits(ofm: tuple[int, int, int], ifm: tuple[int, int, int], ew: str, arch: U65Config,
+          ifm_depth_scale: int) -> bool:
+    """Does the block pair fit SHRAM? (IFM double buffer + 32-bit accumulators double buffer, bank granules)."""
+    ifm_depth = _cdiv(ifm[2], ifm_depth_scale)
+    ofm_depth = _cdiv(ofm[2], arch.cores)
+    ifm_banks = _cdiv(ifm[0] * ifm[1] * _ru(ifm_depth, 8), arch.bank_bytes) * 2
+    ifm_banks = _ru(ifm_banks, arch.ifm_ew_granule if ew != "no" else arch.ifm_granule)
+    lut_start = arch.shram_banks - arch.reserved_end_banks
+    ifm_end = arch.reserved_output_banks + ifm_banks
+    acc_start = lut_start
+    if ew == "no":
+        acc_banks = _ru(_cdiv(ofm[0] * ofm[1] * _ru(ofm_depth, 8) * 4, arch.bank_bytes) * 2, arch.acc_granule)
+        acc_start -= acc_banks
+    else:
+        ifm2_banks = ifm_banks if ew == "full" else 0
+        if ifm_end + ifm2_banks > acc_start:
+            return False
+        ifm_end = acc_start
+    return ifm_end <= acc_start
+
+
+def find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
+    """Search OFM blocks (see module doc). Raises ValueError if nothing fits (never for int8 shapes)."""
+    oh, ow, oc = op.ofm
+    ifm = op.ifm if op.ifm2 is None or math.prod(op.ifm) >= math.prod(op.ifm2) else op.ifm2
+    ih, iw, ic = ifm
+    ew = "no"
+    if op.kind == ELEMENTWISE:
+        scalar = math.prod(op.ifm) == 1 or (op.ifm2 is not None and math.prod(op.ifm2) == 1)
+        ew = "scalar" if scalar else "full"
+    depthwise = op.kind == DEPTHWISE
+    equal_depth = ew != "no" or op.kind == POOL or depthwise
+    kelems = op.kernel[0] * op.kernel[1]
+    part = op.kind == CONV and part_kernel_first(ic, kelems)
+    traversal = "depthwise" if depthwise else ("part_kernel" if part else "depth_first")
+    scale = arch.cores if (op.kind in (POOL, DEPTHWISE) or (ew != "no" and (op.ifm2 is None or
+                                                                            op.ifm[2] == op.ifm2[2]))) else 1
+    ifm_bd = _ru(min(ic, 16 if part else 32), 8)
+    dil_w, dil_h = (op.kernel[1] - 1) * op.dilation[1] + 1, (op.kernel[0] - 1) * op.dilation[0] + 1
+    repeats = _cdiv(dil_w, arch.subkernel_max[0]) * _cdiv(dil_h, arch.subkernel_max[1])
+    wfetch_wh = kelems if op.kind in (CONV, DEPTHWISE) else 0
+    ub_w, ub_h, ub_c = arch.ublock
+    ub_d = ub_c * arch.cores
+    sw = _ru(min(ow, arch.block_max[0]), ub_w)
+    sh = _ru(min(oh, arch.block_max[1]), ub_h)
+    sd = _ru(min(oc, arch.block_max[2]), ub_d)
+    ofm_elems = oh * ow * oc
+    best, best_cov, choice = math.inf, math.inf, None
+    depth = max(ub_d, min(sd, arch.split_depth))
+    if depth < oc:
+        depth = _ru(depth, arch.split_depth)
+    wont_fit: set[tuple[int, int]] = set()
+    while depth <= sd:
+        for h in range(ub_h, sh + 1, ub_h):
+            for w in range(ub_w, sw + 1, ub_w):
+                if (h, w) in wont_fit:
+                    continue
+                bw_, bh_ = ifm_block_for(w, h, op, arch)
+                iblk = (bw_, bh_, depth if equal_depth else ifm_bd)
+                oblk = (w, min(h, oh) if (oh == 1 and op.kernel[0] == 1 and ub_h == 2) else h, depth)
+                if not _fits(oblk, iblk, ew, arch, scale):
+                    wont_fit.add((h, w))
+                    continue
+                full = (_cdiv(oh, h), _cdiv(ow, w), _cdiv(oc, depth))
+                bx, by, bz = ow / w, oh / h, oc / depth
+                wfetch = float(wfetch_wh * ic * full[0] * full[1])
+                if not depthwise:
+                    wfetch *= bz * depth
+                ifetch = float(iblk[0] * iblk[1] * ic * repeats) * bx * by
+                if not equal_depth:
+                    ifetch *= full[2]
+                cost = ofm_elems / (h * w * depth) if ew != "no" else (ifetch + wfetch) / ofm_elems
+                if ih * iw * ic < iblk[0] * iblk[1] * iblk[2] * 2:
+                    cost /= 2
+                if cost <= best:
+                    take = False
+                    if cost == best:
+                        cov = (ih * iw) / max(min(ih, iblk[1]) * min(iw, iblk[0]), 1)
+                        if cov <= best_cov and h <= 4 and w <= 4:
+                            best_cov, take = cov, True
+                    else:
+                        best_cov, take = math.inf, True
+                    if take:
+                        best, choice = cost, BlockConfig((w, h, depth), iblk, traversal)
+        depth += ub_d
+        if depth < oc:
+            depth = _ru(depth, arch.split_depth)
+    if choice is None:
+        raise ValueError(f"no OFM block fits SHRAM for {op}")
+    return choice

@@ -1,0 +1,106 @@
+"""IR layer -> Ethos-U65 op description (which hardware op class runs it, with what shapes), or host CPU.
+
+Follows what Vela 5.2.0 supports on Ethos-U: convs (incl. depthwise), fully connected, pooling, elementwise
+Add/Sub/Mul, standalone activations (an AvgPool no-op with the activation, LUT for sigmoid/tanh); Reshape/
+Flatten/Identity and (NPU-produced) Concat inputs cost nothing extra (they are views/write offsets); the rest runs on
+the host CPU and is listed as such.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL, VECTOR
+from cnncc.ir import ops as O
+from cnncc.ir.graph import Graph, Layer
+
+FREE = "free"        # no NPU work (reshape/view); costs 0
+CPU = "cpu"          # runs on the host CPU
+TRANSPOSE = "transpose"
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """How one IR layer maps to the NPU: ``kind`` (an NpuOp kind, FREE, CPU or TRANSPOSE) and the NpuOp fields
+    that do not depend on memory placement."""
+
+    kind: str
+    ifm: tuple[int, int, int] = (1, 1, 1)
+    ofm: tuple[int, int, int] = (1, 1, 1)
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    ifm2: tuple[int, int, int] | None = None
+    ao_kind: str = "conv"
+    act: str = "none"
+    weight_elems: int = 0
+    out_channels: int = 0
+    reason: str = ""
+
+
+def hwc(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(H, W, C) of an IR activation: NCHW maps, [N, C] vectors (as 1×N×C), other ranks flattened."""
+    if len(shape) == 4:
+        return (shape[2], shape[3], shape[1])
+    if len(shape) == 2:
+        return (1, shape[0], shape[1])
+    if len(shape) == 3:
+        return (shape[0], shape[1], shape[2])
+    return (1, 1, int(math.prod(shape)))
+
+
+def act_kind(act) -> str:
+    """Activation-unit class of a fused activation: none | relu (ReLU family, clamps) | lut (sigmoid/tanh/...)."""
+    if act is None:
+        return "none"
+    if isinstance(act, (O.Relu, O.Clip)):
+        return "relu"
+    return "lut"
+
+
+def lower(graph: Graph, layer: Layer) -> Lowered:
+    """The Ethos-U65 view of one IR layer (pure function of the graph types)."""
+    op = layer.op
+    out = hwc(graph.type_of(layer.outputs[0]).shape)
+    acts = [t for t in layer.inputs if not graph.is_weight(t)]
+    if isinstance(op, O.Conv):
+        ifm = hwc(graph.type_of(layer.inputs[0]).shape)
+        w = graph.type_of(layer.inputs[1]).shape
+        common = dict(ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides, dilation=op.dilations,
+                      act=act_kind(op.act), weight_elems=int(math.prod(w)), out_channels=out[2])
+        if op.groups == 1:
+            return Lowered(CONV, **common)
+        if op.groups == ifm[2]:
+            return Lowered(DEPTHWISE, **common)
+        return Lowered(CPU, ifm=ifm, ofm=out, reason=f"grouped conv (groups={op.groups}) is not supported")
+    if isinstance(op, (O.Gemm, O.MatMul)):
+        a = graph.type_of(layer.inputs[0]).shape
+        if len(a) != 2 or not graph.is_weight(layer.inputs[1]) or getattr(op, "trans_a", False):
+            return Lowered(CPU, ofm=out, reason="matmul of two activations")
+        n = out[2]
+        return Lowered(VECTOR, ifm=(1, a[0], a[1]), ofm=(1, a[0], n), act=act_kind(op.act),
+                       weight_elems=int(a[1] * n), out_channels=n)
+    if isinstance(op, O._Pool):
+        ifm = hwc(graph.type_of(layer.inputs[0]).shape)
+        return Lowered(POOL, ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides,
+                       ao_kind="maxpool" if isinstance(op, O.MaxPool) else "conv")
+    if isinstance(op, (O.GlobalAveragePool, O.GlobalMaxPool, O.ReduceMean)):
+        ifm = hwc(graph.type_of(layer.inputs[0]).shape)
+        if isinstance(op, O.ReduceMean) and len(graph.type_of(layer.inputs[0]).shape) == 4 and \
+                sorted(a % 4 for a in op.axes) != [2, 3]:
+            return Lowered(CPU, ifm=ifm, ofm=out, reason="mean over channels")
+        return Lowered(POOL, ifm=ifm, ofm=(1, 1, ifm[2]), kernel=(ifm[0], ifm[1]),
+                       ao_kind="maxpool" if isinstance(op, O.GlobalMaxPool) else "conv")
+    if isinstance(op, (O.Add, O.Sub, O.Mul)) and len(layer.inputs) == 2:
+        shapes = [hwc(graph.type_of(t).shape) for t in layer.inputs]
+        return Lowered(ELEMENTWISE, ifm=shapes[0], ifm2=shapes[1], ofm=out,
+                       ao_kind="mul" if isinstance(op, O.Mul) else "add_sub", act=act_kind(op.act))
+    if isinstance(op, (O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)):
+        ifm = hwc(graph.type_of(layer.inputs[0]).shape)
+        return Lowered(POOL, ifm=ifm, ofm=out, act=act_kind(op))
+    if isinstance(op, (O.Reshape, O.Flatten, O.Identity, O.Concat)):
+        return Lowered(FREE, ofm=out)
+    if isinstance(op, O.Transpose):
+        return Lowered(TRANSPOSE, ifm=hwc(graph.type_of(acts[0]).shape), ofm=out)
+    return Lowered(CPU, ofm=out, reason=f"{layer.kind} has no Ethos-U mapping in this model")

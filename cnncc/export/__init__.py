@@ -1,0 +1,1 @@
+"""Model exporters: the IR written in other formats (``tflite``: int8 TFLite flatbuffer for Arm's Vela)."""

@@ -1,0 +1,178 @@
+"""Write the IR as an int8 TFLite flatbuffer (what Arm's Vela compiles), without TensorFlow.
+
+The flatbuffer is built with the ``flatbuffers`` runtime and the TFLite schema classes of the ``tflite`` PyPI
+package. Activations are int8 with per-tensor asymmetric scales (calibrated by running the reference interpreter
+on one deterministic random input; a fixed range where it cannot run), weights int8 with per-channel symmetric
+scales, biases int32 at ``input_scale·weight_scale``. 4-D activations are stored NHWC (TFLite's layout); ops
+that depend on the ONNX axis order (Reshape, Transpose of 4-D maps) get explicit TRANSPOSEs so the file computes
+what the IR computes. Each op's output tensor is named after its IR layer, so Vela's per-layer report can be
+matched to cnncc's by name. Unsupported IR ops raise :class:`UnsupportedError` (exit 3).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from cnncc.errors import UnsupportedError
+from cnncc.ir import ops as O
+from cnncc.ir.graph import Graph, Layer
+from cnncc.export.tflite_builder import ModelBuilder
+
+#: NCHW axis -> NHWC axis for 4-D maps
+_AXIS_4D = (0, 3, 1, 2)
+_NCHW_TO_NHWC = (0, 2, 3, 1)
+_NHWC_TO_NCHW = (0, 3, 1, 2)
+DEFAULT_RANGE = (-4.0, 4.0)
+
+
+def write_tflite(graph: Graph, path: str | Path, calibrate: bool = True) -> dict:
+    """Write ``graph`` as an int8 TFLite file at ``path`` (atomically). Returns a summary dict
+    (``operators``: count, ``bytes``: file size, ``calibrated``: whether ranges came from the interpreter)."""
+    from cnncc.report import atomic_write
+
+    data, summary = to_tflite_bytes(graph, calibrate)
+    atomic_write(path, data)
+    return summary
+
+
+def to_tflite_bytes(graph: Graph, calibrate: bool = True) -> tuple[bytes, dict]:
+    """The TFLite flatbuffer of ``graph`` and a summary dict."""
+    ranges, calibrated = _ranges(graph) if calibrate else ({}, False)
+    ex = _Exporter(graph, ranges)
+    for layer in graph.layers:
+        ex.layer(layer)
+    data = ex.mb.finish([ex.tmap[i] for i in graph.inputs], [ex.tmap[o] for o in graph.outputs], graph.name)
+    return data, {"operators": len(ex.mb.operators), "bytes": len(data), "calibrated": calibrated}
+
+
+def _ranges(graph: Graph) -> tuple[dict[str, tuple[float, float]], bool]:
+    """Min/max of every activation on one seeded uniform[-1, 1] input (the reference interpreter)."""
+    try:
+        from cnncc.ir.interp import run
+    except ImportError:
+        return {}, False
+    rng = np.random.default_rng(0)
+    feeds = {i: rng.uniform(-1, 1, graph.types[i].shape).astype(np.float32) for i in graph.inputs}
+    try:
+        vals = run(graph, feeds, keep_all=True)
+    except Exception:  # noqa: BLE001 - calibration is best effort; fixed ranges are a valid fallback
+        return {}, False
+    out = {}
+    for k, v in vals.items():
+        a = np.asarray(v, dtype=np.float64)
+        if a.size and np.all(np.isfinite(a)):
+            out[k] = (float(a.min()), float(a.max()))
+    return out, True
+
+
+def quant_params(lo: float, hi: float) -> tuple[float, int]:
+    """Asymmetric int8 (scale, zero point) covering [lo, hi] ∪ {0}."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    scale = max((hi - lo) / 255.0, 1e-6)
+    zp = int(round(-128 - lo / scale))
+    return scale, max(-128, min(127, zp))
+
+
+def quantize_weights(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-channel int8 quantisation along ``axis``: (int8 array, float32 scales)."""
+    red = tuple(i for i in range(w.ndim) if i != axis)
+    amax = np.max(np.abs(w), axis=red) if w.size else np.zeros(w.shape[axis])
+    scales = np.maximum(amax / 127.0, 1e-8).astype(np.float32)
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    q = np.clip(np.round(w / scales.reshape(shape)), -127, 127).astype(np.int8)
+    return q, scales
+
+
+def same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int, int]:
+    """TFLite SAME padding along one axis: (output size, pad before, pad after)."""
+    out = -(-size // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return out, total // 2, total - total // 2
+
+
+class _Exporter:
+    def __init__(self, graph: Graph, ranges: dict):
+        self.g = graph
+        self.ranges = ranges
+        self.mb = ModelBuilder()
+        self.col_perm: dict[str, np.ndarray] = {}  # flattened NHWC map -> FC weight column permutation
+        self.tmap: dict[str, int] = {}  # IR activation tensor -> TFLite tensor index (NHWC if 4-D)
+        for i in graph.inputs:
+            self.tmap[i] = self.act_tensor(i, i)
+
+    # ------------------------------------------------------------------ tensors
+    def shape_of(self, ir_name: str) -> tuple[int, ...]:
+        s = self.g.type_of(ir_name).shape
+        return tuple(s[a] for a in _NCHW_TO_NHWC) if len(s) == 4 else tuple(s)
+
+    def qp(self, ir_name: str) -> tuple[float, int]:
+        return quant_params(*self.ranges.get(ir_name, DEFAULT_RANGE))
+
+    def act_tensor(self, ir_name: str, tfl_name: str, shape=None, q=None) -> int:
+        scale, zp = q or self.qp(ir_name)
+        return self.mb.tensor(tfl_name, shape or self.shape_of(ir_name), "int8", scales=[scale], zps=[zp])
+
+    def out_tensor(self, layer: Layer, k: int = 0) -> int:
+        name = layer.name if k == 0 else f"{layer.name}:{k}"
+        idx = self.act_tensor(layer.outputs[k], name)
+        self.tmap[layer.outputs[k]] = idx
+        return idx
+
+    def in_scale(self, ir_name: str) -> float:
+        return self.mb.scale_of(self.tmap[ir_name])
+
+    # ------------------------------------------------------------------ activations
+    def fused(self, act, layer: Layer) -> tuple[str, O.Activation | None]:
+        """TFLite fused activation name and the activation left to emit as a separate op."""
+        if act is None:
+            return "NONE", None
+        if isinstance(act, O.Relu) or (isinstance(act, O.Clip) and act.lo == 0 and act.hi == math.inf):
+            return "RELU", None
+        if isinstance(act, O.Clip) and (act.lo, act.hi) == (0, 6):
+            return "RELU6", None
+        if isinstance(act, O.Clip) and (act.lo, act.hi) == (-1, 1):
+            return "RELU_N1_TO_1", None
+        return "NONE", act
+
+    def emit_with_act(self, layer: Layer, act, emit) -> None:
+        """Emit ``emit(out_idx, fused_name)``; a non-fusable activation follows as its own op."""
+        fname, rest = self.fused(act, layer)
+        if rest is None:
+            emit(self.out_tensor(layer), fname)
+            return
+        mid = self.act_tensor(layer.outputs[0], f"{layer.name}/pre_act")
+        emit(mid, "NONE")
+        self.activation(rest, mid, self.out_tensor(layer), layer)
+
+    def activation(self, act: O.Activation, src: int, dst: int, layer: Layer) -> None:
+        if isinstance(act, O.Relu) or (isinstance(act, O.Clip) and act.lo == 0 and act.hi == math.inf):
+            self.mb.op("RELU", [src], [dst])
+        elif isinstance(act, O.Clip) and (act.lo, act.hi) == (0, 6):
+            self.mb.op("RELU6", [src], [dst])
+        elif isinstance(act, O.Clip) and (act.lo, act.hi) == (-1, 1):
+            self.mb.op("RELU_N1_TO_1", [src], [dst])
+        elif isinstance(act, O.Sigmoid):
+            self.mb.set_quant(dst, 1.0 / 256, -128)
+            self.mb.op("LOGISTIC", [src], [dst])
+        elif isinstance(act, O.Tanh):
+            self.mb.set_quant(dst, 1.0 / 128, 0)
+            self.mb.op("TANH", [src], [dst])
+        elif isinstance(act, O.HardSwish):
+            self.mb.op("HARD_SWISH", [src], [dst])
+        elif isinstance(act, O.LeakyRelu):
+            self.mb.op("LEAKY_RELU", [src], [dst], options=("LeakyReluOptions", {"Alpha": act.alpha}))
+        else:
+            raise UnsupportedError.op(act.kind, layer.name, "tflite export")
+
+    # ------------------------------------------------------------------ layers
+    def layer(self, layer: Layer) -> None:
+        from cnncc.export import tflite_ops
+
+        fn = tflite_ops.EMITTERS.get(type(layer.op))
+        if fn is None:
+            raise UnsupportedError.op(layer.kind, layer.name, "tflite export")
+        fn(self, layer)
