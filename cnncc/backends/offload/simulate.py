@@ -1,0 +1,166 @@
+"""The simulator: replays a strategy's steps as timed events on the accelerator, independently of the solver.
+
+Timing (exact Fraction cycles). ``sequential``: each step runs its loads, then its compute, then its stores, one
+after the other. ``pipelined`` (double buffering): phase 0 runs the loads of step 0; phase j runs the compute of
+step j-1 on the PU while the load channel brings the tiles of step j; the stores of step j-1 follow its compute
+(on a ``separate`` store channel at once, on a ``shared`` channel after the loads of step j too); the next
+phase starts when all of this is done. Memory: a loaded tile occupies its bytes from the start of its transfer,
+an evicted tile is freed at the end of the compute of its step, a stored tile at the end of its store. The
+capacity (R1) is re-checked at every allocation; the logical rules by :func:`formalism.check`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from cnncc.backends.offload.formalism import ALL, RuleViolation, Step, Tiling, check
+from cnncc.backends.offload.model import Accel
+from cnncc.backends.offload.problem import Problem
+
+MAX_EVENTS = 4000  # timeline events kept per layer (the totals always cover every event)
+
+
+@dataclass
+class SimResult:
+    cycles: Fraction
+    peak_bytes: int
+    bytes_loaded: int
+    bytes_stored: int
+    transfers: int
+    compute_calls: int
+    pu_busy: Fraction
+    dma_busy: Fraction
+    events: list[tuple[str, Fraction, Fraction, str]] = field(default_factory=list)  # lane, start, end, label
+    memory: list[tuple[Fraction, int]] = field(default_factory=list)                 # (time, bytes) samples
+    dropped_events: int = 0
+
+
+class _Mem:
+    """Allocation log: handles are matched to frees in program order, replayed in time order."""
+
+    def __init__(self, p: Problem, acc: Accel):
+        self.acc = acc
+        self.cap = {"I": acc.split[0], "W": acc.split[1], "O": acc.split[2]} if acc.split else None
+        self.live: dict[tuple, list[int]] = {}
+        self.changes: list[tuple[Fraction, int, int, str, int]] = []  # time, 0 free/1 alloc, handle, buf, bytes
+
+    def alloc(self, time, operand, key, nbytes):
+        h = len(self.changes)
+        self.live.setdefault((operand, key), []).append(h)
+        self.changes.append((time, 1, h, operand, nbytes))
+
+    def free(self, time, operand, key):
+        hs = self.live.get((operand, key))
+        if hs:
+            h = hs.pop(0)
+            self.changes.append((time, 0, h, operand, self.changes[h][4]))
+
+    def replay(self) -> tuple[int, list[tuple[Fraction, int]]]:
+        peak, samples, used = 0, [], {"I": 0, "W": 0, "O": 0}
+        for time, kind, _h, buf, nbytes in sorted(self.changes, key=lambda c: (c[0], c[1], c[2])):
+            used[buf] += nbytes if kind else -nbytes
+            total = sum(used.values())
+            if kind and self.cap is None and total > self.acc.onchip_bytes:
+                raise RuleViolation("R1-capacity", f"{total} B on chip at cycle {float(time):.6g} > "
+                                    f"{self.acc.onchip_bytes} B")
+            if kind and self.cap is not None and used[buf] > self.cap[buf]:
+                raise RuleViolation("R1-capacity", f"{used[buf]} B in the {buf} buffer at cycle "
+                                    f"{float(time):.6g} > {self.cap[buf]} B")
+            peak = max(peak, total)
+            if samples and samples[-1][0] == time:
+                samples[-1] = (time, total)
+            else:
+                samples.append((time, total))
+        return peak, samples
+
+
+def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: bool = True) -> SimResult:
+    """Check the rules, replay the steps, return the duration and the timeline. Raises RuleViolation."""
+    check(p, tiling, steps)
+    mem = _Mem(p, acc)
+    if p.in_free:
+        mem.alloc(Fraction(0), "I", ALL, p.full_bytes("I", acc))
+    t = tiling.as_dict()
+    comp = acc.compute(p.tile_macs(t))
+    otile = p.tile_bytes("O", t, acc)
+    res = SimResult(Fraction(0), 0, 0, 0, 0, 0, Fraction(0), Fraction(0))
+    ev = res.events
+    fresh_out: set = set()
+
+    def event(lane, a, b, label):
+        if not record:
+            return
+        if len(ev) < MAX_EVENTS:
+            ev.append((lane, a, b, label))
+        else:
+            res.dropped_events += 1
+
+    def run_loads(st: Step, start: Fraction) -> Fraction:
+        for tr in st.loads:
+            d = acc.transfer(tr.nbytes)
+            mem.alloc(start, tr.operand, tr.key, tr.nbytes)
+            if tr.operand == "O":
+                fresh_out.add(("O", tr.key))
+            event("dma-load", start, start + d, f"load {tr.operand}{_k(tr.key)} {tr.nbytes}B")
+            res.bytes_loaded += tr.nbytes
+            res.transfers += 1
+            res.dma_busy += d
+            start += d
+        return start
+
+    def run_compute(st: Step, start: Fraction) -> Fraction:
+        for sc in st.computes:
+            ko = (sc[0], sc[1], sc[2])
+            key = ("O", ko)
+            if key not in fresh_out and ("O", ALL) not in fresh_out:
+                fresh_out.add(key)
+                mem.alloc(start, "O", ko, otile)
+            event("pu", start, start + comp, f"conv y{sc[0]} x{sc[1]} k{sc[2]} c{sc[3]}")
+            res.compute_calls += 1
+            res.pu_busy += comp
+            start += comp
+        for a, k in st.evicts:
+            mem.free(start, a, k)
+            if a == "O":
+                fresh_out.discard(("O", k))
+        for _a, k, b in st.keeps:
+            mem.alloc(start, "O", ("kept", k), b)
+        return start
+
+    def run_stores(st: Step, start: Fraction) -> Fraction:
+        for tr in st.stores:
+            d = acc.transfer(tr.nbytes)
+            event("dma-store", start, start + d, f"store {tr.what} O{_k(tr.key)} {tr.nbytes}B")
+            res.bytes_stored += tr.nbytes
+            res.transfers += 1
+            res.dma_busy += d
+            start += d
+            if tr.key == ALL:
+                for key in sorted(fresh_out):
+                    mem.free(start, "O", key[1])
+                fresh_out.clear()
+            else:
+                mem.free(start, "O", tr.key)
+                fresh_out.discard(("O", tr.key))
+        return start
+
+    now = Fraction(0)
+    if not acc.pipelined:
+        for st in steps:
+            now = run_stores(st, run_compute(st, run_loads(st, now)))
+    else:
+        now = run_loads(steps[0], now)
+        for j in range(1, len(steps) + 1):
+            c_end = run_compute(steps[j - 1], now)
+            l_end = run_loads(steps[j], now) if j < len(steps) else now
+            s_start = c_end if acc.dma_channels == "separate" else max(c_end, l_end)
+            s_end = run_stores(steps[j - 1], s_start)
+            now = max(c_end, l_end, s_end)
+    res.cycles = now
+    res.peak_bytes, res.memory = mem.replay()
+    return res
+
+
+def _k(key) -> str:
+    return "[all]" if key == ALL else "[" + ",".join(str(v) for v in key) + "]"
