@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from cnncc.errors import UnsupportedError
+from cnncc.export.tflite_builder import ModelBuilder
 from cnncc.ir import ops as O
 from cnncc.ir.graph import Graph, Layer
-from cnncc.export.tflite_builder import ModelBuilder
 
 #: NCHW axis -> NHWC axis for 4-D maps
 _AXIS_4D = (0, 3, 1, 2)

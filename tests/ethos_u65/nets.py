@@ -8,6 +8,8 @@ from cnncc.export.tflite import same_pads
 from cnncc.ir import Graph, Layer, tensor_type
 from cnncc.ir import ops as O
 
+RELU = O.Relu()
+
 
 class _Net:
     def __init__(self, seed: int = 0):
@@ -15,7 +17,7 @@ class _Net:
         self.layers: list[Layer] = []
         self.w: dict[str, np.ndarray] = {}
 
-    def conv(self, name, x, hw, cin, cout, k=3, s=1, groups=1, act=O.Relu()):
+    def conv(self, name, x, hw, cin, cout, k=3, s=1, groups=1, act=RELU):
         """SAME-padded conv (TFLite convention); returns (output tensor, output size)."""
         o, t, b = same_pads(hw, k, s, 1)
         self.w[name + "_w"] = self.rng.integers(-127, 128, (cout, cin // groups, k, k)).astype(np.float32) / 512

@@ -42,7 +42,7 @@ def compile(graph, target, options: CompileOptions | None = None) -> Report:
     layers = []
     tot = {"cycles": 0, "npu_cycles": 0, "sram_access_cycles": 0, "dram_access_cycles": 0, "macs": 0}
     cpu_ops = []
-    for layer, lw, c in rows:
+    for layer, _lw, c in rows:
         d = layer_identity(layer, graph)
         ai = graph.intensities(layer).as_dict() if graph.loop_nest(layer) else {}
         util = 100.0 * c.macs / (c.cycles * arch.peak_macs_per_cycle) if c.cycles else None
