@@ -96,7 +96,7 @@ class Tile(Pass):
             if choice is None:
                 raise CapacityError(f"layer {layer.name!r}: no tiling fits {cap} bytes of on-chip memory "
                                     f"(smallest tile needs {geom.working_set((1, 1, 1, 1))} bytes)")
-            if choice == geom.full() or geom.y_valid is None or geom.x_valid is None:
+            if geom.n_tiles(choice)[0] == 1 or geom.y_valid is None or geom.x_valid is None:
                 layers.append(layer)
                 continue
             tiled, n_tiles = split_conv(graph, layer, geom, choice, name, new_w)

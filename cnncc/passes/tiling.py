@@ -95,16 +95,26 @@ class ConvGeom:
             return ty, tx, tk, tk // self.Kg * self.Cg
         return ty, tx, tk, min(tc, self.Cg)
 
-    def _extra(self, valid, n) -> int:
-        return 0 if valid is None else max(valid[0], n - valid[1])
+    def _axis_max(self, t: int, valid, n_out: int, span) -> tuple[int, int]:
+        """(largest output extent, largest clipped input extent) over the tiles of one spatial axis: the
+        first, the last and an interior piece bound all of them."""
+        if valid is None:
+            return n_out, span(0, n_out)[1] - span(0, n_out)[0]
+        pieces = spatial_chunks(n_out, t, valid) if (valid[1] - valid[0]) <= 3 * t else None
+        if pieces is None:
+            v0, v1 = valid
+            last0 = v0 + ((v1 - v0 - 1) // t) * t
+            pieces = [(0, v0 + t), (v0 + t, v0 + 2 * t), (last0, n_out)]
+        outs = max(b - a for a, b in pieces)
+        ins = max(span(a, b)[1] - span(a, b)[0] for a, b in pieces)
+        return outs, ins
 
     def working_set(self, choice) -> int:
-        """Bytes one tile needs on chip: input slice with halo, weights, bias, output tile."""
+        """Bytes the largest tile needs on chip: input slice with halo, weights, bias, output tile (an upper
+        bound over the tiles: the largest extents of each axis may come from different tiles)."""
         ty, tx, tk, tc = self.normalize(*choice)
-        rows = min(self.H, (ty - 1) * self.SY + self.DY * (self.FY - 1) + 1)
-        cols = min(self.W, (tx - 1) * self.SX + self.DX * (self.FX - 1) + 1)
-        ty_out = min(self.OY, ty + self._extra(self.y_valid, self.OY))
-        tx_out = min(self.OX, tx + self._extra(self.x_valid, self.OX))
+        ty_out, rows = self._axis_max(ty, self.y_valid, self.OY, self.rows)
+        tx_out, cols = self._axis_max(tx, self.x_valid, self.OX, self.cols)
         wts = tk * (tc if self.G == 1 or tk < self.Kg else self.Cg) * self.FY * self.FX
         elems = tc * rows * cols + wts + tk * ty_out * tx_out + (tk if self.bias else 0)
         return elems * self.eb
