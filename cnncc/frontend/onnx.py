@@ -78,8 +78,13 @@ def _load_external(model, path: Path) -> None:
                                     f"model's folder; refused")
         if not target.is_file():
             raise InvalidModelError(f"{path}: external data file {loc!r} of tensor {t.name!r} not found")
-        offset = int(info.get("offset", 0))
-        length = int(info["length"]) if "length" in info else None
+        try:
+            offset = int(info.get("offset", 0))
+            length = int(info["length"]) if "length" in info else None
+        except ValueError:
+            raise InvalidModelError(f"{path}: external data of tensor {t.name!r} has a bad offset/length") from None
+        if offset < 0 or (length is not None and length < 0):
+            raise InvalidModelError(f"{path}: external data of tensor {t.name!r} has a negative offset/length")
         size = target.stat().st_size
         if offset > size or (length is not None and offset + length > size):
             raise InvalidModelError(f"{path}: external data of {t.name!r} extends past the end of {loc!r}")
@@ -164,7 +169,7 @@ def _toposort(nodes) -> list:
     if len(order) != len(nodes):
         stuck = next(n for i, n in enumerate(nodes) if indeg[i] > 0)
         raise InvalidModelError(f"the graph has a cycle (through node {stuck.name or stuck.output[0]!r})")
-    for i, n in enumerate(nodes):  # a node reading its own output is a cycle too
+    for n in nodes:  # a node reading its own output is a cycle too
         if set(n.input) & set(n.output) - {""}:
             raise InvalidModelError(f"the graph has a cycle (node {n.name or n.output[0]!r} reads its output)")
     return [nodes[i] for i in order]
@@ -204,7 +209,7 @@ def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str
             convert_node(ctx, node)
     except CnnccError:
         raise
-    except (ValueError, IndexError, KeyError, TypeError) as e:
+    except (ValueError, IndexError, KeyError, TypeError, ArithmeticError, AttributeError) as e:
         raise InvalidModelError(f"{path}: malformed node ({type(e).__name__}: {e})") from None
     outputs = []
     for o in g.output:

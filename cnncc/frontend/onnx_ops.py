@@ -94,6 +94,10 @@ def convert_node(ctx: Context, node) -> None:
                                                              ctx)
         return
     present = [t for t in ins if t]
+    if node.op_type in ("Identity", "Dropout") and present and ctx.is_const(present[0]) and \
+            node.output[0] not in ctx.graph_outputs and not any(node.output[1:]):
+        ctx.alias[node.output[0]] = ctx.resolve(present[0])  # weights keep their initializer's name
+        return
     if node.op_type in CONST_OPS and all(ctx.is_const(t) for t in present) and \
             not any(o in ctx.graph_outputs for o in node.output):
         vals = [ctx.consts[ctx.resolve(t)] if t else None for t in ins]
@@ -138,6 +142,15 @@ def _spatial(node, a, key, default):
     return v
 
 
+def _check_window(node, kernel, strides, dilations, pads, groups=1):
+    """Kernel, strides, dilations and groups must be >= 1 and pads >= 0."""
+    for key, vals, least in (("kernel_shape", kernel, 1), ("strides", strides, 1), ("dilations", dilations, 1),
+                             ("pads", pads, 0), ("group", (groups,), 1)):
+        if any(int(v) < least for v in vals):
+            raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): {key}={list(vals)} must be "
+                                    f">= {least}")
+
+
 def _check_4d(ctx, node, t):
     if ctx.type(t).rank != 4:
         raise UnsupportedError(f"node {node_name(node)!r}: {node.op_type} on a rank-{ctx.type(t).rank} "
@@ -155,7 +168,9 @@ def _conv(ctx, node, a):
     kernel = _spatial(node, a, "kernel_shape", wv.shape[2:])
     strides = _spatial(node, a, "strides", (1, 1))
     dil = _spatial(node, a, "dilations", (1, 1))
+    _check_window(node, kernel, strides, dil, (), int(a.get("group", 1)))
     pads = _pads2d(ctx, node, a, ctx.type(x).shape[2:], kernel, strides, dil)
+    _check_window(node, kernel, strides, dil, pads)
     ins = [x, w] + ([node.input[2]] if len(node.input) > 2 and node.input[2] else [])
     for t in ins[1:]:
         ctx.const(t, node)
@@ -171,6 +186,7 @@ def _convt(ctx, node, a):
     strides = _spatial(node, a, "strides", (1, 1))
     dil = _spatial(node, a, "dilations", (1, 1))
     outpad = tuple(a.get("output_padding", (0, 0)))
+    _check_window(node, kernel, strides, dil, outpad, int(a.get("group", 1)))
     h, wd = ctx.type(x).shape[2:]
     if "output_shape" in a:
         pads = []
@@ -178,7 +194,8 @@ def _convt(ctx, node, a):
         for i, (size, o) in enumerate(zip((h, wd), outs)):
             total = strides[i] * (size - 1) + outpad[i] + (kernel[i] - 1) * dil[i] + 1 - o
             auto = a.get("auto_pad", b"NOTSET")
-            lo = total // 2 if auto != b"SAME_LOWER" and auto != "SAME_LOWER" else total - total // 2
+            upper = auto in (b"SAME_UPPER", "SAME_UPPER")  # ONNX: only SAME_UPPER puts the extra pad last
+            lo = total // 2 if upper else total - total // 2
             pads.append((lo, total - lo))
         p = (pads[0][0], pads[1][0], pads[0][1], pads[1][1])
     else:
@@ -192,6 +209,7 @@ def _convt(ctx, node, a):
         else:
             p = tuple(a.get("pads", (0, 0, 0, 0)))
     ins = [x, w] + ([node.input[2]] if len(node.input) > 2 and node.input[2] else [])
+    _check_window(node, kernel, strides, dil, p)
     ctx.emit(node, O.ConvTranspose(kernel, strides, dil, p, outpad, int(a.get("group", 1))), ins)
 
 
@@ -217,7 +235,9 @@ def _pool(ctx, node, a):
     kernel = _spatial(node, a, "kernel_shape", ())
     strides = _spatial(node, a, "strides", (1, 1))
     dil = _spatial(node, a, "dilations", (1, 1))
+    _check_window(node, kernel, strides, dil, ())
     pads = _pads2d(ctx, node, a, ctx.type(x).shape[2:], kernel, strides, dil)
+    _check_window(node, kernel, strides, dil, pads)
     ceil = bool(a.get("ceil_mode", 0))
     if node.op_type == "MaxPool":
         op = O.MaxPool(kernel, strides, dil, pads, ceil)
@@ -258,9 +278,8 @@ _BIN = {"Add": O.Add, "Sub": O.Sub, "Mul": O.Mul, "Div": O.Div, "Sum": O.Add}
 @handles(*_BIN)
 def _binary(ctx, node, a):
     ins = [t for t in node.input if t]
-    if len(ins) == 1:
-        ctx.alias[node.output[0]] = ctx.resolve(ins[0])
-        return
+    if len(ins) == 1:  # Sum of one input
+        return _identity(ctx, node, a)
     ctx.emit(node, _BIN[node.op_type](), ins)
 
 
@@ -413,11 +432,10 @@ def _resize(ctx, node, a):
     mode = "linear" if mode == "bilinear" else mode
     inputs = list(node.input)
     scales = sizes = None
-    if node.op_type == "Upsample" or ctx.opset < 11:
-        scales = a.get("scales") or ctx.const(inputs[1], node)
+    legacy = node.op_type == "Upsample" or ctx.opset < 11
+    if legacy:
+        scales = a["scales"] if "scales" in a else ctx.const(inputs[1], node)
         ctm, nmode = "asymmetric", "floor"
-        if node.op_type == "Resize" and ctx.opset == 10:
-            ctm = "asymmetric"
     else:
         if len(inputs) > 3 and inputs[3]:
             sizes = ctx.const(inputs[3], node)
@@ -445,6 +463,16 @@ def _resize(ctx, node, a):
         out = (int(math.floor(shape[2] * sc[0])), int(math.floor(shape[3] * sc[1])))
     if ctm == "tf_crop_and_resize":
         raise UnsupportedError(f"node {node_name(node)!r}: Resize tf_crop_and_resize is not supported")
+    if legacy and mode == "nearest":
+        # Upsample and Resize-10 (onnxruntime): per axis, floor when upsampling and ceil when downsampling
+        rounding = ["ceil" if s < 1 else "floor" for s in sc]
+        if rounding[0] != rounding[1]:  # nearest is separable: resize H, then W
+            mid = node.output[0] + "__rows"
+            ctx.emit(node, O.Resize((out[0], shape[3]), (sc[0], 1.0), mode, ctm, rounding[0]), [x], [mid],
+                     "/rows")
+            ctx.emit(node, O.Resize(out, (1.0, sc[1]), mode, ctm, rounding[1]), [mid], [node.output[0]])
+            return
+        nmode = rounding[0]
     ctx.emit(node, O.Resize(out, sc, mode, ctm, nmode), [x])
 
 

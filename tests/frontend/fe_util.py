@@ -103,3 +103,23 @@ def independent_macs(path: str | Path, feeds: dict[str, np.ndarray]) -> int:
             red = shape(n.input[0])[-1]
             total += int(np.prod(out)) * red
     return int(total)
+
+
+def make_model(nodes, inputs: dict[str, tuple], outputs: list[str], inits: dict[str, np.ndarray] | None = None,
+               opset: int = 17, out_shapes: dict[str, tuple] | None = None, check: bool = True) -> onnx.ModelProto:
+    """A float32 ONNX model from helper-made nodes; ``inputs`` maps names to shapes (a str dim is symbolic)."""
+    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(s)) for n, s in inputs.items()]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list((out_shapes or {}).get(n, ())) or None)
+            for n in outputs]
+    init = [numpy_helper.from_array(np.asarray(v), k) for k, v in (inits or {}).items()]
+    g = helper.make_graph(nodes, "t", ins, outs, init)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="cnncc-tests")
+    m.ir_version = 7 if opset < 15 else 8
+    if check and all(o in (out_shapes or {}) for o in outputs):  # the checker wants output shapes
+        onnx.checker.check_model(m)
+    return m
+
+
+def save(model: onnx.ModelProto, path: Path) -> Path:
+    onnx.save(model, str(path))
+    return path
