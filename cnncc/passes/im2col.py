@@ -82,7 +82,7 @@ class Im2colPass(Pass):
             new_w[wn] = wm
             y = add("matmul", O.MatMul(act=None if bias is not None else act_last), (wn, cols))
             if bias is not None:
-                bn = name(f"{base}.bias")
+                bn = name(f"{base}.bvec")
                 new_w[bn] = bias.reshape(bshape)
                 y = add("bias", O.Add(act=act_last), (y, bn))
             add("reshape", O.Reshape((n, k, oy, ox)), (y,), conv.outputs[0])
@@ -100,7 +100,7 @@ class Im2colPass(Pass):
         new_w[wn] = np.ascontiguousarray(wm)
         y = add("matmul", O.MatMul(act=None if bias is not None else act_last), (cols, wn))
         if bias is not None:
-            bn = name(f"{base}.bias")
+            bn = name(f"{base}.bvec")
             new_w[bn] = bias.reshape(bshape)
             y = add("bias", O.Add(act=act_last), (y, bn))
         if g == 1:
