@@ -53,7 +53,7 @@ table.sortable th{cursor:pointer;user-select:none}th[aria-sort=ascending]::after
 th[aria-sort=descending]::after{content:" ▼"}.scroll{overflow-x:auto}tfoot td{font-weight:bold}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.muted{color:#777}figure{margin:8px 0}
 figcaption{color:#666;font-size:12px}svg.chart{max-width:100%;height:auto}.err{color:#b00}
-td{max-width:360px;overflow-wrap:anywhere}"""
+td{max-width:360px;overflow-wrap:anywhere}.charts{display:flex;flex-wrap:wrap;gap:8px 32px;align-items:flex-start}"""
 
 ERROR_JS = ("window.onerror=function(m){var d=document.documentElement;"
             "d.setAttribute('data-js-error',(d.getAttribute('data-js-error')||'')+String(m)+';');};")
@@ -223,7 +223,7 @@ def charts(d: Mapping, layers: Sequence[Mapping]) -> str:
     bars = S.bar_chart([(_label(r, i), r.get("cycles")) for i, r in enumerate(layers)], "cycles",
                        label="cycles per layer")
     out.append(_figure(bars, "cycles per layer, in network order", "cycles"))
-    return "<h2>Charts</h2>" + "".join(out) if any(out) else ""
+    return '<h2>Charts</h2><div class="charts">' + "".join(out) + "</div>" if any(out) else ""
 
 
 def _cand_name(c: Mapping) -> str:
@@ -384,7 +384,12 @@ def _per_layer(tgts: Sequence[Mapping], rows: Sequence[Mapping]) -> str:
 
 
 def render_html(report: Mapping[str, Any]) -> str:
-    """One self-contained HTML page (str) for a report dict (``Report.to_dict()``, compile or compare)."""
+    """One self-contained HTML page (str) for a report dict (``Report.to_dict()``, compile or compare); a
+    :class:`cnncc.report.Report` is accepted too and rendered from its ``to_dict()``."""
+    if not isinstance(report, Mapping) and hasattr(report, "to_dict"):
+        report = report.to_dict()
+    if not isinstance(report, Mapping):
+        report = {}
     if report.get("command") == "compare" or isinstance(report.get("targets"), list):
         title, body = compare_body(report)
     else:

@@ -163,7 +163,8 @@ def roofline(points: Sequence[tuple[str, float, float]], peak: float | None,
                                "fill-opacity": 0.75, "stroke": "#123"},
                     raw=el("title", text=f"{n}: AI {si(a)} MAC/B, {si(m)} MAC/cycle")))
         if len(pts) <= LABEL_POINTS:
-            p.append(el("text", {"x": x(a) + 6, "y": y(m) + 4, "class": "pt-label", "fill": "#345"}, _short(n, 20)))
+            p.append(el("text", {"x": x(a) + 6, "y": y(m) + 4, "class": "pt-label", "fill": "#345",
+                                   "stroke": "#fff", "stroke-width": 3, "paint-order": "stroke"}, _short(n, 20)))
     return svg(width, height, p, "roofline: arithmetic intensity vs attained MAC/cycle", "chart roofline")
 
 

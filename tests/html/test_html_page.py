@@ -145,6 +145,7 @@ def test_report_model_round_trip():
                  sections={"roofline": d["roofline"]})
     s, _ = page(rep.to_dict())
     assert "CGRA mapping choices" in s and 'class="chart roofline"' in s
+    assert render_html(rep) == s
 
 
 def test_escaping():
