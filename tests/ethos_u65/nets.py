@@ -84,3 +84,10 @@ def single_dw(hw: int, c: int, k: int = 3) -> Graph:
     n = _Net()
     y, _ = n.conv("dw", "x", hw, c, c, k=k, groups=c, act=None)
     return n.build(f"dw{hw}x{hw}c{c}k{k}", {"x": tensor_type((1, c, hw, hw))}, [y])
+
+
+def single_dw_s(hw: int, c: int, s: int = 1, k: int = 3) -> Graph:
+    """One k×k stride-s SAME depthwise conv on an hw×hw×c map."""
+    n = _Net()
+    y, _ = n.conv("dw", "x", hw, c, c, k=k, s=s, groups=c, act=None)
+    return n.build(f"dws{hw}x{hw}c{c}s{s}", {"x": tensor_type((1, c, hw, hw))}, [y])

@@ -86,10 +86,21 @@ def output_cycles_per_elem(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> tupl
     return total, per
 
 
-def mac_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
-    """MAC (DPU) cycles of one OFM block (see module doc)."""
+def block_sizes(op: NpuOp, cfg: BlockConfig) -> list[tuple[tuple[int, int, int], int]]:
+    """The distinct OFM block sizes (W, H, C) of the block grid with their counts (edge blocks are smaller)."""
+    dims = []
+    for extent, blk in ((op.ofm[1], cfg.ofm[0]), (op.ofm[0], cfg.ofm[1]), (op.ofm[2], cfg.ofm[2])):
+        b = min(extent, blk)
+        full, rem = divmod(extent, b)
+        dims.append([(b, full)] + ([(rem, 1)] if rem else []))
+    return [((w, h, c), nw * nh * nc) for w, nw in dims[0] for h, nh in dims[1] for c, nc in dims[2]]
+
+
+def mac_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, size=None) -> int:
+    """MAC (DPU) cycles of one OFM block of ``size`` (W, H, C; default the configured block; see module doc)."""
     ub_w, ub_h, ub_c = arch.ublock
-    ofm_blk = [min(op.ofm[1], cfg.ofm[0]), min(op.ofm[0], cfg.ofm[1]), min(op.ofm[2], cfg.ofm[2])]
+    ofm_blk = list(size) if size else [min(op.ofm[1], cfg.ofm[0]), min(op.ofm[0], cfg.ofm[1]),
+                                       min(op.ofm[2], cfg.ofm[2])]
     if op.kind in (CONV, VECTOR) and op.ofm[0] == 1 and op.ofm[1] % 2 == 0 and op.kernel[0] == 1 and ub_h == 2:
         ub_w, ub_h = 4, 1  # Conv1D micro-block 4×1
         ofm_blk[1] = 1
@@ -107,9 +118,8 @@ def mac_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
                 steps = 1
                 cyc = max(4, elems) * nxy * nz * 4  # int8: ifm_bits / 2
             elif op.kind == DEPTHWISE:
-                # measured on Vela 5.2.0 (debug DB): a 16×12 block costs as 32 micro-blocks, an 8×8 one as 16
                 steps = _cdiv(elems, 4)
-                cyc = max(wb, 4 * min(nxy, 32)) * steps * nz
+                cyc = max(wb, 4 * nxy) * steps * nz
             elif op.kind == VECTOR or cfg.traversal != "part_kernel":
                 steps = elems
                 cyc = max(wb, 4 * nxy) * steps * nz
@@ -149,7 +159,16 @@ def conv_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int
         out = max(out, 10 * oblk[2] * const_latency // 256)
     cmd = (min_block_memory_cycles(op, cfg, arch) + out + mac) // 4
     mac_b, out_b = max(mac, cmd), max(out, cmd)
-    total = mac_b * blocks + out_b if mac_b > out_b else out_b * blocks + mac_b
+    # Vela 5.2.0 costs edge blocks at their real size: sum the per-block cycles over the block grid
+    mac_sum = out_sum = 0
+    for size, count in block_sizes(op, cfg):
+        m = max(mac_block_cycles(op, cfg, arch, size), cmd)
+        o = int(tot_pe * math.prod(size))
+        if op.kind != POOL:
+            o = max(o, 10 * size[2] * const_latency // 256)
+        mac_sum += m * count
+        out_sum += max(o, cmd) * count
+    total = mac_sum + out_b if mac_b > out_b else out_sum + mac_b
     return OpCycles(int(total), mac, out, cmd, blocks, op_macs(op))
 
 

@@ -1,0 +1,121 @@
+"""Ethos-U65 cost model: exact numbers of the pure functions and agreement with Vela 5.2.0's calibration points
+(shared/reference/ethos-u65.md, measured with Vela)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnncc.backends.ethos_u65 import compile, estimate_layer_cycles
+from cnncc.backends.ethos_u65.blocks import NpuOp, find_block_config, part_kernel_first
+from cnncc.backends.ethos_u65.config import from_params
+from cnncc.backends.ethos_u65.cycles import conv_cycles, mac_block_cycles, transfer_bytes
+from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles
+from cnncc.errors import TargetError
+from cnncc.target import load_target
+from tests.ethos_u65 import nets
+
+
+@pytest.fixture(scope="module")
+def u256():
+    return from_params(load_target("ethos-u65-256").params)
+
+
+def test_targets_alias_defaults_and_overrides():
+    t = load_target("ethos-u65")
+    assert t.name == "ethos-u65-256" and t["system"] == "Ethos_U65_Client_Server"
+    assert t["memory_mode"] == "Dedicated_Sram_384KB" and t.default_pipeline == "fold-bn,fuse-act"
+    a = from_params(load_target("ethos-u65-512", {"system": "Ethos_U65_High_End", "memory_mode": "Shared_Sram",
+                                                  "weight_compression": "0.8"}).params)
+    assert (a.cores, a.clock_hz, a.offchip.bytes_per_cycle, a.const_mem, a.arena_mem) == \
+        (2, 1_000_000_000, 3.75, "offchip", "sram")
+    assert a.weight_compression == 0.8 and a.ao["conv"] == 0.125
+    assert from_params(load_target("ethos-u65", {"system": "Ethos_U65_Mid_End"}).params).offchip.bytes_per_cycle \
+        == 7.5
+    with pytest.raises(TargetError):
+        load_target("ethos-u65", {"system": "Nope"})
+    with pytest.raises(TargetError):
+        load_target("ethos-u65", {"memory_mode": "Everywhere"})
+    with pytest.raises(TargetError):
+        load_target("ethos-u65", {"weight_compression": "-1"})
+
+
+def test_traversal_choice():
+    assert part_kernel_first(3, 9)        # C_in <= 8
+    assert not part_kernel_first(64, 9)   # depth-first packs 64 channels perfectly
+    assert part_kernel_first(24, 9)       # 24/32 = 0.75 < 24/24 · 9/12 = 0.75 (ties go part-kernel)
+
+
+def test_block_search_and_mac_cycles_4x4x512(u256):
+    op = NpuOp("conv", (4, 4, 512), (4, 4, 512), (3, 3), ifm_fmt="NHCWB16", ofm_fmt="NHCWB16")
+    cfg = find_block_config(op, u256)
+    assert cfg.ofm == (4, 4, 128) and cfg.ifm == (6, 6, 32) and cfg.traversal == "depth_first"
+    # 2×2 micro-blocks of 2×2 -> 4·4 = 16 < 32 weight-feed floor: 32 · 9 taps · 16 depth µblocks · 16 C_in blocks
+    assert mac_block_cycles(op, cfg, u256) == 32 * 9 * 16 * 16 == 73728
+    c = conv_cycles(op, cfg, u256, 32)
+    assert (c.blocks, c.ao_block, c.macs) == (4, 512, 37748736)
+    assert c.cycles == 4 * 73728 + 18616  # MAC-bound blocks + the command-issue-bounded AO of the last block
+
+
+def test_block_search_8x8x256(u256):
+    op = NpuOp("conv", (8, 8, 256), (8, 8, 256), (3, 3))
+    cfg = find_block_config(op, u256)
+    assert cfg.ofm == (8, 8, 64)
+    assert conv_cycles(op, cfg, u256, 32).cycles == 157104  # 4 × 36864 MAC + AO tail; Vela: 157,728
+
+
+def test_burst_efficiency_and_dma(u256):
+    # NHWC map of depth 3 read in 8-deep blocks: 8-byte bursts on a 128-byte DRAM burst -> 16x the bytes
+    assert transfer_bytes(u256, True, "offchip", "NHWC", (18, 18, 8), (32, 32, 3), 1000) == 16000
+    assert transfer_bytes(u256, True, "sram", "NHCWB16", (18, 18, 8), (32, 32, 16), 1000) == 1000
+    assert mem_to_mem_cycles(u256, "offchip", "sram", 12000) == 12000 // 12 + 500
+
+
+# Vela 5.2.0, one 3×3 conv C->C, all 37,748,736 MACs (shared/reference/ethos-u65.md)
+ISO = [("Ethos_U65_Client_Server", "Sram_Only", "ethos-u65-256", {2: 1284286, 4: 313880, 8: 157728,
+                                                                  16: 150544, 32: 149442}),
+       ("Ethos_U65_Client_Server", "Dedicated_Sram_384KB", "ethos-u65-256", {2: 1285866, 4: 316490, 8: 161596}),
+       ("Ethos_U65_High_End", "Dedicated_Sram_384KB", "ethos-u65-256", {2: 2563315, 4: 683020, 8: 262848}),
+       ("Ethos_U65_Client_Server", "Dedicated_Sram_384KB", "ethos-u65-512", {2: 799672, 4: 210714, 8: 81553})]
+CH = {2: 1024, 4: 512, 8: 256, 16: 128, 32: 64}
+
+
+@pytest.mark.parametrize("system,mode,accel,points", ISO)
+def test_iso_mac_sweep_matches_vela(system, mode, accel, points):
+    t = load_target(accel, {"system": system, "memory_mode": mode})
+    for hw, vela in points.items():
+        ours = compile(nets.single_conv(hw, CH[hw]), t).totals["cycles"]
+        assert abs(ours / vela - 1) <= 0.05, (hw, ours, vela)
+
+
+VELA_NET8 = {"conv1": 15960, "conv2": 20106, "dw3": 7392, "pw4": 9664, "conv5": 76960, "conv6": 83889,
+             "conv7": 83977, "fc8": 66941}
+
+
+def test_net8_matches_vela():
+    rep = compile(nets.net8(), load_target("ethos-u65-256"))
+    ours = {d["name"]: d["cycles"] for d in rep.layers if d["device"] == "npu"}
+    assert set(VELA_NET8) <= set(ours)
+    within = [n for n, v in VELA_NET8.items() if abs(ours[n] / v - 1) <= 0.10]
+    assert len(within) >= 7, {n: round(ours[n] / v, 3) for n, v in VELA_NET8.items()}
+    assert abs(rep.totals["cycles"] / 364889 - 1) <= 0.05
+
+
+def test_report_fields_and_hook():
+    t = load_target("ethos-u65-256")
+    g = nets.small_residual()
+    rep = compile(g, t)
+    for d in rep.layers:
+        for k in ("name", "op", "macs", "cycles", "npu_cycles", "sram_access_cycles", "dram_access_cycles",
+                  "mac_per_cycle", "bound", "device", "utilisation_pct", "sram_read_bytes", "dram_read_bytes"):
+            assert k in d
+    npu = [d for d in rep.layers if d["device"] == "npu"]
+    assert {d["op"] for d in npu} >= {"Conv", "Add", "MaxPool", "GlobalAveragePool", "Gemm"}
+    assert all(d["bound"] in ("compute", "weight-feed", "sram", "dram") for d in npu)
+    tot = rep.totals
+    assert tot["cycles"] == sum(d["cycles"] for d in rep.layers) > 0
+    assert tot["latency_ms"] == pytest.approx(tot["cycles"] / 1e6, rel=1e-6) and tot["clock_hz"] == 10**9
+    assert tot["peak_sram_bytes"] > 0 and tot["inferences_per_s"] > 0
+    assert rep.sections["roofline"]["peak_macs_per_cycle"] == 256.0
+    conv = g.layer("branch_a")
+    assert estimate_layer_cycles(g, conv, t) > 0
+    assert rep.to_json(stable=True) == compile(g, t).to_json(stable=True)  # deterministic

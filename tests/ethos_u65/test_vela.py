@@ -1,0 +1,42 @@
+"""The int8 TFLite exporter and the comparison with Arm Vela on two small networks (skipped only when the
+``ethosu`` package, Vela, is not installed; CI installs it)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from cnncc.export.tflite import to_tflite_bytes, write_tflite
+from tests.ethos_u65 import nets
+
+
+def test_tflite_export_structure(tmp_path):
+    import tflite
+
+    g = nets.small_residual()
+    p = tmp_path / "m.tflite"
+    summary = write_tflite(g, p)
+    m = tflite.Model.GetRootAsModel(p.read_bytes(), 0)
+    sg = m.Subgraphs(0)
+    names = {sg.Tensors(i).Name().decode() for i in range(sg.TensorsLength())}
+    assert {layer.name for layer in g.layers if layer.kind not in ("Flatten",)} <= names
+    assert summary["operators"] == sg.OperatorsLength() >= 9
+    conv_w = next(sg.Tensors(i) for i in range(sg.TensorsLength()) if sg.Tensors(i).Name() == b"stem/weights")
+    assert conv_w.Type() == tflite.TensorType.INT8 and conv_w.Quantization().ScaleLength() == 16  # per channel
+    assert to_tflite_bytes(g)[0] == to_tflite_bytes(g)[0]  # deterministic
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela) not installed")
+@pytest.mark.parametrize("build", [nets.net8, nets.small_residual])
+def test_agrees_with_vela(build, tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from vela_fidelity import compare
+
+    r = compare(build(), "Ethos_U65_Client_Server", "ethos-u65-256", tmp_path)
+    assert r["layers"] >= 6
+    assert abs(r["total_ratio"] - 1) <= 0.15, r
+    assert r["within"] >= 0.6 * r["layers"], r["pairs"]
