@@ -175,7 +175,10 @@ def _matmul(op: O.MatMul, a, b):
 def _maxpool(op: O.MaxPool, x):
     pad_val = np.iinfo(x.dtype).min if _is_int(x) else -np.inf
     win = windows(_ceil_pad(op, x), op.kernel, op.strides, op.dilations, op.pads, pad_val)
-    return [win.max(axis=(4, 5)).astype(x.dtype)]
+    y = win.max(axis=(4, 5)).astype(x.dtype)
+    if not _is_int(x):  # like onnxruntime: the max starts at the lowest finite value (a window of pads only)
+        y = np.maximum(y, np.finfo(x.dtype).min)
+    return [y]
 
 
 def _ceil_pad(op, x: np.ndarray) -> np.ndarray:
@@ -192,15 +195,23 @@ def _ceil_pad(op, x: np.ndarray) -> np.ndarray:
     return np.pad(x.astype(np.float64), ((0, 0), (0, 0), (0, eh), (0, ew)), constant_values=fill)
 
 
+def _taps_inside(out: int, k: int, stride: int, dil: int, padded: int) -> np.ndarray:
+    """Per output index along one axis: how many of the k window taps lie inside the padded extent."""
+    pos = np.arange(out)[:, None] * stride + np.arange(k)[None, :] * dil
+    return (pos < padded).sum(axis=1)
+
+
 @kernel(O.AveragePool)
 def _avgpool(op: O.AveragePool, x):
     xe = _ceil_pad(op, x.astype(np.float64))
     win = windows(xe, op.kernel, op.strides, op.dilations, op.pads, np.nan)
     valid = ~np.isnan(win)
     s = np.where(valid, win, 0.0).sum(axis=(4, 5))
-    if op.count_include_pad:  # padded positions count, the ceil-mode overhang does not
-        ext = np.nan_to_num(_ceil_pad(op, np.ones((1, 1) + x.shape[2:])), nan=0.0)
-        cnt = windows(ext, op.kernel, op.strides, op.dilations, op.pads, 1.0).sum(axis=(4, 5))
+    if op.count_include_pad:  # padded positions count, the ceil-mode overhang does not (per axis)
+        oy, ox = s.shape[2:]
+        cy = _taps_inside(oy, op.kernel[0], op.strides[0], op.dilations[0], x.shape[2] + op.pads[0] + op.pads[2])
+        cx = _taps_inside(ox, op.kernel[1], op.strides[1], op.dilations[1], x.shape[3] + op.pads[1] + op.pads[3])
+        cnt = np.outer(cy, cx)
     else:
         cnt = valid.sum(axis=(4, 5))
     return [(s / np.maximum(cnt, 1)).astype(x.dtype)]
