@@ -53,7 +53,7 @@ table.sortable th{cursor:pointer;user-select:none}th[aria-sort=ascending]::after
 th[aria-sort=descending]::after{content:" ▼"}.scroll{overflow-x:auto}tfoot td{font-weight:bold}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.muted{color:#777}figure{margin:8px 0}
 figcaption{color:#666;font-size:12px}svg.chart{max-width:100%;height:auto}.err{color:#b00}
-td{max-width:360px;overflow-wrap:anywhere}.charts{display:flex;flex-wrap:wrap;gap:8px 32px;align-items:flex-start}"""
+td{white-space:nowrap}td.long{white-space:normal;min-width:200px;max-width:360px;overflow-wrap:anywhere}.charts{display:flex;flex-wrap:wrap;gap:8px 32px;align-items:flex-start}"""
 
 ERROR_JS = ("window.onerror=function(m){var d=document.documentElement;"
             "d.setAttribute('data-js-error',(d.getAttribute('data-js-error')||'')+String(m)+';');};")
@@ -110,7 +110,8 @@ def header(key: str) -> str:
 def _td(v: Any) -> str:
     if _num(v):
         return f'<td class="n" data-v="{_e(repr(float(v)))}">{_e(fmt(v))}</td>'
-    return f"<td>{_e(fmt(v))}</td>"
+    text = fmt(v)
+    return f'<td class="long">{_e(text)}</td>' if len(text) > 40 else f"<td>{_e(text)}</td>"
 
 
 def table(rows: Sequence[Mapping], cols: Sequence[str], foot: Mapping | None = None, cls: str = "",
