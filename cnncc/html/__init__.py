@@ -53,7 +53,8 @@ table.sortable th{cursor:pointer;user-select:none}th[aria-sort=ascending]::after
 th[aria-sort=descending]::after{content:" ▼"}.scroll{overflow-x:auto}tfoot td{font-weight:bold}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.muted{color:#777}figure{margin:8px 0}
 figcaption{color:#666;font-size:12px}svg.chart{max-width:100%;height:auto}.err{color:#b00}
-td{white-space:nowrap}td.long{white-space:normal;min-width:200px;max-width:360px;overflow-wrap:anywhere}.charts{display:flex;flex-wrap:wrap;gap:8px 32px;align-items:flex-start}"""
+td{white-space:nowrap}td.long{white-space:normal;min-width:200px;max-width:360px;overflow-wrap:anywhere}
+.charts{display:flex;flex-wrap:wrap;gap:8px 32px;align-items:flex-start}"""
 
 ERROR_JS = ("window.onerror=function(m){var d=document.documentElement;"
             "d.setAttribute('data-js-error',(d.getAttribute('data-js-error')||'')+String(m)+';');};")
