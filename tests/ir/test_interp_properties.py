@@ -1,12 +1,14 @@
 """Property tests: the reference interpreter agrees with onnxruntime on random single-op models."""
 
+import os
+
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from ir_util import check_node
 from onnx import helper
 
-SETTINGS = settings(max_examples=30, deadline=None,
+SETTINGS = settings(max_examples=int(os.environ.get("CNNCC_HYPOTHESIS_EXAMPLES", 30)), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 rng = np.random.default_rng(0)
 
