@@ -125,6 +125,8 @@ class ABConvPass(Pass):
         for g in gs:
             repl, weights, big = build(graph, layer, g, self.layout, self.gap, name.taken)
             after = _intens(big)
+            if after["bound_value"] <= before["bound_value"]:
+                continue                      # ABConv must raise the intensity bound
             cyc_after = None
             if hook:
                 sub = Graph.build(f"{layer.name}.abconv", {layer.inputs[0]: graph.type_of(layer.inputs[0])},
@@ -133,9 +135,9 @@ class ABConvPass(Pass):
             key = (cyc_after, g) if self.select == "cost" else (-after["bound_value"], g)
             if best is None or key < best[0]:
                 best = (key, g, after, cyc_after)
-        _, g, after, cyc_after = best
-        if after["bound_value"] <= before["bound_value"]:
+        if best is None:
             return None
+        _, g, after, cyc_after = best
         if self.select == "cost" and not cyc_after < cyc_before:
             return None
         repl, weights, big = build(graph, layer, g, self.layout, self.gap, name)
