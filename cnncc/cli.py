@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from cnncc import __version__
-from cnncc.errors import EXIT_INTERNAL, EXIT_USAGE, CnnccError, UsageError
+from cnncc.errors import EXIT_INTERNAL, EXIT_UNSUPPORTED, EXIT_USAGE, CnnccError, UsageError
 
 app = typer.Typer(name="cnncc", add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
@@ -345,7 +345,8 @@ def check_cmd(
     junit_xml: Annotated[Path | None, typer.Option("--junit-xml", help="Write JUnit XML here.")] = None,
     format: FormatOpt = Fmt.table,
 ) -> None:
-    """Gate many model × target × budget entries (exit 1 if any fails, 2 if the file is invalid)."""
+    """Gate many model × target × budget entries (exit 1 if a budget fails; 2 if the file or an entry is
+    invalid; 3 if an entry is unsupported by its target)."""
     from cnncc.check import junit_xml as to_junit
     from cnncc.check import parse_budgets_file, run_entry
     from cnncc.report import Column, Report, atomic_write
@@ -367,10 +368,10 @@ def check_cmd(
     if junit_xml is not None:
         atomic_write(junit_xml, to_junit(results))
     _emit(rep, format)
-    if any(r.error and r.exit_code == EXIT_USAGE for r in results):
-        raise typer.Exit(EXIT_USAGE)
-    if totals["failed"]:
-        raise typer.Exit(1)
+    codes = {r.exit_code for r in results}
+    for code in (EXIT_USAGE, EXIT_UNSUPPORTED, EXIT_INTERNAL, 1):  # the most severe outcome decides
+        if code in codes:
+            raise typer.Exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
