@@ -140,16 +140,14 @@ def targets(format: FormatOpt = Fmt.table) -> None:
 @app.command()
 def passes(format: FormatOpt = Fmt.table) -> None:
     """List the passes and their options."""
-    import dataclasses
-
-    from cnncc.passes import registry
+    from cnncc.passes import describe
     from cnncc.report import Column, Report
 
     rows = []
-    for name, cls in sorted(registry().items()):
-        opts = [f"{f.name.replace('_', '-')}={f.default!r}" for f in dataclasses.fields(cls)
-                if f.default is not dataclasses.MISSING]
-        rows.append({"name": name, "options": opts, "description": (cls.__doc__ or "").strip().split("\n")[0]})
+    for d in sorted(describe(), key=lambda d: d["name"]):
+        opts = [f"{o['name']}={o['default']}" + (f" ({'|'.join(o['choices'])})" if o["choices"] else "")
+                for o in d["options"]]
+        rows.append({"name": d["name"], "options": opts, "description": d["summary"]})
     _emit(Report("passes", {}, rows, {}, (Column("name", "pass"), Column("options", "options"),
                                           Column("description", "description"))), format)
 
