@@ -1,0 +1,214 @@
+"""Shared pieces of the kernel generators: the conv problem record, a program builder, the data-memory image
+and the host launch plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cnncc.backends.openedgecgra.isa import COLS, IMM_MAX, IMM_MIN, N_PE, NOP, ROWS, Instr
+from cnncc.backends.openedgecgra.sim import Kernel, Launch
+
+GUARD_WORDS = 64  # slack after each buffer: kernels may prefetch one row past the end
+
+
+class NotApplicable(Exception):
+    """This mapping cannot run this layer (the reason is reported in the candidate list)."""
+
+
+@dataclass(frozen=True)
+class ConvProblem:
+    """One group of a convolution on an already padded CHW input (batch 1).
+
+    C: input channels of the group, K: output channels of the group, IY/IX: padded input size,
+    OY/OX: output size, FY/FX kernel, SY/SX strides, DY/DX dilations."""
+
+    C: int
+    K: int
+    IY: int
+    IX: int
+    OY: int
+    OX: int
+    FY: int = 1
+    FX: int = 1
+    SY: int = 1
+    SX: int = 1
+    DY: int = 1
+    DX: int = 1
+
+    @property
+    def taps(self) -> int:
+        return self.C * self.FY * self.FX
+
+    @property
+    def macs(self) -> int:
+        return self.K * self.taps * self.OY * self.OX
+
+    def tap_offset(self, t: int) -> int:
+        """Word offset of reduction tap t = (c, fy, fx) relative to the window origin."""
+        c, r = divmod(t, self.FY * self.FX)
+        fy, fx = divmod(r, self.FX)
+        return c * self.IY * self.IX + fy * self.DY * self.IX + fx * self.DX
+
+
+def fits(v: int) -> bool:
+    return IMM_MIN <= v <= IMM_MAX
+
+
+def need(cond: bool, why: str) -> None:
+    if not cond:
+        raise NotApplicable(why)
+
+
+class Builder:
+    """Accumulates CGRA-instructions; ``put(t, (row, col), instr)`` fills a slot, ``new()`` appends a step."""
+
+    def __init__(self):
+        self.steps: list[list[Instr]] = []
+
+    def new(self) -> int:
+        self.steps.append([NOP] * N_PE)
+        return len(self.steps) - 1
+
+    def put(self, t: int, rc: tuple[int, int], ins: Instr) -> None:
+        pe = rc[0] * COLS + rc[1]
+        if self.steps[t][pe] is not NOP:
+            raise AssertionError(f"slot {t} {rc} used twice")
+        self.steps[t][pe] = ins
+
+    def all(self, t: int, ins: Instr, rows=range(ROWS), cols=range(COLS)) -> None:
+        for r in rows:
+            for c in cols:
+                self.put(t, (r, c), ins)
+
+    def kernel(self, name: str) -> Kernel:
+        return Kernel(self.steps, name)
+
+
+@dataclass
+class Region:
+    name: str
+    base: int      # word index
+    words: int
+
+    @property
+    def addr(self) -> int:
+        return 4 * self.base
+
+
+class MemImage:
+    """Word-addressed SRAM image of ``n_banks`` non-interleaved banks of ``bank_words`` words.
+
+    ``alloc`` places a buffer inside one bank when it fits (the emptiest bank), else across whole free banks;
+    ``alloc_planes`` spreads the planes of a CHW tensor over 4 banks (plane k in stripe k mod 4) so that the
+    four column ports can stream four channels without bank conflicts."""
+
+    def __init__(self, sram_bytes: int = 512 * 1024, bank_bytes: int = 32 * 1024):
+        self.bank_words = bank_bytes // 4
+        self.n_banks = max(1, sram_bytes // bank_bytes)
+        self.used = [0] * self.n_banks
+        self.used[0] = 16                       # keep address 0 unused
+        self.regions: dict[str, Region] = {}
+        self.init: dict[str, np.ndarray] = {}
+        self.planes: dict[str, list[int]] = {}  # tensor -> byte address of each plane
+
+    def _place(self, words: int, avoid: set[int] = frozenset()) -> int:
+        words += GUARD_WORDS
+        if words <= self.bank_words:
+            cands = [b for b in range(self.n_banks) if self.bank_words - self.used[b] >= words and b not in avoid]
+            if not cands:
+                cands = [b for b in range(self.n_banks) if self.bank_words - self.used[b] >= words]
+            if cands:
+                b = min(cands, key=lambda b: (self.used[b], b))
+                base = b * self.bank_words + self.used[b]
+                self.used[b] += words
+                return base
+        n = -(-words // self.bank_words)
+        for b0 in range(self.n_banks - n, -1, -1):
+            if all(self.used[b] == 0 for b in range(b0, b0 + n)):
+                for b in range(b0, b0 + n):
+                    self.used[b] = self.bank_words
+                return b0 * self.bank_words
+        raise NotApplicable(f"does not fit in {self.n_banks * self.bank_words * 4} bytes of SRAM")
+
+    def alloc(self, name: str, words: int, data: np.ndarray | None = None) -> Region:
+        r = Region(name, self._place(int(words)), int(words))
+        self.regions[name] = r
+        if data is not None:
+            self.init[name] = np.asarray(data, np.int64).ravel()
+        return r
+
+    def alloc_planes(self, name: str, n_planes: int, plane_words: int, data: np.ndarray | None = None) -> list[int]:
+        """Allocate a CHW tensor as 4 stripes in distinct banks; returns the byte address of every plane."""
+        addrs = [0] * n_planes
+        taken: set[int] = set()
+        for s in range(min(4, n_planes)):
+            ks = list(range(s, n_planes, 4))
+            r = self.alloc(f"{name}.s{s}", len(ks) * plane_words)
+            taken.add(r.base // self.bank_words)
+            for i, k in enumerate(ks):
+                addrs[k] = r.addr + 4 * i * plane_words
+                if data is not None:
+                    self.init[f"{name}.p{k}"] = np.asarray(data[k], np.int64).ravel()
+                    self.regions[f"{name}.p{k}"] = Region(f"{name}.p{k}", addrs[k] // 4, plane_words)
+        self.planes[name] = addrs
+        return addrs
+
+    @property
+    def bytes(self) -> int:
+        return 4 * self.n_banks * self.bank_words
+
+    @property
+    def used_bytes(self) -> int:
+        return 4 * sum(self.used)
+
+    def materialise(self) -> np.ndarray:
+        mem = np.zeros(self.n_banks * self.bank_words, np.int64)
+        for name, data in self.init.items():
+            r = self.regions[name]
+            mem[r.base:r.base + data.size] = data
+        return mem
+
+    def read_planes(self, mem: np.ndarray, name: str, plane_words: int) -> np.ndarray:
+        return np.stack([mem[a // 4:a // 4 + plane_words] for a in self.planes[name]])
+
+
+@dataclass
+class Batch:
+    """Launches of one kernel that touch disjoint outputs and may run in any order."""
+
+    kernel: str
+    launches: list[Launch]
+
+
+@dataclass
+class HostWork:
+    """CPU work of the plan, in units the CPU model prices (see ``host.py``)."""
+
+    launches: int = 0            # CGRA launches (pointer setup, start, interrupt)
+    reconfigs: int = 0           # kernel changes
+    reconfig_words: int = 0      # context words copied on those changes
+    param_stores: int = 0        # words the CPU writes into parameter blocks
+    copy_words: int = 0          # words copied (padding, im2col buffers, layout changes)
+    zero_words: int = 0          # words cleared (output buffers that start at zero)
+    post_words: int = 0          # words post-processed (bias/activation the kernel does not do)
+
+
+@dataclass
+class Plan:
+    """What a mapping produces for one layer."""
+
+    mapping: str
+    kernels: dict[str, Kernel]
+    batches: list[Batch]
+    image: MemImage
+    host: HostWork
+    out_region: str
+    out_shape: tuple[int, int, int]  # (K, OY, OX), CHW in the out region
+    notes: list[str] = field(default_factory=list)
+    prepare: object = None           # callable(mem) run before the batches (host-side data work, functional)
+    finish: object = None            # callable(mem) -> np.ndarray (K, OY, OX) after the batches
+
+    def launch_count(self) -> int:
+        return sum(len(b.launches) for b in self.batches)
