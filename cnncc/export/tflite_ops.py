@@ -296,3 +296,77 @@ def _pad(ex, layer):
     out = ex.out_tensor(layer)
     ex.mb.set_quant(out, ex.mb.scale_of(x), ex.mb.zp_of(x))
     ex.mb.op("PAD", [x, pt], [out])
+
+
+def _stored_axis(ex, ir_name: str, axis: int) -> int:
+    """The axis of the stored (NHWC for 4-D maps) tensor that IR axis ``axis`` of ``ir_name`` maps to."""
+    rank = ex.g.type_of(ir_name).rank
+    ax = axis % rank
+    return _AXIS_4D[ax] if rank == 4 else ax
+
+
+@emitter(O.Slice)
+def _slice(ex, layer):
+    """SLICE when every step is 1 (Vela maps it to a memory copy of a sub-box), else STRIDED_SLICE."""
+    src = layer.inputs[0]
+    s_in = ex.g.type_of(src).shape
+    stored = list(ex.shape_of(src))
+    begin, size, strides = [0] * len(s_in), list(stored), [1] * len(s_in)
+    for st, en, ax, sp in zip(layer.op.starts, layer.op.ends, layer.op.axes, layer.op.steps):
+        a = _stored_axis(ex, src, ax)
+        begin[a], strides[a] = st, sp
+        size[a] = len(range(st, en, sp))
+    x = ex.tmap[src]
+    out = ex.out_tensor(layer)
+    ex.mb.set_quant(out, ex.mb.scale_of(x), ex.mb.zp_of(x))
+    bt = ex.mb.tensor(f"{layer.name}/begin", (len(begin),), "int32", np.array(begin))
+    if all(s == 1 for s in strides):
+        st = ex.mb.tensor(f"{layer.name}/size", (len(size),), "int32", np.array(size))
+        ex.mb.op("SLICE", [x, bt, st], [out], ("SliceOptions", {}))
+        return
+    end = [b + (n - 1) * s + 1 for b, n, s in zip(begin, size, strides)]
+    et = ex.mb.tensor(f"{layer.name}/end", (len(end),), "int32", np.array(end))
+    sp = ex.mb.tensor(f"{layer.name}/strides", (len(strides),), "int32", np.array(strides))
+    ex.mb.op("STRIDED_SLICE", [x, bt, et, sp], [out], ("StridedSliceOptions", {}))
+
+
+@emitter(O.Split)
+def _split(ex, layer):
+    """SPLIT_V along the stored axis; output k is named ``layer`` (k = 0) or ``layer:k``."""
+    src = layer.inputs[0]
+    x = ex.tmap[src]
+    sizes = ex.mb.tensor(f"{layer.name}/sizes", (len(layer.op.sizes),), "int32", np.array(layer.op.sizes))
+    axis = ex.mb.tensor(f"{layer.name}/axis", (), "int32", np.array(_stored_axis(ex, src, layer.op.axis)))
+    outs = []
+    for k in range(len(layer.outputs)):
+        o = ex.out_tensor(layer, k)
+        ex.mb.set_quant(o, ex.mb.scale_of(x), ex.mb.zp_of(x))
+        outs.append(o)
+    ex.mb.op("SPLIT_V", [x, sizes, axis], outs, ("SplitVOptions", {"NumSplits": len(outs)}))
+
+
+#: (IR mode, coordinate transform, nearest rounding or None) -> (TFLite op, AlignCorners, HalfPixelCenters)
+_RESIZE = {("nearest", "asymmetric", "floor"): ("RESIZE_NEAREST_NEIGHBOR", False, False),
+           ("nearest", "align_corners", "round_prefer_ceil"): ("RESIZE_NEAREST_NEIGHBOR", True, False),
+           ("nearest", "tf_half_pixel_for_nn", "round_prefer_ceil"): ("RESIZE_NEAREST_NEIGHBOR", False, True),
+           ("linear", "asymmetric", None): ("RESIZE_BILINEAR", False, False),
+           ("linear", "align_corners", None): ("RESIZE_BILINEAR", True, False),
+           ("linear", "half_pixel", None): ("RESIZE_BILINEAR", False, True),
+           ("linear", "pytorch_half_pixel", None): ("RESIZE_BILINEAR", False, True)}
+
+
+@emitter(O.Resize)
+def _resize(ex, layer):
+    """RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR for the coordinate transforms TFLite computes the same way."""
+    op: O.Resize = layer.op
+    key = (op.mode, op.coord_mode, op.nearest_mode if op.mode == "nearest" else None)
+    if key not in _RESIZE:
+        raise UnsupportedError.op("Resize", layer.name, f"tflite export (mode {op.mode}, coordinate transform "
+                                                        f"{op.coord_mode}, nearest {op.nearest_mode})")
+    code, align, half = _RESIZE[key]
+    x = ex.tmap[layer.inputs[0]]
+    out = ex.out_tensor(layer)
+    ex.mb.set_quant(out, ex.mb.scale_of(x), ex.mb.zp_of(x))
+    size = ex.mb.tensor(f"{layer.name}/size", (2,), "int32", np.array(op.size))
+    opts = "ResizeNearestNeighborOptions" if code == "RESIZE_NEAREST_NEIGHBOR" else "ResizeBilinearOptions"
+    ex.mb.op(code, [x, size], [out], (opts, {"AlignCorners": align, "HalfPixelCenters": half}))

@@ -39,16 +39,22 @@ class ABConvPass(Pass):
     the bound set by AI_w. select: ``rule`` or ``cost`` (rewrite when the target's cost model predicts fewer
     cycles). target: target whose backend predicts cycles (default: the pipeline's target). layout: groups
     side by side along ``w``, ``h`` or on a square ``grid``. gap: give each group its own zero padding so
-    groups do not mix at the seams. Counter: ``layers-rewritten``. Report section ``abconv``."""
+    groups do not mix at the seams. lowering: how the layout changes are written: ``slice-concat`` (default;
+    channel-to-space as g channel Slices concatenated along W/H, space-to-channel as g spatial Slices
+    concatenated along C: 4-D memory copies an NPU such as Ethos-U runs cheaply) or ``transpose`` (6-D
+    Reshape/Transpose/Reshape). Both compute the same function. With select=cost the target's hook costs every
+    layer of the rewrite, data movement included. Counter: ``layers-rewritten``. Report section ``abconv``."""
 
     NAME: ClassVar[str] = "abconv"
-    CHOICES: ClassVar[dict] = {"select": ("rule", "cost"), "layout": ("w", "h", "grid")}
+    CHOICES: ClassVar[dict] = {"select": ("rule", "cost"), "layout": ("w", "h", "grid"),
+                               "lowering": ("slice-concat", "transpose")}
     groups: int | None = None
     max_hw: int = 16
     select: str = "rule"
     target: str = ""
     layout: str = "w"
     gap: bool = False
+    lowering: str = "slice-concat"
 
     def validate(self) -> None:
         if self.groups is not None and self.groups < 2:
@@ -123,7 +129,7 @@ class ABConvPass(Pass):
         cyc_before = float(hook(graph, layer, target)) if hook else None
         best = None
         for g in gs:
-            repl, weights, big = build(graph, layer, g, self.layout, self.gap, name.taken)
+            repl, weights, big = build(graph, layer, g, self.layout, self.gap, name.taken, self.lowering)
             after = _intens(big)
             if after["bound_value"] <= before["bound_value"]:
                 continue                      # ABConv must raise the intensity bound
@@ -140,8 +146,8 @@ class ABConvPass(Pass):
         _, g, after, cyc_after = best
         if self.select == "cost" and not cyc_after < cyc_before:
             return None
-        repl, weights, big = build(graph, layer, g, self.layout, self.gap, name)
-        row = {"name": layer.name, "g": g, "layout": self.layout, "gap": self.gap,
+        repl, weights, big = build(graph, layer, g, self.layout, self.gap, name, self.lowering)
+        row = {"name": layer.name, "g": g, "layout": self.layout, "gap": self.gap, "lowering": self.lowering,
                "before": before, "after": after,
                "params_before": int(nest.weight_elems), "params_after": int(big.weight_elems),
                "macs_before": int(nest.macs), "macs_after": int(big.macs),
@@ -150,8 +156,9 @@ class ABConvPass(Pass):
         return repl, weights, row
 
 
-def build(graph: Graph, conv: Layer, g: int, layout: str, gap: bool, taken):
-    """The ABConv(g) layers replacing ``conv``, their new weights, and the shared conv's LoopNest."""
+def build(graph: Graph, conv: Layer, g: int, layout: str, gap: bool, taken, lowering: str = "transpose"):
+    """The ABConv(g) layers replacing ``conv``, their new weights, and the shared conv's LoopNest.
+    ``lowering``: ``transpose`` (6-D Reshape/Transpose) or ``slice-concat`` (4-D Slice/Concat/Pad)."""
     name = taken if isinstance(taken, Namer) else Namer(taken)
     op: O.Conv = conv.op
     x = conv.inputs[0]
@@ -176,6 +183,13 @@ def build(graph: Graph, conv: Layer, g: int, layout: str, gap: bool, taken):
         out.append(Layer(ln, o, tuple(ins), (tensor or ln,), conv.onnx_nodes, conv.name))
         return tensor or ln
 
+    conv_op = O.Conv(op.kernel, op.strides, op.dilations, (ay.p0, ax.p0, ay.p1, ax.p1), 1, op.act)
+    big = LoopNest(CONV, kg, cg, gy * ay.os, gx * ax.os, fy, fx, 1, ay.length, ax.length, sy, sx, dy, dx,
+                   (ay.p0, ax.p0, ay.p1, ax.p1))
+    if lowering == "slice-concat":
+        _slice_concat(emit, x, conv.outputs[0], list(weights), conv_op, g, (gy, gx), (ay, ax), (cg, kg),
+                      (oy, ox), gap)
+        return out, weights, big
     t = emit("groups", O.Reshape((n, gy, gx, cg, h, w)), [x])
     if gap and any((ay.seg_p0, ay.seg_p1, ax.seg_p0, ax.seg_p1)):
         t = emit("seg_pad", O.Pad((0, 0, 0, 0, ay.seg_p0, ax.seg_p0, 0, 0, 0, 0, ay.seg_p1, ax.seg_p1)), [t])
@@ -183,16 +197,45 @@ def build(graph: Graph, conv: Layer, g: int, layout: str, gap: bool, taken):
     t = emit("big_map", O.Reshape((n, cg, gy * ay.seg, gx * ax.seg)), [t])
     if ay.cropped or ax.cropped:
         t = emit("crop", O.Slice((0, 0), (ay.length, ax.length), (2, 3), (1, 1)), [t])
-    t = emit("conv", O.Conv(op.kernel, op.strides, op.dilations, (ay.p0, ax.p0, ay.p1, ax.p1), 1, op.act),
-             [t] + list(weights))
-    big = LoopNest(CONV, kg, cg, gy * ay.os, gx * ax.os, fy, fx, 1, ay.length, ax.length, sy, sx, dy, dx,
-                   (ay.p0, ax.p0, ay.p1, ax.p1))
+    t = emit("conv", conv_op, [t] + list(weights))
     t = emit("regions", O.Reshape((n, kg, gy, ay.os, gx, ax.os)), [t])
     if ay.os > oy or ax.os > ox:
         t = emit("trim", O.Slice((0, 0), (oy, ox), (3, 5), (1, 1)), [t])
     t = emit("to_channels", O.Transpose((0, 2, 4, 1, 3, 5)), [t])
     emit("out", O.Reshape((n, k, oy, ox)), [t], conv.outputs[0])
     return out, weights, big
+
+
+def _slice_concat(emit, x, y, wnames, conv_op, g, grid, axes, chans, oyx, gap) -> None:
+    """Emit the 4-D slice-concat form of ABConv: group (iy, ix) = channel block iy·gx + ix of ``x`` is placed
+    at segment (iy, ix) of the big map (the same placement as the transpose lowering), and output region
+    (iy, ix) becomes channel block iy·gx + ix of ``y``."""
+    gy, gx = grid
+    ay, ax = axes
+    cg, kg = chans
+    oy, ox = oyx
+    pads = (0, 0, ay.seg_p0, ax.seg_p0, 0, 0, ay.seg_p1, ax.seg_p1)
+    rows = []
+    for iy in range(gy):
+        segs = []
+        for ix in range(gx):
+            i = iy * gx + ix
+            t = emit(f"c2s{i}", O.Slice((i * cg,), ((i + 1) * cg,), (1,), (1,)), [x])
+            if gap and any(pads):
+                t = emit(f"c2s{i}_pad", O.Pad(pads), [t])
+            segs.append(t)
+        rows.append(segs[0] if gx == 1 else emit(f"row{iy}", O.Concat(axis=3), segs))
+    t = rows[0] if gy == 1 else emit("big_map", O.Concat(axis=2), rows)
+    if ay.cropped or ax.cropped:
+        t = emit("crop", O.Slice((0, 0), (ay.length, ax.length), (2, 3), (1, 1)), [t])
+    t = emit("conv", conv_op, [t] + wnames)
+    parts = []
+    for iy in range(gy):
+        for ix in range(gx):
+            i = iy * gx + ix
+            y0, x0 = iy * ay.os, ix * ax.os
+            parts.append(emit(f"s2c{i}", O.Slice((y0, x0), (y0 + oy, x0 + ox), (2, 3), (1, 1)), [t]))
+    emit("out", O.Concat(axis=1), parts, y)
 
 
 __all__ = ["ABConvPass", "build", "bound_value"]

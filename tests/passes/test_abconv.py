@@ -115,3 +115,22 @@ def test_cifar_samples_run_on_onnxruntime_with_raised_bounds(sample_models, tmp_
         after = new.intensities(conv)
         assert min(after.ai_in, after.ai_w, after.ai_out) > min(before.ai_in, before.ai_w, before.ai_out)
         assert isinstance(conv.op, O.Conv)
+
+
+@pytest.mark.parametrize("layout,g,gap", [("w", 4, False), ("h", 2, True), ("grid", 4, False), ("grid", 4, True)])
+@pytest.mark.parametrize("kernel,strides,pads,hw", [((3, 3), (1, 1), (1, 1, 1, 1), (4, 4)),
+                                                     ((3, 3), (1, 1), (0, 0, 0, 0), (4, 4)),
+                                                     ((3, 2), (2, 1), (0, 1, 2, 0), (5, 3))])
+def test_slice_concat_and_transpose_lowerings_compute_the_same(tmp_path, layout, g, gap, kernel, strides, pads,
+                                                               hw):
+    from cnncc.ir.interp import run
+
+    graph = load_onnx(_write(tmp_path, conv_model(8 * g, 4 * g, *hw, kernel, strides=strides, pads=pads)))
+    opts = f"groups={g} layout={layout} gap={'true' if gap else 'false'} max-hw=64"
+    sc = run_pipeline(graph, f"abconv{{{opts}}}").graph
+    tr = run_pipeline(graph, f"abconv{{{opts} lowering=transpose}}").graph
+    assert {x.kind for x in sc.layers} <= {"Slice", "Concat", "Pad", "Conv"}
+    assert "Transpose" in {x.kind for x in tr.layers} and all(t.rank == 4 for t in sc.types.values())
+    x = np.random.default_rng(3).standard_normal(graph.types[graph.inputs[0]].shape).astype(np.float32)
+    (a,), (b,) = (list(run(gr, {gr.inputs[0]: x}).values()) for gr in (sc, tr))
+    np.testing.assert_array_equal(a, b)
