@@ -180,6 +180,7 @@ class Batch:
 
     kernel: str
     launches: list[Launch]
+    pre: object = None   # optional callable(mem): host data work that must precede these launches
 
 
 @dataclass

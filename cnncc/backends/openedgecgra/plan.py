@@ -1,0 +1,185 @@
+"""Host launch plans: memory placement, kernels, launch sequence and host work of one layer per mapping, plus
+the functional run (full simulation) and the fast prediction (one simulated launch per timing signature)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnncc.backends.openedgecgra import sim
+from cnncc.backends.openedgecgra.kernels import ic4, stream, wp
+from cnncc.backends.openedgecgra.kernels.common import Batch, HostWork, MemImage, NotApplicable, Plan, need
+from cnncc.backends.openedgecgra.layer import ConvLayer, apply_act
+
+PAPER_MAPPINGS = ("conv-wp", "conv-op", "im2col-ip", "im2col-op")
+MAPPINGS = PAPER_MAPPINGS + (ic4.NAME,)
+
+
+def _padded(cl: ConvLayer, x: np.ndarray) -> np.ndarray:
+    t, l, b, r = cl.pads
+    return np.pad(x, ((0, 0), (t, b), (l, r)))
+
+
+def _im2col_col(xp: np.ndarray, cl: ConvLayer, g: int, y: int, x: int) -> np.ndarray:
+    """HWC-ordered patch (fy, fx, c) of group g at output (y, x) from the padded input."""
+    p = cl.prob
+    ys = y * p.SY + np.arange(p.FY) * p.DY
+    xs = x * p.SX + np.arange(p.FX) * p.DX
+    patch = xp[g * p.C:(g + 1) * p.C][:, ys][:, :, xs]      # C, FY, FX
+    return patch.transpose(1, 2, 0).ravel()
+
+
+def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> Plan:
+    """Raises NotApplicable when the mapping cannot run the layer."""
+    p, G = cl.prob, cl.groups
+    img = MemImage(sram_bytes, bank_bytes)
+    bw = img.bank_words
+    host = HostWork()
+    plane_in, plane_out = p.IY * p.IX, p.OY * p.OX
+    if any(cl.pads):
+        host.copy_words += cl.C * plane_in
+    kernels, seq, sigs = {}, [], []
+    pre = {}
+    out = img.alloc_planes("out", cl.K, plane_out)
+    host_bias = cl.bias is not None and mapping in ("conv-op", "im2col-op", "im2col-ip")
+    if host_bias:
+        host.post_words += cl.K * plane_out
+    if cl.act is not None:
+        host.post_words += cl.K * plane_out
+    if mapping in (ic4.NAME, "conv-wp"):
+        inp = img.alloc_planes("in", cl.C, plane_in)
+        mod = ic4 if mapping == ic4.NAME else wp
+        if mapping == "conv-wp":
+            host.zero_words += cl.K * plane_out
+        for g in range(G):
+            bias = None if cl.bias is None else cl.bias[g * p.K:(g + 1) * p.K]
+            k, s, sg = mod.plan(p, cl.W[g * p.K:(g + 1) * p.K], bias, inp[g * p.C:(g + 1) * p.C],
+                                out[g * p.K:(g + 1) * p.K], f"g{g}", bw)
+            kernels.update(k)
+            seq += s
+            sigs += sg
+    elif mapping in ("im2col-op", "conv-op"):
+        R = p.taps
+        if mapping == "conv-op":
+            need(G == 1 or p.K >= 1, "")
+            inr = img.alloc("in", cl.C * plane_in)
+            inp = [inr.addr + 4 * plane_in * c for c in range(cl.C)]
+        else:
+            buf = img.alloc("im2col", R)
+            inp = None
+        for g in range(G):
+            W2 = cl.W[g * p.K:(g + 1) * p.K].transpose(0, 2, 3, 1).reshape(p.K, R) if mapping == "im2col-op" \
+                else cl.W[g * p.K:(g + 1) * p.K].reshape(p.K, R)
+            for k0 in range(0, p.K, 16):
+                nk = min(16, p.K - k0)
+                streams = stream.op_weight_streams(W2, k0, nk)
+                cols = [img.alloc(f"w.g{g}.k{k0}.c{c}", s.size, s) for c, s in enumerate(streams)]
+                name = f"g{g}.{mapping}.k{k0}"
+                ob = out[g * p.K + k0:g * p.K + k0 + 4] + [0] * 4
+                pb = 4 * plane_out
+                if mapping == "im2col-op":
+                    kernels[name] = stream.im2col_op_kernel(R, buf.addr, nk, pb, name)
+                else:
+                    kernels[name] = stream.conv_op_kernel(p, nk, pb, name)
+                for y in range(p.OY):
+                    for x in range(p.OX):
+                        pos = y * p.OX + x
+                        lc = sim.Launch(tuple(c.addr for c in cols), tuple(ob[c] + 4 * pos for c in range(4)))
+                        seq.append((name, lc))
+                        sigs.append((name, "pos"))
+                        if mapping == "im2col-op":
+                            host.copy_words += R
+                            pre[len(seq) - 1] = ("im2col", g, y, x, buf.base)
+                        else:
+                            host.param_stores += 1
+                            pre[len(seq) - 1] = ("param", inp[g * p.C] + 4 * (y * p.SY * p.IX + x * p.SX))
+    elif mapping == "im2col-ip":
+        R = p.taps
+        n = -(-R // 16)
+        buf = img.alloc("im2col", 16 * n)
+        for g in range(G):
+            W2 = cl.W[g * p.K:(g + 1) * p.K].transpose(0, 2, 3, 1).reshape(p.K, R)
+            name = f"g{g}.im2col-ip"
+            kernels[name] = stream.im2col_ip_kernel(n, buf.addr, name)
+            cols_k = []
+            for k in range(p.K):
+                streams = stream.ip_weight_streams(W2[k], n)
+                cols_k.append([img.alloc(f"w.g{g}.k{k}.c{c}", s.size, s) for c, s in enumerate(streams)])
+            for y in range(p.OY):
+                for x in range(p.OX):
+                    for k in range(p.K):
+                        o = out[g * p.K + k] + 4 * (y * p.OX + x)
+                        seq.append((name, sim.Launch(tuple(c.addr for c in cols_k[k]), (64, o, 64, 64))))
+                        sigs.append((name, "pos"))
+                        host.copy_words += R
+                        pre[len(seq) - 1] = ("im2col", g, y, x, buf.base)
+    else:
+        raise NotApplicable(f"unknown mapping {mapping!r}")
+    host.launches = len(seq)
+    prev = None
+    for name, _ in seq:
+        if name != prev:
+            host.reconfigs += 1
+            host.reconfig_words += kernels[name].n_instr * 16
+        prev = name
+    batches = [Batch(name, [lc]) for name, lc in seq]
+    plan = Plan(mapping, kernels, batches, img, host, "out", (cl.K, p.OY, p.OX))
+    plan.sigs = sigs
+    plan.pre = pre
+    plan.layer = cl
+    return plan
+
+
+def run(plan: Plan, x_chw: np.ndarray | None = None) -> tuple[np.ndarray | None, sim.Stats]:
+    """Full simulation of every launch. With ``x_chw`` (integer, unpadded) returns the layer output (K, OY, OX)
+    as the host leaves it (bias and activation applied where the host does them)."""
+    cl, p = plan.layer, plan.layer.prob
+    mem = plan.image.materialise()
+    img = plan.image
+    xp = None
+    if x_chw is not None:
+        xp = _padded(cl, np.asarray(x_chw, np.int64))
+        if "in" in img.planes:
+            for c, a in enumerate(img.planes["in"]):
+                mem[a // 4:a // 4 + p.IY * p.IX] = xp[c].ravel()
+        elif "in" in img.regions:
+            r = img.regions["in"]
+            mem[r.base:r.base + xp.size] = xp.ravel()
+        if plan.mapping == "conv-wp":
+            for k, a in enumerate(img.planes["out"]):
+                mem[a // 4:a // 4 + p.OY * p.OX] = 0 if cl.bias is None else int(cl.bias[k])
+    total = sim.Stats()
+    for i, b in enumerate(plan.batches):
+        job = plan.pre.get(i)
+        if job is not None and xp is not None:
+            if job[0] == "im2col":
+                _, g, y, x, base = job
+                col = _im2col_col(xp, cl, g, y, x)
+                mem[base:base + col.size] = col
+            else:
+                mem[7] = job[1]
+        elif job is not None and job[0] == "param":
+            mem[7] = job[1]
+        total.add(sim.run(plan.kernels[b.kernel], mem, b.launches, bank_words=img.bank_words))
+    if x_chw is None:
+        return None, total
+    y = img.read_planes(mem, "out", p.OY * p.OX).reshape(plan.out_shape)
+    if cl.bias is not None and plan.mapping in ("conv-op", "im2col-op", "im2col-ip"):
+        y = sim.wrap32(y + cl.bias.reshape(-1, 1, 1))
+    return apply_act(cl.act, y), total
+
+
+def predict(plan: Plan) -> sim.Stats:
+    """Counters of the whole plan from one simulated launch per distinct timing signature (kernel shape and
+    SRAM banks touched). Exact when control flow does not depend on data, which holds for every generator."""
+    mem = plan.image.materialise()
+    cache: dict = {}
+    total = sim.Stats()
+    for i, (b, sig) in enumerate(zip(plan.batches, plan.sigs)):
+        if sig not in cache:
+            job = plan.pre.get(i)
+            if job is not None and job[0] == "param":
+                mem[7] = job[1]
+            cache[sig] = sim.run(plan.kernels[b.kernel], mem, b.launches, check_independent=False,
+                                 bank_words=plan.image.bank_words)
+        total.add(cache[sig])
+    return total
