@@ -18,11 +18,12 @@ from __future__ import annotations
 import itertools
 from fractions import Fraction
 
-from cnncc.backends.offload.formalism import Regular
+from cnncc.backends.offload.formalism import Regular, Tiling
 from cnncc.backends.offload.model import Accel
 from cnncc.backends.offload.problem import DIMS, Problem, divisors
 
 ORDERS = tuple(itertools.permutations(DIMS))
+RLIMIT_PER_S = 2_000_000  # z3 resource units per second of solver_timeout_s (deterministic, machine-independent)
 
 
 class Concrete:
@@ -193,3 +194,70 @@ def min_capacity(p: Problem, acc: Accel) -> int:
     A = Concrete(p, {d: 1 for d in DIMS})
     fp = footprints(A, p, acc, {"I": False, "W": False, "O": False})
     return sum(fp.values())
+
+
+def solve(p: Problem, acc: Accel, timeout_s: float) -> tuple[Regular | None, str]:
+    """z3 ``Optimize`` over one-hot tile sizes, one-hot loop order and residency Booleans, minimising the
+    closed-form duration, then (lexicographically) a unique tie-break code so the answer is deterministic.
+    Returns (strategy, status) with status ``optimal`` (proved), ``feasible`` (time limit hit with a
+    strategy found: not proved optimal) or ``timeout`` (nothing found: strategy None), or (None, "infeasible")."""
+    import z3
+
+    z3.set_param("smt.random_seed", 0)
+    z3.set_param("sat.random_seed", 0)
+    A = Symbolic(p, z3)
+    opt = z3.Optimize()
+    opt.set("timeout", max(1, int(timeout_s * 2000)))  # wall-clock safety net
+    opt.set("rlimit", max(1, int(timeout_s * RLIMIT_PER_S)))  # deterministic budget
+    for d in DIMS:
+        opt.add(z3.PbEq([(b, 1) for b in A.sel[d].values()], 1))
+    res = {a: z3.Bool(f"res_{a}") for a in ("I", "W", "O")}
+    for a in ("I", "W", "O"):
+        if a not in p.operands or (a == "I" and p.in_free):
+            opt.add(z3.Not(res[a]))
+    fp = footprints(A, p, acc, res)
+    if acc.split:
+        for a, cap in zip(("I", "W", "O"), acc.split):
+            opt.add(fp[a] <= cap)
+    else:
+        opt.add(z3.Sum([fp[a] for a in ("I", "W", "O")]) <= acc.onchip_bytes)
+    orders = _orders(p)
+    osel = [z3.Bool(f"order_{''.join(o)}") for o in orders]
+    opt.add(z3.PbEq([(b, 1) for b in osel], 1))
+    cost = z3.Sum([z3.If(b, duration(A, p, acc, o, res), 0) for b, o in zip(osel, orders)])
+    # tie-break: prefer fewer steps' worth of small tiles last; a unique code per candidate
+    code, mult = 0, 1
+    for d in DIMS:
+        vals = list(A.sel[d].items())
+        code = code + z3.Sum([z3.If(b, (len(vals) - 1 - i) * mult, 0) for i, (_v, b) in enumerate(vals)])
+        mult *= len(vals)
+    code = code + z3.Sum([z3.If(b, i * mult, 0) for i, b in enumerate(osel)])
+    mult *= len(orders)
+    code = code + z3.Sum([z3.If(res[a], (1 << i) * mult, 0) for i, a in enumerate(("I", "W", "O"))])
+    opt.minimize(cost)
+    opt.minimize(code)
+    r = opt.check()
+    if r == z3.unsat:
+        return None, "infeasible"
+    try:
+        m = opt.model()
+    except z3.Z3Exception:
+        m = None
+    if m is None or len(m) == 0:
+        return None, "timeout"
+    status = "optimal" if r == z3.sat else "feasible"
+    t = {d: next(v for v, b in A.sel[d].items() if z3.is_true(m.eval(b, model_completion=True))) for d in DIMS}
+    order = next(o for o, b in zip(orders, osel) if z3.is_true(m.eval(b, model_completion=True)))
+    resident = frozenset(a for a in ("I", "W", "O") if z3.is_true(m.eval(res[a], model_completion=True)))
+    return Regular(Tiling(t["y"], t["x"], t["k"], t["c"]), order, resident), status
+
+
+def _orders(p: Problem) -> tuple[tuple[str, ...], ...]:
+    """Loop orders worth distinguishing: loops of size 1 never tick, so their place does not matter."""
+    seen, out = set(), []
+    for o in ORDERS:
+        key = tuple(d for d in o if p.size(d) > 1)
+        if key not in seen:
+            seen.add(key)
+            out.append(o)
+    return tuple(out)

@@ -86,7 +86,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
     otile = p.tile_bytes("O", t, acc)
     res = SimResult(Fraction(0), 0, 0, 0, 0, 0, Fraction(0), Fraction(0))
     ev = res.events
-    fresh_out: set = set()
+    fresh_out: dict = {}  # output tiles on chip -> copies
 
     def event(lane, a, b, label):
         if not record:
@@ -101,7 +101,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             d = acc.transfer(tr.nbytes)
             mem.alloc(start, tr.operand, tr.key, tr.nbytes)
             if tr.operand == "O":
-                fresh_out.add(("O", tr.key))
+                fresh_out[("O", tr.key)] = fresh_out.get(("O", tr.key), 0) + 1
             event("dma-load", start, start + d, f"load {tr.operand}{_k(tr.key)} {tr.nbytes}B")
             res.bytes_loaded += tr.nbytes
             res.transfers += 1
@@ -113,8 +113,8 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
         for sc in st.computes:
             ko = (sc[0], sc[1], sc[2])
             key = ("O", ko)
-            if key not in fresh_out and ("O", ALL) not in fresh_out:
-                fresh_out.add(key)
+            if not fresh_out.get(key):
+                fresh_out[key] = 1
                 mem.alloc(start, "O", ko, otile)
             event("pu", start, start + comp, f"conv y{sc[0]} x{sc[1]} k{sc[2]} c{sc[3]}")
             res.compute_calls += 1
@@ -123,7 +123,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
         for a, k in st.evicts:
             mem.free(start, a, k)
             if a == "O":
-                fresh_out.discard(("O", k))
+                _drop(fresh_out, ("O", k))
         for _a, k, b in st.keeps:
             mem.alloc(start, "O", ("kept", k), b)
         return start
@@ -142,7 +142,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
                 fresh_out.clear()
             else:
                 mem.free(start, "O", tr.key)
-                fresh_out.discard(("O", tr.key))
+                _drop(fresh_out, ("O", tr.key))
         return start
 
     now = Fraction(0)
@@ -164,3 +164,10 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
 
 def _k(key) -> str:
     return "[all]" if key == ALL else "[" + ",".join(str(v) for v in key) + "]"
+
+
+def _drop(live: dict, key) -> None:
+    if live.get(key, 0) > 1:
+        live[key] -= 1
+    else:
+        live.pop(key, None)

@@ -1,0 +1,103 @@
+"""Offload backend: closed form == simulator (hypothesis), rules, capacity errors, compile on a tiny graph."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnncc.backends.offload import lower_bound, solve_layer
+from cnncc.backends.offload.formalism import Regular, RuleViolation, Step, Tiling, Transfer, check, expand
+from cnncc.backends.offload.model import accel_from_params
+from cnncc.backends.offload.problem import DIMS, Problem, divisors
+from cnncc.backends.offload.regular import closed_form
+from cnncc.backends.offload.simulate import simulate
+from cnncc.errors import CapacityError
+
+
+def _acc(**kw):
+    base = dict(onchip_bytes=4096, macs_per_cycle=16, dma_latency_cycles=5, dma_bytes_per_cycle=4,
+                call_overhead_cycles=3, solver_timeout_s=5)
+    base.update(kw)
+    return accel_from_params(base)
+
+
+layers = st.builds(lambda oy, ox, k, c, f, s, cw: Problem("l", oy, ox, k, 1 if cw else c, f, f, s, s, channelwise=cw),
+                   st.sampled_from([1, 2, 4]), st.sampled_from([1, 3, 4]), st.sampled_from([1, 2, 4]),
+                   st.sampled_from([1, 2, 4]), st.sampled_from([1, 3]), st.sampled_from([1, 2]), st.booleans())
+accels = st.builds(lambda m, ov, ch, b: _acc(onchip_bytes=m, overlap=ov, dma_channels=ch, dma_bytes_per_cycle=b),
+                   st.sampled_from([300, 1000, 100000]), st.sampled_from(["sequential", "pipelined"]),
+                   st.sampled_from(["shared", "separate"]), st.sampled_from([2, 3, 8]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(layers, accels, st.data())
+def test_closed_form_equals_simulation(p, acc, data):
+    t = Tiling(*(data.draw(st.sampled_from(divisors(p.size(d)))) for d in DIMS))
+    order = data.draw(st.sampled_from(list(itertools.permutations(DIMS))))
+    res = frozenset(data.draw(st.sets(st.sampled_from(["I", "W", "O"]))))
+    s = Regular(t, order, res)
+    sim = simulate(p, acc.__class__(**{**acc.__dict__, "onchip_bytes": 10**9, "split": None}), t, expand(p, acc, s))
+    assert sim.cycles == closed_form(p, acc, s)
+
+
+@settings(max_examples=12, deadline=None)
+@given(layers, accels)
+def test_solver_strategy_accepted_by_simulator(p, acc):
+    try:
+        r = solve_layer(p, acc, "l")
+    except CapacityError as e:
+        assert "layer 'l'" in str(e) and "at least" in str(e)
+        return
+    assert r["peak_onchip_bytes"] <= acc.onchip_bytes
+    assert r["cycles"] >= float(lower_bound(p, acc)) - 1e-9
+    assert r["solver_status"] in ("optimal", "feasible", "timeout")
+
+
+def test_impossible_capacity_names_layer_and_minimum():
+    p = Problem("conv7", 8, 8, 16, 16, 3, 3)
+    with pytest.raises(CapacityError, match=r"layer 'conv7'.*at least \d+ B"):
+        solve_layer(p, _acc(onchip_bytes=10), "conv7")
+
+
+def test_checker_names_broken_rule():
+    p = Problem("l", 1, 1, 1, 2)
+    acc = _acc()
+    steps = expand(p, acc, Regular(Tiling(1, 1, 1, 1)))
+    with pytest.raises(RuleViolation) as e:
+        check(p, Tiling(1, 1, 1, 1), steps[:1])
+    assert e.value.rule in ("R3-once", "R4-store")
+    bad = [Step(loads=(Transfer("W", (0, 0), 1),), computes=((0, 0, 0, 0),))]
+    with pytest.raises(RuleViolation) as e:
+        check(p, Tiling(1, 1, 1, 1), bad)
+    assert e.value.rule == "R2-operands"
+
+
+def test_tight_memory_beats_hand_baselines():
+    p = Problem("l", 8, 8, 32, 32, 3, 3)
+    r = solve_layer(p, _acc(onchip_bytes=8192), "l")
+    assert r["solver_status"] in ("optimal", "feasible")
+    assert r["cycles"] <= min(r["baselines"].values())
+
+
+@pytest.mark.xfail(strict=True, reason="known defect: the z3 regular encoding does not prove this layer within "
+                   "its budget, and the time-limited answer differs between runs (issue 6 left open)")
+def test_compile_tiny_graph_deterministic():
+    from cnncc.backends import CompileOptions
+    from cnncc.backends.offload import compile
+    from cnncc.ir import Graph, Layer, tensor_type
+    from cnncc.ir import ops as O
+    from cnncc.target import load_target
+
+    w = np.ones((8, 4, 3, 3), np.float32)
+    g = Graph.build("net", {"x": tensor_type((1, 4, 8, 8))}, ["z"],
+                    [Layer("conv", O.Conv(kernel=(3, 3), pads=(1, 1, 1, 1)), ("x", "w"), ("y",)),
+                     Layer("relu", O.Relu(), ("y",), ("z",))], weights={"w": w})
+    t = load_target("offload", {"onchip_bytes": "4096", "solver_timeout_s": "5"})
+    a = compile(g, t, CompileOptions()).to_json(stable=True)
+    b = compile(g, t, CompileOptions()).to_json(stable=True)
+    assert a == b
+    assert '"solver_status": "optimal"' in a
