@@ -10,7 +10,7 @@ A program is ``program[t][pe]`` (t = CGRA-instruction, pe = row*4 + col).
 from __future__ import annotations
 
 from cnncc.backends.openedgecgra import isa
-from cnncc.backends.openedgecgra.isa import BRANCH_OPS, COLS, Instr, ROWS
+from cnncc.backends.openedgecgra.isa import BRANCH_OPS, COLS, ROWS, Instr
 
 Program = list[list[Instr]]
 

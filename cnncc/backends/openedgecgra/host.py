@@ -93,3 +93,35 @@ def host_work(launches: int, reconfigs: int, param_stores: int, copy_words: int,
     """CPU cost of a launch plan's host-side work (see ``kernels.common.HostWork``)."""
     return (_times(LAUNCH, launches) + _times(RECONFIG, reconfigs) + _times(PARAM_WORD, param_stores)
             + _times(COPY_WORD, copy_words) + _times(ZERO_WORD, zero_words) + _times(POST_WORD, post_words))
+
+
+ELEMWISE = ("lw", "alu", "sw", "alu", "bt")            # unary op per element (load, op, store, index, loop)
+BINARY = ("lw", "lw", "alu", "sw", "alu", "alu", "bt")  # binary op per element
+WINDOW = ("lw", "alu", "alu", "bt")                     # pooling: per window element (load, max/add, index)
+VIEW_OPS = {"Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze", "Dropout"}
+BINARY_OPS = {"Add", "Sub", "Mul", "Div", "Max", "Min"}
+#: cycles per element of ops with no cheap integer form on the host (software exp / divide), an estimate
+TRANSCENDENTAL_CYCLES = 40
+
+
+def other_layer_cpu(graph, layer) -> CpuCost:
+    """Host cost of a layer the CGRA does not run (pooling, element-wise, data movement, ...)."""
+    from cnncc.ir.loopnest import POOL
+
+    kind = layer.kind
+    out_elems = sum(graph.type_of(t).numel for t in layer.outputs)
+    if kind in VIEW_OPS:
+        return CpuCost(0, 0, 0)
+    nest = graph.loop_nest(layer)
+    if nest is not None and nest.kind == POOL:
+        return _times(WINDOW, nest.window_ops) + _times(("sw", "alu", "alu", "bt"), out_elems)
+    if nest is not None and nest.macs:
+        q = CpuConvQuery(nest.K, nest.c_per_group, nest.OY, nest.OX, nest.FY, nest.FX)
+        return conv_cpu(q)
+    if kind in BINARY_OPS:
+        return _times(BINARY, out_elems)
+    if kind in ("Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "BatchNormalization"):
+        return _times(ELEMWISE, out_elems)
+    if kind in ("Sigmoid", "Tanh", "Softmax", "LRN", "ReduceMean"):
+        return CpuCost(TRANSCENDENTAL_CYCLES * out_elems, 10 * out_elems, 2 * out_elems)
+    return _times(COPY_WORD + ("alu", "bt"), out_elems)

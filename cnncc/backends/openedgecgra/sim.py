@@ -171,7 +171,7 @@ def _alu(op: str, a, b):
 
 
 def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independent: bool = True,
-        bank_words: int = 8192) -> Stats:
+        bank_words: int = 8192, force_vector: bool = False) -> Stats:
     """Run ``launches`` (one independent batch) of ``kernel`` on the word array ``mem`` (int64, modified in
     place, values kept in int32 range). Returns the summed counters; ``launch_cycles`` has one entry per launch.
 
@@ -179,6 +179,8 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
     bank (``bank_words`` words each, non-interleaved) are serial too; an instruction with memory accesses lasts
     max(accesses of the busiest column, accesses to the busiest bank) + 1 cycles."""
     bsz = len(launches)
+    if bsz == 1 and not force_vector:
+        return _run_single(kernel, mem, launches[0], bank_words)
     reg = np.zeros((4, N_PE, bsz), np.int64)
     rout = np.zeros((N_PE, bsz), np.int64)
     rptr = np.array([lc.rptr for lc in launches], np.int64).T.copy()   # (COLS, B)
@@ -319,6 +321,20 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
     stats.events[EV_IDLE_PE_CYCLES] += int(extra_idle.sum())
     stats.launch_cycles = [int(x) for x in cyc]
     return stats
+
+
+def _run_single(kernel: Kernel, mem: np.ndarray, launch: Launch, bank_words: int) -> Stats:
+    from cnncc.backends.openedgecgra.sim_scalar import run_one
+
+    counts, cyc, stall, extra = run_one(kernel, mem, launch.rptr, launch.wptr, bank_words, MAX_STEPS)
+    counts = np.array(counts, np.int64)
+    st = Stats(launches=1, cycles=int(cyc), instructions=int(counts.sum()))
+    st.col_active = (counts[:, None] * kernel.col_own).sum(0)
+    st.col_stall = np.array(stall, np.int64)
+    st.events = counts @ kernel.events
+    st.events[EV_IDLE_PE_CYCLES] += int(extra)
+    st.launch_cycles = [int(cyc)]
+    return st
 
 
 def _check_independent(reads: np.ndarray, writes: np.ndarray, lane: np.ndarray, name: str) -> None:

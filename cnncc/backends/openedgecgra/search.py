@@ -1,0 +1,93 @@
+"""Per-layer mapping search: cost every candidate mapping (predicted by simulating one launch per timing
+signature), the CPU-only baseline, and pick the best by the target's objective."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnncc.backends.openedgecgra import energy as E
+from cnncc.backends.openedgecgra import host as H
+from cnncc.backends.openedgecgra import plan as P
+from cnncc.backends.openedgecgra.isa import N_PE
+from cnncc.backends.openedgecgra.kernels.common import NotApplicable
+from cnncc.backends.openedgecgra.layer import ConvLayer
+from cnncc.backends.openedgecgra.sim import SimError, Stats
+
+
+@dataclass
+class Costed:
+    """A costed candidate: the plan, its CGRA counters and the derived numbers (a report-ready dict)."""
+
+    plan: P.Plan | None
+    stats: Stats | None
+    row: dict
+
+
+def _energy(prm: dict, events, cgra_acc: int, cpu: H.CpuCost, total: int, cgra_cycles: int) -> dict:
+    q = E.EnergyQuery(tuple(int(x) for x in events), cgra_acc, cpu.cycles, cpu.instructions + cpu.data_accesses,
+                      total, float(prm["clock_hz"]), prm["sram_static_w"], prm["cgra_access_pj"],
+                      prm["cpu_access_pj"], prm["cpu_active_w"], prm["cgra_cycle_overhead_pj"], cgra_cycles)
+    return E.energy_uj(q)
+
+
+def cpu_only(prm: dict, cost: H.CpuCost, macs: int) -> dict:
+    """Report row of a layer run entirely on the host CPU."""
+    en = _energy(prm, np.zeros(len(E.op_energy_vector()), np.int64), 0, cost, cost.cycles, 0)
+    return {"mapping": "cpu", "cycles": cost.cycles, "cgra_cycles": 0, "host_cycles": cost.cycles,
+            "config_cycles": 0, "mac_per_cycle": round(macs / cost.cycles, 6) if cost.cycles else 0.0,
+            "energy_uj": round(en["total_uj"], 6),
+            "energy_split_uj": {k[:-3]: round(v, 6) for k, v in en.items() if k != "total_uj"}}
+
+
+def cpu_conv_cost(cl: ConvLayer) -> H.CpuCost:
+    p = cl.prob
+    return H.conv_cpu(H.CpuConvQuery(cl.K, p.C, p.OY, p.OX, p.FY, p.FX))
+
+
+def cost_plan(plan: P.Plan, stats: Stats, prm: dict) -> dict:
+    """Report row of one mapping from its counters."""
+    hw = plan.host
+    hc = H.host_work(hw.launches, hw.reconfigs, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words)
+    config = hw.reconfig_words // N_PE
+    total = stats.cycles + config + hc.cycles
+    macs = plan.layer.macs
+    en = _energy(prm, stats.events, stats.mem_accesses + hw.reconfig_words, hc, total, stats.cycles + config)
+    busy = stats.pe_ops
+    kernel_bytes = 4 * sum(k.n_instr * N_PE for k in plan.kernels.values())
+    return {
+        "mapping": plan.mapping, "cycles": int(total), "cgra_cycles": int(stats.cycles),
+        "host_cycles": int(hc.cycles), "config_cycles": int(config),
+        "mac_per_cycle": round(macs / total, 6) if total else 0.0,
+        "cgra_mac_per_cycle": round(macs / stats.cycles, 6) if stats.cycles else 0.0,
+        "pe_utilisation": round(busy / (N_PE * stats.instructions), 6) if stats.instructions else 0.0,
+        "launches": hw.launches, "kernels": len(plan.kernels), "cgra_instructions": int(stats.instructions),
+        "mem_accesses": int(stats.mem_accesses), "energy_uj": round(en["total_uj"], 6),
+        "energy_split_uj": {k[:-3]: round(v, 6) for k, v in en.items() if k != "total_uj"},
+        "col_active_cycles": [int(x) for x in stats.col_active],
+        "col_stall_cycles": [int(x) for x in stats.col_stall],
+        "sram_bytes": int(plan.image.used_bytes + kernel_bytes),
+    }
+
+
+def search(cl: ConvLayer, prm: dict) -> tuple[list[Costed], Costed | None]:
+    """All candidates (applicable or not, in ``prm['mappings']`` order) and the chosen one (None if no
+    mapping applies)."""
+    out: list[Costed] = []
+    for m in prm["mappings"]:
+        try:
+            plan = P.make_plan(m, cl, prm["sram_bytes"], prm["sram_bank_bytes"])
+            stats = P.predict(plan)
+            row = cost_plan(plan, stats, prm)
+            if row["sram_bytes"] > prm["sram_bytes"]:
+                raise NotApplicable(f"needs {row['sram_bytes']} bytes of SRAM (kernels included)")
+            out.append(Costed(plan, stats, row))
+        except (NotApplicable, SimError) as e:
+            out.append(Costed(None, None, {"mapping": m, "applicable": False, "reason": str(e)}))
+    ok = [c for c in out if c.plan is not None]
+    if not ok:
+        return out, None
+    key = "cycles" if prm["objective"] == "latency" else "energy_uj"
+    best = min(ok, key=lambda c: (c.row[key], c.row["cycles"], c.row["mapping"]))
+    return out, best
