@@ -76,6 +76,26 @@ def min_block_memory_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int
     return cyc_ifm + cyc_ofm
 
 
+def pipeline_fill_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
+    """Cycles Vela 5.2.0 adds once per op before the first block / after the last: the first IFM block's
+    latency + transfer and the last OFM block's, when those maps are in SRAM. Fitted to Vela's output: for
+    maps off-chip only the OFM block's bytes / bandwidth (no latency, no burst loss) show up, the IFM block
+    not at all."""
+    ib, ob = cfg.ifm, cfg.ofm
+    cyc = 0
+    if op.ifm_mem == "sram":
+        n = min(op.ifm[0], ib[1]) * min(op.ifm[1], ib[0]) * min(op.ifm[2], ib[2])
+        cyc += arch.sram.read_latency + int(transfer_bytes(arch, True, "sram", op.ifm_fmt, ib, op.ifm, n)
+                                            / arch.sram.bytes_per_cycle)
+    n = min(op.ofm[0], ob[1]) * min(op.ofm[1], ob[0]) * min(op.ofm[2], ob[2])
+    m = arch.mem(op.ofm_mem)
+    if op.ofm_mem == "sram":
+        cyc += m.write_latency + int(transfer_bytes(arch, False, "sram", op.ofm_fmt, ob, op.ofm, n) / m.bytes_per_cycle)
+    else:
+        cyc += int(n / m.bytes_per_cycle)
+    return cyc
+
+
 def output_cycles_per_elem(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> tuple[float, float]:
     """(cycles per OFM element incl. the elementwise command bound, AO cycles per element)."""
     per = max(arch.ao[op.ao_kind], arch.act[op.act])
@@ -169,6 +189,11 @@ def conv_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int
         mac_sum += m * count
         out_sum += max(o, cmd) * count
     total = mac_sum + out_b if mac_b > out_b else out_sum + mac_b
+    # Vela 5.2.0's C++ core adds one IFM + OFM block transfer (latency + bytes) per op: the pipeline fill before
+    # the first block can start and the drain after the last (measured: 1×1 convs are +448 cycles, memory copies
+    # fit mac·blocks + ao + this exactly)
+    if op.kind != VECTOR:
+        total += pipeline_fill_cycles(op, cfg, arch)
     return OpCycles(int(total), mac, out, cmd, blocks, op_macs(op))
 
 

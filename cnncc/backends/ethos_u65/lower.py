@@ -18,6 +18,7 @@ from cnncc.ir.graph import Graph, Layer
 FREE = "free"        # no NPU work (reshape/view); costs 0
 CPU = "cpu"          # runs on the host CPU
 TRANSPOSE = "transpose"
+MEMCOPY = "memcopy"  # Concat/Slice/Split/Pad: NPU memory copies (datamove.py)
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,11 @@ def lower(graph: Graph, layer: Layer) -> Lowered:
     if isinstance(op, (O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)):
         ifm = hwc(graph.type_of(layer.inputs[0]).shape)
         return Lowered(POOL, ifm=ifm, ofm=out, act=act_kind(op))
-    if isinstance(op, (O.Reshape, O.Flatten, O.Identity, O.Concat)):
+    if isinstance(op, (O.Reshape, O.Flatten, O.Identity)):
         return Lowered(FREE, ofm=out)
+    if isinstance(op, (O.Concat, O.Slice, O.Split)) or (isinstance(op, O.Pad) and op.mode == "constant"
+                                                         and graph.type_of(acts[0]).rank == 4):
+        return Lowered(MEMCOPY, ifm=hwc(graph.type_of(acts[0]).shape), ofm=out)
     if isinstance(op, O.Transpose):
         return Lowered(TRANSPOSE, ifm=hwc(graph.type_of(acts[0]).shape), ofm=out)
     return Lowered(CPU, ofm=out, reason=f"{layer.kind} has no Ethos-U mapping in this model")

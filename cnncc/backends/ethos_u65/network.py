@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from cnncc.backends.ethos_u65.blocks import ELEMENTWISE, POOL, NpuOp, find_block_config
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.cycles import npu_cycles
-from cnncc.backends.ethos_u65.lower import CPU, FREE, TRANSPOSE, Lowered, lower
+from cnncc.backends.ethos_u65.lower import CPU, FREE, MEMCOPY, TRANSPOSE, Lowered, lower
 from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles, op_traffic
 from cnncc.backends.ethos_u65.placement import place
 from cnncc.ir.graph import Graph, Layer
@@ -109,6 +109,27 @@ def cost_transpose(lw: Lowered, arch: U65Config, src: str, dst: str) -> OpCost:
                   if src == SRAM else "dram", None, "")
 
 
+def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) -> OpCost:
+    """Sum of the MemoryCopies (datamove.py) a Concat/Slice/Split/Pad layer costs; 0 cycles when it is free."""
+    from cnncc.backends.ethos_u65.datamove import copies, copy_op
+
+    tot = {"npu": 0, "cycles": 0}
+    acc, rd, wr = {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}
+    dst = layer.outputs[0]
+    for box, src in copies(graph, layer, kinds):
+        c, _ = cost_npu_op(copy_op(box, (pl.memory[src], pl.memory[dst]), (pl.fmt[src], pl.fmt[dst])), arch, 0)
+        tot["npu"] += c.npu_cycles
+        tot["cycles"] += c.cycles
+        for m in acc:
+            acc[m] += c.access_cycles.get(m, 0)
+            rd[m] += c.read_bytes.get(m, 0)
+            wr[m] += c.write_bytes.get(m, 0)
+    if not tot["cycles"]:
+        return OpCost("none", 0, 0, 0, 0, acc, rd, wr, 0, "none", None, "")
+    bound = "sram" if max(acc.values()) >= tot["npu"] else "compute"
+    return OpCost("npu", 0, tot["npu"], 0, 0, acc, rd, wr, tot["cycles"], bound, None, "")
+
+
 def estimate(graph: Graph, arch: U65Config) -> tuple[list[tuple[Layer, Lowered, OpCost]], int]:
     """Cost every layer in order. Returns [(layer, lowered, cost)] and the peak SRAM bytes."""
     lowered = [lower(graph, layer) for layer in graph.layers]
@@ -119,6 +140,7 @@ def estimate(graph: Graph, arch: U65Config) -> tuple[list[tuple[Layer, Lowered, 
     pl = place(graph, lowered, arch, staging)
     out = []
     slack = 0
+    kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
     for layer, lw in zip(graph.layers, lowered):
         acts = [t for t in layer.inputs if not graph.is_weight(t)]
         if lw.kind == FREE:
@@ -127,6 +149,9 @@ def estimate(graph: Graph, arch: U65Config) -> tuple[list[tuple[Layer, Lowered, 
             cost = OpCost("cpu", graph.macs(layer), 0, 0, 0, {SRAM: 0, OFFCHIP: 0}, {}, {}, 0, "cpu", None, "",
                           lw.reason)
             slack = 0
+        elif lw.kind == MEMCOPY:
+            cost = cost_copies(graph, layer, kinds, pl, arch)
+            slack = cost.cycles
         elif lw.kind == TRANSPOSE:
             cost = cost_transpose(lw, arch, pl.memory[acts[0]], pl.memory[layer.outputs[0]])
             slack = cost.cycles

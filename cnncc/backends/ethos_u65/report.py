@@ -22,16 +22,37 @@ def _arch(target):
 
 def estimate_layer_cycles(graph, layer, target) -> float:
     """Cycles of one layer run in isolation on ``target`` (a Target or its params mapping): the layer's op
-    costed with its maps in SRAM (as inside a network) and its weights where the memory mode keeps them."""
-    from cnncc.backends.ethos_u65.lower import CPU, FREE, TRANSPOSE, lower
-    from cnncc.backends.ethos_u65.network import cost_npu_op, npu_op
+    costed with its maps in SRAM (as inside a network) and its weights where the memory mode keeps them.
+    Data movement is costed too (Concat/Slice/Pad memory copies, Transpose), so that a rewrite adding such
+    layers (abconv) pays for them; views and host-CPU ops cost 0."""
+    from types import SimpleNamespace
+
+    from cnncc.backends.ethos_u65.lower import CPU, FREE, MEMCOPY, TRANSPOSE, lower
+    from cnncc.backends.ethos_u65.network import cost_copies, cost_npu_op, cost_transpose, npu_op
 
     arch = _arch(target)
     lw = lower(graph, layer)
-    if lw.kind in (FREE, CPU, TRANSPOSE):
+    if lw.kind in (FREE, CPU):
         return 0.0
+    if lw.kind == TRANSPOSE:
+        return float(cost_transpose(lw, arch, SRAM, SRAM).cycles)
+    if lw.kind == MEMCOPY:
+        kinds = {x.name: lower(graph, x).kind for x in graph.layers}
+        pl = SimpleNamespace(memory=_Const(SRAM), fmt=_Const("NHCWB16"))
+        return float(cost_copies(graph, layer, kinds, pl, arch).cycles)
     op = npu_op(lw, arch, (SRAM, SRAM, SRAM), ("NHCWB16", "NHCWB16"))
     return float(cost_npu_op(op, arch, 0)[0].cycles)
+
+
+class _Const(dict):
+    """A mapping that answers every key with one value (placement of an isolated layer: all maps in SRAM)."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, key):
+        return self.value
 
 
 def compile(graph, target, options: CompileOptions | None = None) -> Report:

@@ -1,0 +1,80 @@
+"""Data-movement layers on Ethos-U65 (Concat, Slice, Split, Pad) as Vela 5.2.0 runs them.
+
+Vela lowers a Concat to one MemoryCopy per input into the concatenated map, except that an NPU op whose only
+consumer is the Concat writes straight into its slot (for a channel Concat only at a 16-channel brick boundary).
+A Slice (or Split output) that feeds Concats is folded into those copies (the copy reads the sub-box); any other
+Slice is a MemoryCopy of its output. A Pad is a copy into the padded map. Vela's rows for the copies are named
+after the Concat's output tensor, so the copies' cost is reported on the Concat layer.
+
+A MemoryCopy is an NPU 1×1 pooling pass (measured: cycles = 16 per micro-block of MAC time × blocks + 0.25
+AO cycles per element of one block + one IFM and OFM block transfer; 4×4×64 → 960, 2×2×512 → 1,280 cycles).
+"""
+
+from __future__ import annotations
+
+import math
+
+from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL, VECTOR, NpuOp
+from cnncc.backends.ethos_u65.config import U65Config
+from cnncc.backends.ethos_u65.lower import hwc
+from cnncc.ir import ops as O
+from cnncc.ir.graph import Graph, Layer
+
+COMPUTE = (CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE)
+
+
+def copy_op(shape: tuple[int, int, int], mems: tuple[str, str], fmts: tuple[str, str]) -> NpuOp:
+    """The NPU op of one MemoryCopy of an (H, W, C) box from ``mems[0]``/``fmts[0]`` to ``mems[1]``/``fmts[1]``."""
+    return NpuOp(POOL, shape, shape, (1, 1), ao_kind="conv", ifm_fmt=fmts[0], ofm_fmt=fmts[1], ifm_mem=mems[0],
+                 ifm2_mem=mems[0], ofm_mem=mems[1])
+
+
+def folded_into_concat(graph: Graph, layer: Layer) -> bool:
+    """A Slice/Split whose every output feeds only Concats: Vela folds it into the Concat's copies."""
+    if not isinstance(layer.op, (O.Slice, O.Split)):
+        return False
+    return all(graph.consumers(o) and all(isinstance(c.op, O.Concat) for c in graph.consumers(o))
+               and o not in graph.outputs for o in layer.outputs)
+
+
+def written_in_place(graph: Graph, concat: Layer, index: int, kinds: dict[str, str]) -> bool:
+    """Does input ``index`` of ``concat`` get written straight into the concatenated map by its producer?"""
+    t = concat.inputs[index]
+    prod = graph.producer(t)
+    if prod is None or kinds.get(prod.name) not in COMPUTE or len(graph.consumers(t)) != 1 or t in graph.outputs:
+        return False
+    shape = graph.type_of(t).shape
+    axis = concat.op.axis % len(shape)
+    if len(shape) == 4 and axis == 1:
+        offset = sum(graph.type_of(x).shape[1] for x in concat.inputs[:index])
+        return offset % 16 == 0
+    return True
+
+
+def copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[tuple[int, int, int], str]]:
+    """The MemoryCopies a data-movement layer costs: [(box (H, W, C), source tensor)] (source: the map read)."""
+    op = layer.op
+    if isinstance(op, O.Concat):
+        out = []
+        for i, t in enumerate(layer.inputs):
+            if written_in_place(graph, layer, i, kinds):
+                continue
+            prod = graph.producer(t)
+            src = prod.inputs[0] if prod is not None and folded_into_concat(graph, prod) else t
+            out.append((hwc(graph.type_of(t).shape), src))
+        return out
+    if isinstance(op, (O.Slice, O.Split)):
+        if folded_into_concat(graph, layer):
+            return []
+        return [(hwc(graph.type_of(o).shape), layer.inputs[0]) for o in layer.outputs]
+    if isinstance(op, O.Pad):
+        return [(hwc(graph.type_of(layer.outputs[0]).shape), layer.inputs[0])]
+    return []
+
+
+def copy_bytes(box: tuple[int, int, int]) -> int:
+    """Bytes of one copied box (int8)."""
+    return int(math.prod(box))
+
+
+__all__ = ["copy_op", "copies", "folded_into_concat", "written_in_place", "copy_bytes", "U65Config"]
