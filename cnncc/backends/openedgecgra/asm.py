@@ -217,14 +217,14 @@ def verify(program: Program) -> None:
             where = f"instruction {t}, PE ({pe // COLS},{pe % COLS}) {format_cell(ins)!r}"
             if not isa.IMM_MIN <= ins.imm <= isa.IMM_MAX:
                 raise AsmError(f"{where}: immediate out of imm13 range")
+            if ins.op in BRANCH_OPS and ins.b in ("IMM", "SELF"):
+                raise AsmError(f"{where}: a branch compares with a register, a neighbour or ZERO")
             uses = (ins.a == "IMM") + (ins.b == "IMM")
             imm_role = ins.op in BRANCH_OPS or (ins.op in ("LWD", "SWD") and ins.imm != 0)
             if uses + imm_role > 1 and not (uses == 2 and ins.a == ins.b == "IMM" and not imm_role):
                 raise AsmError(f"{where}: more than one immediate in one op")
             if ins.op in BRANCH_OPS:
                 branchers += 1
-                if ins.b in ("IMM", "SELF"):
-                    raise AsmError(f"{where}: a branch compares with a register, a neighbour or ZERO")
                 if not 0 <= ins.imm < n:
                     raise AsmError(f"{where}: branch target {ins.imm} outside the kernel (0..{n - 1})")
             if ins.op == "JUMP":

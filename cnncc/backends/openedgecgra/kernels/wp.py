@@ -107,8 +107,8 @@ def plan(prob: ConvProblem, W: np.ndarray, bias, in_planes: list[int], out_plane
     """One launch per (input channel, output channel, filter tile); partial sums accumulate in the output,
     which the host initialises (zero or bias)."""
     need(all(fits(int(v)) for v in W.ravel()), "weights do not fit the 13-bit immediate")
-    for fy0, fx0, fy_, fx_ in tiles(prob.FY, prob.FX):
-        need(prob.SX <= fx_, "stride larger than a filter tile")
+    for tile in tiles(prob.FY, prob.FX):
+        need(prob.SX <= tile[3], "stride larger than a filter tile")
     kernels, launches, sigs = {}, [], []
     for ci in range(prob.C):
         for k in range(prob.K):
