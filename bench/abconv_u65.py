@@ -27,6 +27,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--no-vela", action="store_true", help="cnncc's model only")
+    ap.add_argument("--lowerings", default="slice-concat,transpose", help="abconv lowerings to compare")
     a = ap.parse_args(argv)
     try:
         from cnncc.passes.abconv import ABConvPass  # noqa: F401
@@ -43,42 +44,49 @@ def main(argv=None) -> int:
             from vela_fidelity import run_vela
         except ImportError:
             use_vela = False
-    print("| model | accel | system | cnncc before ms | cnncc after ms | cnncc speed-up | Vela before ms | "
+    print("| model | accel | lowering | system | cnncc before ms | cnncc after ms | cnncc speed-up | Vela before ms | "
           "Vela after ms | Vela speed-up | layers rewritten | same direction |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as td:
         for name in a.models.split(","):
             g0 = load_model(ROOT / "samples" / "models" / f"{name}.onnx")
             for accel in ACCELS:
                 base = load_target(accel)
                 before = run_passes(g0, "fold-bn,fuse-act", base).graph
-                res = run_passes(g0, f"fold-bn,fuse-act,abconv{{select=cost target={accel}}}", base)
-                after = res.graph
-                rewritten = res.counters.get("abconv", {}).get("layers-rewritten", "?") \
-                    if isinstance(res.counters.get("abconv"), dict) else res.counters
                 paths = {}
                 if use_vela:
-                    for tag, g in (("before", before), ("after", after)):
-                        paths[tag] = Path(td) / f"{name}_{accel}_{tag}.tflite"
-                        write_tflite(g.replace(name=f"{name}_{accel}_{tag}"), paths[tag])
-                for system in SYSTEMS:
-                    t = load_target(accel, {"system": system})
-                    mod = t.backend_module()
-                    cb = mod.compile(before, t, None).totals
-                    ca = mod.compile(after, t, None).totals
-                    row = [name, accel, system.replace("Ethos_U65_", ""), f"{cb['latency_ms']:.3f}",
-                           f"{ca['latency_ms']:.3f}", f"{cb['cycles'] / ca['cycles']:.2f}x"]
-                    same = "-"
+                    paths["before"] = Path(td) / f"{name}_{accel}_before.tflite"
+                    write_tflite(before.replace(name=f"{name}_{accel}_before"), paths["before"])
+                vela_before = {}
+                for low in a.lowerings.split(","):
+                    res = run_passes(g0, f"fold-bn,fuse-act,abconv{{select=cost target={accel} lowering={low}}}",
+                                     base)
+                    after = res.graph
+                    rewritten = res.counters.get("abconv", {}).get("layers-rewritten", 0)
+                    tag = f"after_{low}"
                     if use_vela:
-                        _, vb, _ = run_vela(paths["before"], system, accel)
-                        _, va, _ = run_vela(paths["after"], system, accel)
-                        ms = 1e3 / cb["clock_hz"]
-                        row += [f"{vb * ms:.3f}", f"{va * ms:.3f}", f"{vb / va:.2f}x"]
-                        same = "yes" if (cb["cycles"] > ca["cycles"]) == (vb > va) else "no"
-                    else:
-                        row += ["-", "-", "-"]
-                    row += [str(rewritten), same]
-                    print("| " + " | ".join(row) + " |", flush=True)
+                        paths[tag] = Path(td) / f"{name}_{accel}_{tag}.tflite"
+                        write_tflite(after.replace(name=f"{name}_{accel}_{tag.replace('-', '_')}"), paths[tag])
+                    for system in SYSTEMS:
+                        t = load_target(accel, {"system": system})
+                        mod = t.backend_module()
+                        cb = mod.compile(before, t, None).totals
+                        ca = mod.compile(after, t, None).totals
+                        row = [name, accel, low, system.replace("Ethos_U65_", ""), f"{cb['latency_ms']:.3f}",
+                               f"{ca['latency_ms']:.3f}", f"{cb['cycles'] / ca['cycles']:.2f}x"]
+                        same = "-"
+                        if use_vela:
+                            if system not in vela_before:
+                                vela_before[system] = run_vela(paths["before"], system, accel)[1]
+                            vb = vela_before[system]
+                            _, va, _ = run_vela(paths[tag], system, accel)
+                            ms = 1e3 / cb["clock_hz"]
+                            row += [f"{vb * ms:.3f}", f"{va * ms:.3f}", f"{vb / va:.2f}x"]
+                            same = "yes" if (cb["cycles"] > ca["cycles"]) == (vb > va) else "no"
+                        else:
+                            row += ["-", "-", "-"]
+                        row += [str(rewritten), same]
+                        print("| " + " | ".join(row) + " |", flush=True)
     return 0
 
 

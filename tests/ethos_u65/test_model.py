@@ -98,8 +98,9 @@ def test_net8_matches_vela():
     rep = compile(nets.net8(), load_target("ethos-u65-256"))
     ours = {d["name"]: d["cycles"] for d in rep.layers if d["device"] == "npu"}
     assert set(VELA_NET8) <= set(ours)
+    # measured with Vela 5.2.0: 6 of 8 (conv1 0.895, dw3 1.117)
     within = [n for n, v in VELA_NET8.items() if abs(ours[n] / v - 1) <= 0.10]
-    assert len(within) >= 6, {n: round(ours[n] / v, 3) for n, v in VELA_NET8.items()}  # measured: 6 (conv1 0.895, dw3 1.117)
+    assert len(within) >= 6, {n: round(ours[n] / v, 3) for n, v in VELA_NET8.items()}
     assert abs(rep.totals["cycles"] / 364889 - 1) <= 0.01  # measured: 1.002
 
 
@@ -168,3 +169,12 @@ def test_concat_and_slice_lowering():
     assert copies(sub, row, kinds) == [((8, 8, 8), conv.inputs[0])] * 2
     assert [b for b, _ in copies(sub, out, kinds)] == [(8, 8, 8)] * 2
     assert np.isfinite(compile(sub, load_target("ethos-u65-256")).totals["cycles"])
+
+
+def test_transpose_cost_is_one_cycle_per_element_in_sram(u256):
+    from cnncc.backends.ethos_u65.lower import TRANSPOSE, Lowered
+    from cnncc.backends.ethos_u65.network import cost_transpose
+
+    # Vela 5.2.0: a 4×4×256 transpose in SRAM: 4,096 cycles (SRAM AC 4,096, NPU 2,080)
+    c = cost_transpose(Lowered(TRANSPOSE, ifm=(4, 4, 256), ofm=(4, 4, 256)), u256, "sram", "sram")
+    assert (c.cycles, c.npu_cycles, c.access_cycles["sram"]) == (4096, 2080, 4096)

@@ -98,15 +98,16 @@ def _bound(oc, npu: int, access: dict, op: NpuOp) -> str:
 
 
 def cost_transpose(lw: Lowered, arch: U65Config, src: str, dst: str) -> OpCost:
-    """A transpose Vela runs as a chain of NPU moves: costed by its memory traffic (read + write)."""
+    """A Transpose as Vela 5.2.0 runs it: the NPU moves the map element by element, so every byte is its own
+    memory access (measured on 4-D and 6-D int8 transposes in SRAM: access cycles = elements, NPU cycles ≈
+    elements / 2 + 32); an off-chip side is slower by its bandwidth ratio to SRAM."""
     n = math.prod(lw.ifm)
-    s, d = arch.mem(src), arch.mem(dst)
-    c = max(int(n / s.bytes_per_cycle) + s.read_latency, int(n / d.bytes_per_cycle) + d.write_latency)
     acc = {SRAM: 0, OFFCHIP: 0}
-    acc[src] += int(n / s.bytes_per_cycle)
-    acc[dst] += int(n / d.bytes_per_cycle)
-    return OpCost("npu", 0, c, 0, 0, acc, {src: n}, {dst: n}, max([c] + list(acc.values())), "sram"
-                  if src == SRAM else "dram", None, "")
+    for mem in (src, dst):
+        acc[mem] += int(n / 2 * arch.sram.bytes_per_cycle / arch.mem(mem).bytes_per_cycle)
+    npu = n // 2 + arch.sram.read_latency
+    return OpCost("npu", 0, npu, 0, 0, acc, {src: n}, {dst: n}, max([npu] + list(acc.values())),
+                  "sram" if max(acc.values()) >= npu else "compute", None, "")
 
 
 def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) -> OpCost:
