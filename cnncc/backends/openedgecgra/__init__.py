@@ -14,7 +14,7 @@ __all__ = ["validate_params", "compile", "estimate_layer_cycles"]
 
 def compile(graph, target, options):  # noqa: A001 - contract name
     """Cost every layer (and simulate it with ``options.check``); returns a Report."""
-    from cnncc.backends.openedgecgra.compile import compile_graph
+    from cnncc.backends.openedgecgra.backend import compile_graph
 
     return compile_graph(graph, target, options)
 
@@ -22,6 +22,6 @@ def compile(graph, target, options):  # noqa: A001 - contract name
 def estimate_layer_cycles(graph, layer, target) -> float:
     """Total cycles (CGRA + configuration + host) of the best mapping for one layer; host CPU cycles for
     layers the CGRA does not run."""
-    from cnncc.backends.openedgecgra.compile import layer_cost
+    from cnncc.backends.openedgecgra.backend import layer_cost
 
     return float(layer_cost(graph, layer, target)["cycles"])
