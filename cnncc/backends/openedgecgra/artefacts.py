@@ -45,6 +45,8 @@ def write_layer(out_dir: Path, layer_name: str, plan) -> Path:
 def _pre(job):
     if job is None:
         return None
+    if job[0] == "words":
+        return {"param_words": [{"byte_address": a, "value": v} for a, v in job[1]]}
     if job[0] == "im2col":
         return {"im2col": {"group": job[1], "y": job[2], "x": job[3], "buffer_byte_address": 4 * job[4]}}
     return {"param_word": {"byte_address": 28, "value": job[1]}}

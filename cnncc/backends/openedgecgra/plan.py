@@ -45,17 +45,27 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
         host.post_words += cl.K * plane_out
     if cl.act is not None:
         host.post_words += cl.K * plane_out
-    if mapping in (ic4.NAME, "conv-wp"):
+    if mapping == ic4.NAME:
         inp = img.alloc_planes("in", cl.C, plane_in)
-        mod = ic4 if mapping == ic4.NAME else wp
-        if mapping == "conv-wp":
-            host.zero_words += cl.K * plane_out
         for g in range(G):
             bias = None if cl.bias is None else cl.bias[g * p.K:(g + 1) * p.K]
-            k, s, sg = mod.plan(p, cl.W[g * p.K:(g + 1) * p.K], bias, inp[g * p.C:(g + 1) * p.C],
+            k, s, sg = ic4.plan(p, cl.W[g * p.K:(g + 1) * p.K], bias, inp[g * p.C:(g + 1) * p.C],
                                 out[g * p.K:(g + 1) * p.K], f"g{g}", bw)
             kernels.update(k)
             seq += s
+            sigs += sg
+    elif mapping == "conv-wp":
+        inp = img.alloc_planes("in", cl.C, plane_in)
+        wr = img.alloc("w", cl.W.size, cl.W)
+        host.zero_words += cl.K * plane_out
+        for g in range(G):
+            k, s, sg, prm = wp.plan(p, wr.addr + 4 * g * p.K * p.taps, inp[g * p.C:(g + 1) * p.C],
+                                    out[g * p.K:(g + 1) * p.K], f"g{g}", bw)
+            kernels.update(k)
+            for lc, words in zip(s, prm):
+                seq.append(lc)
+                host.param_stores += len(words)
+                pre[len(seq) - 1] = ("words", words)
             sigs += sg
     elif mapping in ("im2col-op", "conv-op"):
         R = p.taps
@@ -150,7 +160,10 @@ def run(plan: Plan, x_chw: np.ndarray | None = None) -> tuple[np.ndarray | None,
     total = sim.Stats()
     for i, b in enumerate(plan.batches):
         job = plan.pre.get(i)
-        if job is not None and xp is not None:
+        if job is not None and job[0] == "words":
+            for a, v in job[1]:
+                mem[a // 4] = v
+        elif job is not None and xp is not None:
             if job[0] == "im2col":
                 _, g, y, x, base = job
                 col = _im2col_col(xp, cl, g, y, x)
@@ -179,6 +192,9 @@ def predict(plan: Plan) -> sim.Stats:
             job = plan.pre.get(i)
             if job is not None and job[0] == "param":
                 mem[7] = job[1]
+            if job is not None and job[0] == "words":
+                for a, v in job[1]:
+                    mem[a // 4] = v
             cache[sig] = sim.run(plan.kernels[b.kernel], mem, b.launches, check_independent=False,
                                  bank_words=plan.image.bank_words)
         total.add(cache[sig])

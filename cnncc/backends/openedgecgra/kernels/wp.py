@@ -1,8 +1,10 @@
 """``conv-wp``: the paper's direct, weight-parallel (weight-stationary) mapping, generalised.
 
-PE (r, c) of the FX x FY block (r = fx, c = fy, at most 3 x 3) multiplies by weight w[fy][fx] (an immediate;
-the kernel is specialised per (output, input channel) pair, which the CPU launches one after another). Row FX
-loads the next input column with LWI (address in R1), the block's inputs shift up by one PE per step (torus),
+PE (r, c) of the FX x FY block (r = fx, c = fy, at most 3 x 3) loads weight w[fy][fx] into R0 once per launch
+through its column's read pointer (the CPU points column c at row fy of the (output, input channel) filter in
+the weight tensor and launches the same kernel once per pair, so the configuration is loaded once). Row FX
+loads the next input column with LWI (address in R1, read from a parameter word the CPU writes per launch),
+the block's inputs shift up by one PE per step (torus),
 column 3 sums each row's products, adds the partial sum read through its read pointer and the last PE stores it
 through its write pointer. As in the hand-written kernel the steps of one output pixel run back to back (no
 software pipelining); a border block per output row pre-fills the window. Larger filters are split into 3 x 3
@@ -11,8 +13,6 @@ tiles (extra passes); stride is handled by SX shift steps per pixel (SX <= FX), 
 
 from __future__ import annotations
 
-import numpy as np
-
 from cnncc.backends.openedgecgra.isa import Instr
 from cnncc.backends.openedgecgra.kernels.common import Builder, ConvProblem, fits, need
 from cnncc.backends.openedgecgra.sim import Launch
@@ -20,8 +20,11 @@ from cnncc.backends.openedgecgra.sim import Launch
 NAME = "conv-wp"
 
 
-def build_kernel(prob: ConvProblem, fy0: int, fx0: int, FY: int, FX: int, w: np.ndarray, in_plane: int, name: str):
-    """w[fy][fx] for this tile; in_plane: byte address of the input plane."""
+PARAM = 32   # byte address of the loader parameter words (one per filter row), below 4096
+
+
+def build_kernel(prob: ConvProblem, FY: int, FX: int, name: str):
+    """Kernel of one filter-tile shape (FY x FX <= 3 x 3), shared by every (output, input channel) pair."""
     SX = prob.SX
     need(SX <= FX, "stride larger than the filter width")
     need(prob.DX == 1, "dilation along x")
@@ -33,14 +36,13 @@ def build_kernel(prob: ConvProblem, fy0: int, fx0: int, FY: int, FX: int, w: np.
     rowdelta = 4 * (prob.SY * prob.IX - (FX - SX + prob.OX * SX))
     need(fits(rowdelta), "row step exceeds imm13")
     b = Builder()
-    p0, p1, p2 = b.new(), b.new(), b.new()
+    p0, p1 = b.new(), b.new()
     for c, rc in enumerate(loaders):
-        addr = in_plane + 4 * ((fy0 + c) * prob.DY * prob.IX + fx0)
-        b.put(p0, rc, Instr("SADD", 1, "ZERO", "IMM", addr >> 12))
-        b.put(p1, rc, Instr("SLT", 1, "R1", "IMM", 12))
-        b.put(p2, rc, Instr("SADD", 1, "R1", "IMM", addr & 0xFFF))
-    b.put(p0, yctl, Instr("SADD", 3, "ZERO", "IMM", prob.OY))
-    b.put(p0, xctl, Instr("SADD", 2, "ZERO", "IMM", prob.OX))
+        b.put(p0, rc, Instr("LWI", 1, "ZERO", "IMM", PARAM + 4 * c))
+    for r, c in block:
+        b.put(p0, (r, c), Instr("LWD", 0, imm=4))
+    b.put(p1, yctl, Instr("SADD", 3, "ZERO", "IMM", prob.OY))
+    b.put(p1, xctl, Instr("SADD", 2, "ZERO", "IMM", prob.OX))
 
     def load_shift(first_of_pixel: bool):
         t1, t2 = b.new(), b.new()
@@ -61,7 +63,7 @@ def build_kernel(prob: ConvProblem, fy0: int, fx0: int, FY: int, FX: int, w: np.
         load_shift(s == 0)
     mul = b.new()
     for r, c in block:
-        b.put(mul, (r, c), Instr("SMUL", None, "R1", "IMM", int(w[c][r])))
+        b.put(mul, (r, c), Instr("SMUL", None, "R1", "R0"))
     if FY >= 2:
         t = b.new()
         for r in range(FX):
@@ -102,21 +104,28 @@ def tiles(FY: int, FX: int):
             yield fy0, fx0, min(3, FY - fy0), min(3, FX - fx0)
 
 
-def plan(prob: ConvProblem, W: np.ndarray, bias, in_planes: list[int], out_planes: list[int], tag: str,
-         bank_words: int):
-    """One launch per (input channel, output channel, filter tile); partial sums accumulate in the output,
-    which the host initialises (zero or bias)."""
-    need(all(fits(int(v)) for v in W.ravel()), "weights do not fit the 13-bit immediate")
+def plan(prob: ConvProblem, w_addr: int, in_planes: list[int], out_planes: list[int], tag: str, bank_words: int):
+    """One launch per (input channel, output channel, filter tile) of a kernel shared by all pairs; partial
+    sums accumulate in the output, which the host initialises (zero or bias). ``w_addr``: byte address of the
+    group's [K, C, FY, FX] weight tensor. Returns (kernels, launches, sigs, params) with params[i] the
+    (byte address, value) words the CPU writes before launch i."""
     for tile in tiles(prob.FY, prob.FX):
         need(prob.SX <= tile[3], "stride larger than a filter tile")
-    kernels, launches, sigs = {}, [], []
+    kernels, launches, sigs, params = {}, [], [], []
+    for _, _, fy_, fx_ in tiles(prob.FY, prob.FX):
+        name = f"{tag}.wp.{fy_}x{fx_}"
+        if name not in kernels:
+            kernels[name] = build_kernel(prob, fy_, fx_, name)
     for ci in range(prob.C):
         for k in range(prob.K):
             for fy0, fx0, fy_, fx_ in tiles(prob.FY, prob.FX):
-                name = f"{tag}.wp.k{k}.c{ci}.t{fy0}_{fx0}"
-                wt = W[k, ci, fy0:fy0 + fy_, fx0:fx0 + fx_]
-                kernels[name] = build_kernel(prob, fy0, fx0, fy_, fx_, wt, in_planes[ci], name)
+                name = f"{tag}.wp.{fy_}x{fx_}"
                 o = out_planes[k]
-                launches.append((name, Launch((64, 64, 64, o), (64, 64, 64, o))))
-                sigs.append((fy_, fx_, in_planes[ci] // (4 * bank_words), o // (4 * bank_words)))
-    return kernels, launches, sigs
+                base = w_addr + 4 * ((k * prob.C + ci) * prob.FY * prob.FX)
+                rp = [base + 4 * ((fy0 + c) * prob.FX + fx0) if c < fy_ else 64 for c in range(3)]
+                launches.append((name, Launch((rp[0], rp[1], rp[2], o), (64, 64, 64, o))))
+                params.append([(PARAM + 4 * c, in_planes[ci] + 4 * ((fy0 + c) * prob.DY * prob.IX + fx0))
+                               for c in range(fy_)])
+                sigs.append((name, in_planes[ci] // (4 * bank_words), o // (4 * bank_words),
+                             tuple(a // (4 * bank_words) for a in rp)))
+    return kernels, launches, sigs, params
