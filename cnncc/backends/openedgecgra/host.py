@@ -89,10 +89,11 @@ def conv_cpu(q: CpuConvQuery) -> CpuCost:
 
 
 def host_work(launches: int, reconfigs: int, param_stores: int, copy_words: int, zero_words: int,
-              post_words: int) -> CpuCost:
+              post_words: int, patch_words: int = 0) -> CpuCost:
     """CPU cost of a launch plan's host-side work (see ``kernels.common.HostWork``)."""
     return (_times(LAUNCH, launches) + _times(RECONFIG, reconfigs) + _times(PARAM_WORD, param_stores)
-            + _times(COPY_WORD, copy_words) + _times(ZERO_WORD, zero_words) + _times(POST_WORD, post_words))
+            + _times(COPY_WORD, copy_words + patch_words) + _times(ZERO_WORD, zero_words)
+            + _times(POST_WORD, post_words))
 
 
 ELEMWISE = ("lw", "alu", "sw", "alu", "bt")            # unary op per element (load, op, store, index, loop)

@@ -39,7 +39,12 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
         host.copy_words += cl.C * plane_in
     kernels, seq, sigs = {}, [], []
     pre = {}
-    out = img.alloc_planes("out", cl.K, plane_out)
+    op_like = mapping in ("conv-op", "im2col-op")
+    if op_like:    # OP kernels store the 16 outputs of a position side by side (HWC); the CPU converts to CHW
+        hwc = img.alloc("out_hwc", cl.K * plane_out)
+        host.copy_words += cl.K * plane_out
+    else:
+        out = img.alloc_planes("out", cl.K, plane_out)
     host_bias = cl.bias is not None and mapping in ("conv-op", "im2col-op", "im2col-ip")
     if host_bias:
         host.post_words += cl.K * plane_out
@@ -84,8 +89,8 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
                 streams = stream.op_weight_streams(W2, k0, nk)
                 cols = [img.alloc(f"w.g{g}.k{k0}.c{c}", s.size, s) for c, s in enumerate(streams)]
                 name = f"g{g}.{mapping}.k{k0}"
-                ob = out[g * p.K + k0:g * p.K + k0 + 4] + [0] * 4
-                pb = 4 * plane_out
+                ob = [hwc.addr + 4 * (g * p.K + k0 + c) for c in range(4)]
+                pb = 16
                 if mapping == "im2col-op":
                     kernels[name] = stream.im2col_op_kernel(R, buf.addr, nk, pb, name)
                 else:
@@ -93,7 +98,8 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
                 for y in range(p.OY):
                     for x in range(p.OX):
                         pos = y * p.OX + x
-                        lc = sim.Launch(tuple(c.addr for c in cols), tuple(ob[c] + 4 * pos for c in range(4)))
+                        lc = sim.Launch(tuple(c.addr for c in cols),
+                                        tuple(ob[c] + 4 * pos * cl.K for c in range(4)))
                         seq.append((name, lc))
                         sigs.append((name, "pos"))
                         if mapping == "im2col-op":
@@ -105,6 +111,7 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
     elif mapping == "im2col-ip":
         R = p.taps
         n = -(-R // 16)
+        img.alloc("in", cl.C * plane_in)
         buf = img.alloc("im2col", 16 * n)
         for g in range(G):
             W2 = cl.W[g * p.K:(g + 1) * p.K].transpose(0, 2, 3, 1).reshape(p.K, R)
@@ -125,18 +132,35 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
     else:
         raise NotApplicable(f"unknown mapping {mapping!r}")
     host.launches = len(seq)
+    templates, patch = _templates(kernels)
     prev = None
     for name, _ in seq:
         if name != prev:
             host.reconfigs += 1
             host.reconfig_words += kernels[name].n_instr * 16
+            host.patch_words += patch[name]
         prev = name
     batches = [Batch(name, [lc]) for name, lc in seq]
     plan = Plan(mapping, kernels, batches, img, host, "out", (cl.K, p.OY, p.OX))
     plan.sigs = sigs
     plan.pre = pre
+    plan.kernel_words = sum(k.n_instr * 16 for k in templates.values()) + sum(patch.values())
     plan.layer = cl
     return plan
+
+
+def _templates(kernels: dict) -> tuple[dict, dict]:
+    """Kernels that differ only in immediates share a template in SRAM; the CPU patches the differing words
+    (precomputed at compile time) before configuring. Returns (template per shape, patched words per kernel)."""
+    from cnncc.backends.openedgecgra import isa
+
+    templates, patch = {}, {}
+    for name, k in kernels.items():
+        shape = tuple((i.op, i.dest, i.a, i.b, i.flag) for step in k.program for i in step)
+        t = templates.setdefault(shape, k)
+        patch[name] = 0 if t is k else sum(isa.encode(a) != isa.encode(b) for sa, sb in zip(t.program, k.program)
+                                           for a, b in zip(sa, sb))
+    return {n: k for n, k in ((f"t{i}", k) for i, k in enumerate(templates.values()))}, patch
 
 
 def run(plan: Plan, x_chw: np.ndarray | None = None) -> tuple[np.ndarray | None, sim.Stats]:
@@ -175,7 +199,11 @@ def run(plan: Plan, x_chw: np.ndarray | None = None) -> tuple[np.ndarray | None,
         total.add(sim.run(plan.kernels[b.kernel], mem, b.launches, bank_words=img.bank_words))
     if x_chw is None:
         return None, total
-    y = img.read_planes(mem, "out", p.OY * p.OX).reshape(plan.out_shape)
+    if "out_hwc" in img.regions:
+        r = img.regions["out_hwc"]
+        y = mem[r.base:r.base + r.words].reshape(p.OY * p.OX, cl.K).T.reshape(plan.out_shape)
+    else:
+        y = img.read_planes(mem, "out", p.OY * p.OX).reshape(plan.out_shape)
     if cl.bias is not None and plan.mapping in ("conv-op", "im2col-op", "im2col-ip"):
         y = sim.wrap32(y + cl.bias.reshape(-1, 1, 1))
     return apply_act(cl.act, y), total

@@ -49,13 +49,14 @@ def cpu_conv_cost(cl: ConvLayer) -> H.CpuCost:
 def cost_plan(plan: P.Plan, stats: Stats, prm: dict) -> dict:
     """Report row of one mapping from its counters."""
     hw = plan.host
-    hc = H.host_work(hw.launches, hw.reconfigs, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words)
+    hc = H.host_work(hw.launches, hw.reconfigs, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words,
+                     hw.patch_words)
     config = hw.reconfig_words // N_PE
     total = stats.cycles + config + hc.cycles
     macs = plan.layer.macs
     en = _energy(prm, stats.events, stats.mem_accesses + hw.reconfig_words, hc, total, stats.cycles + config)
     busy = stats.pe_ops
-    kernel_bytes = 4 * sum(k.n_instr * N_PE for k in plan.kernels.values())
+    kernel_bytes = 4 * plan.kernel_words
     return {
         "mapping": plan.mapping, "cycles": int(total), "cgra_cycles": int(stats.cycles),
         "host_cycles": int(hc.cycles), "config_cycles": int(config),

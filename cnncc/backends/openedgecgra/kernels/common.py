@@ -108,50 +108,61 @@ class MemImage:
         self.bank_words = bank_bytes // 4
         self.n_banks = max(1, sram_bytes // bank_bytes)
         self.used = [0] * self.n_banks
-        self.used[0] = 16                       # keep address 0 unused
+        self.used[0] = 16                       # keep address 0 unused (and low words for parameters)
+        self.cap = [self.bank_words] * self.n_banks
+        self.hi = self.n_banks * self.bank_words  # large buffers grow down from the top
         self.regions: dict[str, Region] = {}
         self.init: dict[str, np.ndarray] = {}
         self.planes: dict[str, list[int]] = {}  # tensor -> byte address of each plane
 
-    def _place(self, words: int, avoid: set[int] = frozenset()) -> int:
+    def _place(self, words: int, avoid: frozenset[int] | set[int] = frozenset()) -> int:
+        """Best fit: a buffer that fits in a bank goes to the fullest bank with room (keeping empty banks for
+        large buffers), avoiding ``avoid`` when possible; larger buffers are placed contiguously from the top
+        of memory down, across bank boundaries."""
         words += GUARD_WORDS
-        if words <= self.bank_words:
-            cands = [b for b in range(self.n_banks) if self.bank_words - self.used[b] >= words and b not in avoid]
-            if not cands:
-                cands = [b for b in range(self.n_banks) if self.bank_words - self.used[b] >= words]
+        bw = self.bank_words
+        if words <= bw:
+            fit = [b for b in range(self.n_banks) if self.cap[b] - self.used[b] >= words]
+            cands = [b for b in fit if b not in avoid] or fit
             if cands:
-                b = min(cands, key=lambda b: (self.used[b], b))
-                base = b * self.bank_words + self.used[b]
+                b = max(cands, key=lambda b: (self.used[b], -b))
+                base = b * bw + self.used[b]
                 self.used[b] += words
                 return base
-        n = -(-words // self.bank_words)
-        for b0 in range(self.n_banks - n, -1, -1):
-            if all(self.used[b] == 0 for b in range(b0, b0 + n)):
-                for b in range(b0, b0 + n):
-                    self.used[b] = self.bank_words
-                return b0 * self.bank_words
-        raise NotApplicable(f"does not fit in {self.n_banks * self.bank_words * 4} bytes of SRAM")
+        start = self.hi - words
+        if start >= 0:
+            lo = start // bw
+            hi_b = (self.hi - 1) // bw
+            if self.used[lo] <= start - lo * bw and all(self.used[b] == 0 for b in range(lo + 1, hi_b + 1)):
+                self.hi = start
+                self.cap[lo] = min(self.cap[lo], start - lo * bw)
+                for b in range(lo + 1, hi_b + 1):
+                    self.cap[b] = 0
+                return start
+        raise NotApplicable(f"does not fit in {self.n_banks * bw * 4} bytes of SRAM")
 
-    def alloc(self, name: str, words: int, data: np.ndarray | None = None) -> Region:
-        r = Region(name, self._place(int(words)), int(words))
+    def alloc(self, name: str, words: int, data: np.ndarray | None = None, avoid=frozenset()) -> Region:
+        r = Region(name, self._place(int(words), avoid), int(words))
         self.regions[name] = r
         if data is not None:
             self.init[name] = np.asarray(data, np.int64).ravel()
         return r
 
     def alloc_planes(self, name: str, n_planes: int, plane_words: int, data: np.ndarray | None = None) -> list[int]:
-        """Allocate a CHW tensor as 4 stripes in distinct banks; returns the byte address of every plane."""
+        """Allocate a CHW tensor as 4 stripes in distinct banks (plane k in stripe k mod 4; a stripe larger than
+        a bank spans several). Returns the byte address of every plane."""
         addrs = [0] * n_planes
         taken: set[int] = set()
         for s in range(min(4, n_planes)):
             ks = list(range(s, n_planes, 4))
-            r = self.alloc(f"{name}.s{s}", len(ks) * plane_words)
+            r = self.alloc(f"{name}.s{s}", len(ks) * plane_words, avoid=taken)
             taken.add(r.base // self.bank_words)
             for i, k in enumerate(ks):
                 addrs[k] = r.addr + 4 * i * plane_words
-                if data is not None:
-                    self.init[f"{name}.p{k}"] = np.asarray(data[k], np.int64).ravel()
-                    self.regions[f"{name}.p{k}"] = Region(f"{name}.p{k}", addrs[k] // 4, plane_words)
+        if data is not None:
+            for k in range(n_planes):
+                self.init[f"{name}.p{k}"] = np.asarray(data[k], np.int64).ravel()
+                self.regions[f"{name}.p{k}"] = Region(f"{name}.p{k}", addrs[k] // 4, plane_words)
         self.planes[name] = addrs
         return addrs
 
@@ -194,6 +205,7 @@ class HostWork:
     copy_words: int = 0          # words copied (padding, im2col buffers, layout changes)
     zero_words: int = 0          # words cleared (output buffers that start at zero)
     post_words: int = 0          # words post-processed (bias/activation the kernel does not do)
+    patch_words: int = 0         # instruction words the CPU patches into a kernel template (immediates)
 
 
 @dataclass

@@ -65,11 +65,11 @@ def _mac_loop(b: Builder, pes, step: int, n: int, level: int = 0):
     _counter_step(b, level, top)
 
 
-def _store_all(b: Builder, pes, plane_step: int):
+def _store_all(b: Builder, pes, step: int):
+    """Each column stores its PEs' sums through the write pointer, ``step`` bytes apart (row order)."""
     t = b.new()
     for (r, c) in pes:
-        inc = plane_step if r < ROWS - 1 else 4
-        b.put(t, (r, c), Instr("SWD", None, "R0", imm=inc))
+        b.put(t, (r, c), Instr("SWD", None, "R0", imm=step))
 
 
 def _zero_acc(b: Builder, pes):
@@ -82,23 +82,31 @@ def op_pes(nk: int):
     return [(q // COLS, q % COLS) for q in range(nk)]
 
 
-def im2col_op_kernel(R: int, buf_addr: int, nk: int, plane_bytes: int, name: str):
-    need(fits(plane_bytes), "output plane stride exceeds imm13")
+def im2col_op_kernel(R: int, buf_addr: int, nk: int, out_step: int, name: str):
     pes = op_pes(nk)
     b = Builder()
     _set_addr(b, pes, [buf_addr] * nk)
     _zero_acc(b, pes)
     _mac_loop(b, pes, 4, R)
-    _store_all(b, pes, plane_bytes)
+    _store_all(b, pes, out_step)
     b.put(b.new(), (0, 1), Instr("EXIT"))
     return b.kernel(name)
 
 
-def conv_op_kernel(prob, nk: int, plane_bytes: int, name: str):
-    need(fits(plane_bytes), "output plane stride exceeds imm13")
+def _add_const(b: Builder, pes, reg: int, value: int):
+    """R[reg] += value in as many SADD steps as the 13-bit immediate needs."""
+    while value:
+        part = max(-4096, min(4095, value))
+        t = b.new()
+        for rc in pes:
+            b.put(t, rc, Instr("SADD", reg, f"R{reg}", "IMM", part))
+        value -= part
+
+
+def conv_op_kernel(prob, nk: int, out_step: int, name: str):
     rowstep = 4 * (prob.DY * prob.IX - prob.FX * prob.DX)
     chstep = 4 * (prob.IY * prob.IX - prob.FY * prob.DY * prob.IX)
-    need(fits(rowstep) and fits(chstep), "input plane stride exceeds imm13")
+    need(fits(rowstep), "input row stride exceeds imm13")
     pes = op_pes(nk)
     b = Builder()
     t = b.new()
@@ -112,15 +120,11 @@ def conv_op_kernel(prob, nk: int, plane_bytes: int, name: str):
     _counter_init(b, t, 1, prob.FY)
     row = len(b.steps)
     _mac_loop(b, pes, 4 * prob.DX, prob.FX, 0)
-    t = b.new()
-    for rc in pes:
-        b.put(t, rc, Instr("SADD", 2, "R2", "IMM", rowstep))
+    _add_const(b, pes, 2, rowstep)
     _counter_step(b, 1, row)
-    t = b.new()
-    for rc in pes:
-        b.put(t, rc, Instr("SADD", 2, "R2", "IMM", chstep))
+    _add_const(b, pes, 2, chstep)
     _counter_step(b, 2, ch)
-    _store_all(b, pes, plane_bytes)
+    _store_all(b, pes, out_step)
     b.put(b.new(), (0, 1), Instr("EXIT"))
     return b.kernel(name)
 
