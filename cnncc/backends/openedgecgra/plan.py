@@ -74,13 +74,10 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
             sigs += sg
     elif mapping in ("im2col-op", "conv-op"):
         R = p.taps
-        if mapping == "conv-op":
-            need(G == 1 or p.K >= 1, "")
-            inr = img.alloc("in", cl.C * plane_in)
-            inp = [inr.addr + 4 * plane_in * c for c in range(cl.C)]
-        else:
+        inr = img.alloc("in", cl.C * plane_in)
+        inp = [inr.addr + 4 * plane_in * c for c in range(cl.C)]
+        if mapping == "im2col-op":
             buf = img.alloc("im2col", R)
-            inp = None
         for g in range(G):
             W2 = cl.W[g * p.K:(g + 1) * p.K].transpose(0, 2, 3, 1).reshape(p.K, R) if mapping == "im2col-op" \
                 else cl.W[g * p.K:(g + 1) * p.K].reshape(p.K, R)
