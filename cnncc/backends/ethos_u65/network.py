@@ -14,7 +14,7 @@ from cnncc.backends.ethos_u65.blocks import ELEMENTWISE, POOL, NpuOp, find_block
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.cycles import npu_cycles
 from cnncc.backends.ethos_u65.lower import CPU, FREE, MEMCOPY, TRANSPOSE, Lowered, lower
-from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles, op_traffic
+from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles, op_traffic, spatial_blocks
 from cnncc.backends.ethos_u65.placement import place
 from cnncc.ir.graph import Graph, Layer
 
@@ -53,15 +53,7 @@ def npu_op(lw: Lowered, arch: U65Config, mems: tuple[str, str, str], fmts: tuple
 def cost_npu_op(op: NpuOp, arch: U65Config, slack_prev: int = 0) -> tuple[OpCost, int]:
     """Cost of one NPU op; returns it and the spare cycles it leaves for pre-buffering the next op's weights."""
     cfg = find_block_config(op, arch)
-    # Vela stages off-chip weights in SRAM when they fit its staging budget; larger weight sets are read by the
-    # NPU straight from off-chip memory (observed with Vela 5.2.0: 295 KB and 410 KB staged, 590 KB not, with a
-    # 384 KiB cache; we use 1.25 x the cache as the limit)
-    limit = arch.cache_bytes * 1.25 if arch.cache_bytes else float("inf")
-    staged = bool(op.weight_bytes) and arch.const_mem == OFFCHIP and op.weight_bytes + op.scale_bytes <= limit
-    cfg = find_block_config(op, arch)
-    if staged:  # ... and only when the transfer can hide under the op (else Vela streams them directly)
-        probe = npu_cycles(op, cfg, arch, arch.sram.read_latency).cycles
-        staged = mem_to_mem_cycles(arch, OFFCHIP, SRAM, op.weight_bytes + op.scale_bytes) <= probe
+    staged = stages_weights(op, cfg, arch)
     const_lat = arch.mem(arch.const_mem).read_latency if op.kind not in (POOL, ELEMENTWISE) else 0
     oc = npu_cycles(op, cfg, arch, arch.sram.read_latency if staged else const_lat)
     npu, dma, pre = oc.cycles, 0, 0
@@ -79,6 +71,24 @@ def cost_npu_op(op: NpuOp, arch: U65Config, slack_prev: int = 0) -> tuple[OpCost
     cost = OpCost("npu", oc.macs, npu, oc.mac_block * oc.blocks, dma, tr.access_cycles, tr.read, tr.write,
                   total, bound, cfg.ofm, cfg.traversal)
     return cost, max(oc.cycles - (dma - pre if staged else 0), 0)
+
+
+def stages_weights(op: NpuOp, cfg, arch: U65Config) -> bool:
+    """Whether Vela 5.2.0 DMAs this op's off-chip weights into an SRAM staging buffer (else the NPU streams them
+    from off-chip memory). Rule after Regor's weight-buffering choice (``ProposeSlicedWeightBuffering`` in
+    ethos-u-vela's ethosu/regor/compiler/scheduler.cpp; our own formulation): staging pays off when the weights are
+    fetched more than once (several spatial OFM blocks); fetched once, it pays only when the DMA plus the read from
+    SRAM still hide under the op (DMA cycles + weight bytes / SRAM bandwidth <= NPU cycles). Weight sets larger
+    than 1.25 x the SRAM cache are never staged (observed: 410 KB staged, 590 KB not, with a 384 KiB cache)."""
+    if not op.weight_bytes or arch.const_mem != OFFCHIP:
+        return False
+    wb = op.weight_bytes + op.scale_bytes
+    if arch.cache_bytes and wb > arch.cache_bytes * 1.25:
+        return False
+    if spatial_blocks(op, cfg) > 1:
+        return True
+    probe = npu_cycles(op, cfg, arch, arch.sram.read_latency).cycles
+    return mem_to_mem_cycles(arch, OFFCHIP, SRAM, wb) + int(wb / arch.sram.bytes_per_cycle) <= probe
 
 
 def _slices(op: NpuOp, cfg) -> int:
