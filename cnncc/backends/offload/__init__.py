@@ -30,7 +30,7 @@ def _problem(graph, layer, target):
 
 def solve_layer(p, acc: Accel, layer_name: str) -> dict:
     """Optimise, simulate and compare one layer; returns the report fields (plus '_sim', '_strategy')."""
-    from cnncc.backends.offload import baselines, regular
+    from cnncc.backends.offload import baselines, exhaustive, regular
     from cnncc.backends.offload.formalism import expand
     from cnncc.backends.offload.simulate import simulate
 
@@ -40,25 +40,27 @@ def solve_layer(p, acc: Accel, layer_name: str) -> dict:
         raise CapacityError(f"layer {layer_name!r}: on-chip memory too small ({cap} B); the smallest strategy "
                             f"needs at least {need} B ({acc.overlap})")
     t0 = time.perf_counter()
-    strat, status = regular.solve(p, acc, acc.solver_timeout_s)
+    found = exhaustive.best_regular(p, acc)
+    strat, status, proof = found.strategy, "optimal", "exhaustive"
+    if strat is None:
+        raise CapacityError(f"layer {layer_name!r}: no strategy fits {cap} B on chip; at least {need} B needed")
+    if acc.z3_certify:
+        from cnncc.backends.offload.certify import prove
+
+        verdict, _ = prove(p, acc, found.scaled_cycles, acc.solver_timeout_s)
+        if verdict == "sat":  # the exhaustive search missed a strategy: an internal error, never hidden
+            from cnncc.errors import MismatchError
+
+            raise MismatchError(f"layer {layer_name!r}: z3 found a regular strategy faster than the exhaustive "
+                                "search's optimum")
+        proof = "exhaustive+z3" if verdict == "unsat" else "exhaustive (z3: resource limit)"
     dt = time.perf_counter() - t0
     base = {n: baselines.hand(p, acc, n) for n in baselines.CAPS}
-    base_cycles = {}
-    for n, s in base.items():
-        if s is not None:
-            base_cycles[n] = simulate(p, acc, s.tiling, expand(p, acc, s), record=False).cycles
-    if strat is None:
-        if status == "infeasible" or not base_cycles:
-            raise CapacityError(f"layer {layer_name!r}: no strategy fits {cap} B on chip; at least {need} B needed")
-        best = min(base_cycles, key=lambda n: (base_cycles[n], n))
-        strat = base[best]
-    if status != "optimal":  # unproved: never return worse than a hand strategy of the same space
-        reg = {n: c for n, c in base_cycles.items() if base[n].reuse}
-        if reg and min(reg.values()) < regular.closed_form(p, acc, strat):
-            strat = base[min(reg, key=lambda n: (reg[n], n))]
+    base_cycles = {n: simulate(p, acc, s.tiling, expand(p, acc, s), record=False).cycles
+                   for n, s in base.items() if s is not None}
     sim = simulate(p, acc, strat.tiling, expand(p, acc, strat))
-    closed = regular.closed_form(p, acc, strat) if strat.reuse else sim.cycles
-    if closed != sim.cycles:
+    closed = regular.closed_form(p, acc, strat)
+    if closed != sim.cycles or closed != Fraction(found.scaled_cycles, acc.scale):
         from cnncc.errors import MismatchError
 
         raise MismatchError(f"layer {layer_name!r}: simulated {float(sim.cycles)} cycles != solver objective "
@@ -66,7 +68,8 @@ def solve_layer(p, acc: Accel, layer_name: str) -> dict:
     lb = lower_bound(p, acc)
     best_hand = min(base_cycles.values()) if base_cycles else None
     return {"strategy": strat.summary(), "cycles": float(sim.cycles), "lower_bound_cycles": float(lb),
-            "gap": float(sim.cycles / lb) if lb else None, "solver_status": status, "solve_time_s": round(dt, 3),
+            "gap": float(sim.cycles / lb) if lb else None, "solver_status": status, "proof": proof,
+            "candidates": found.feasible, "solve_time_s": round(dt, 3),
             "bytes_moved": sim.bytes_loaded + sim.bytes_stored, "transfers": sim.transfers,
             "peak_onchip_bytes": sim.peak_bytes, "macs": p.macs,
             "mac_per_cycle": float(p.macs / sim.cycles) if sim.cycles else 0.0,

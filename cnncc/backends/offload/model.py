@@ -20,11 +20,12 @@ PARAMS: dict[str, type | tuple] = {
     "dma_bytes_per_cycle": (int, float), "dma_channels": str, "overlap": str,
     "act_bytes": int, "weight_bytes": int, "psum_bytes": int, "clock_hz": int,
     "solver_timeout_s": (int, float), "steplevel_max_subconvs": int, "keep_outputs_on_chip": bool,
+    "z3_certify": bool,
 }
 DEFAULTS = {"input_buffer_bytes": 0, "weight_buffer_bytes": 0, "output_buffer_bytes": 0,
             "call_overhead_cycles": 0, "dma_channels": "shared", "overlap": "pipelined", "act_bytes": 1,
             "weight_bytes": 1, "psum_bytes": 4, "clock_hz": 1_000_000_000, "solver_timeout_s": 30,
-            "steplevel_max_subconvs": 8, "keep_outputs_on_chip": True}
+            "steplevel_max_subconvs": 8, "keep_outputs_on_chip": True, "z3_certify": False}
 REQUIRED = ("onchip_bytes", "macs_per_cycle", "dma_latency_cycles", "dma_bytes_per_cycle")
 
 
@@ -47,6 +48,7 @@ class Accel:
     solver_timeout_s: float = 30.0
     steplevel_max_subconvs: int = 8
     keep_outputs_on_chip: bool = True
+    z3_certify: bool = False  # re-prove each optimum with z3 (see certify.py; slow on large layers)
     split: tuple[int, int, int] | None = None
 
     @property
@@ -112,4 +114,5 @@ def accel_from_params(params: dict) -> Accel:
                  dma_channels=p["dma_channels"], overlap=p["overlap"], act_bytes=p["act_bytes"],
                  weight_bytes=p["weight_bytes"], psum_bytes=p["psum_bytes"], clock_hz=p["clock_hz"],
                  solver_timeout_s=float(p["solver_timeout_s"]), steplevel_max_subconvs=p["steplevel_max_subconvs"],
-                 keep_outputs_on_chip=p["keep_outputs_on_chip"], split=split if all(split) else None)
+                 keep_outputs_on_chip=p["keep_outputs_on_chip"], z3_certify=p["z3_certify"],
+                 split=split if all(split) else None)

@@ -1,8 +1,8 @@
-"""Regular strategies: closed-form duration and the z3 ``Optimize`` over tile sizes x loop order x residency.
+"""Regular strategies: the closed-form duration over tile sizes x loop order x residency.
 
-The closed form is written once over an *algebra* (:class:`Concrete` evaluates it for one strategy,
-:class:`Symbolic` builds the z3 terms); every product has one factor selected from a per-dimension table of tile
-sizes, so the z3 encoding is linear (one-hot Booleans per dimension, ``If`` terms) and z3 proves the optimum.
+The closed form is written once over an *algebra*: :class:`Concrete` evaluates it for one strategy,
+:class:`cnncc.backends.offload.exhaustive.Vector` for all tilings at once (the exhaustive search), and
+:class:`cnncc.backends.offload.certify.Linear` builds the linear z3 terms of the optimality proof.
 
 Closed form (times scaled by ``Accel.scale`` so they are integers). Steps run in loop order; step s>=1 is of
 *class* p when the loop at position p ticked (count (n_p - 1) * prod_{i<p} n_i). Operand A is reloaded at a
@@ -18,12 +18,11 @@ from __future__ import annotations
 import itertools
 from fractions import Fraction
 
-from cnncc.backends.offload.formalism import Regular, Tiling
+from cnncc.backends.offload.formalism import Regular
 from cnncc.backends.offload.model import Accel
-from cnncc.backends.offload.problem import DIMS, Problem, divisors
+from cnncc.backends.offload.problem import DIMS, Problem
 
 ORDERS = tuple(itertools.permutations(DIMS))
-RLIMIT_PER_S = 2_000_000  # z3 resource units per second of solver_timeout_s (deterministic, machine-independent)
 
 
 class Concrete:
@@ -46,39 +45,6 @@ class Concrete:
     And = staticmethod(lambda *xs: all(xs))
     Not = staticmethod(lambda x: not x)
     max = staticmethod(lambda a, b: max(a, b))
-
-
-class Symbolic:
-    """Build z3 terms; tile sizes are one-hot Booleans ``sel[d][v]``."""
-
-    def __init__(self, p: Problem, z3):
-        self.p, self.z3 = p, z3
-        self.sel = {d: {v: z3.Bool(f"t_{d}_{v}") for v in divisors(p.size(d))} for d in DIMS}
-
-    def fac(self, d, f, e):
-        z3 = self.z3
-        return z3.Sum([z3.If(b, f(v) * e, 0) for v, b in self.sel[d].items()])
-
-    def n(self, d, e=1):
-        return self.fac(d, lambda v: self.p.size(d) // v, e)
-
-    def gt1(self, d):
-        return self.z3.Not(self.sel[d][self.p.size(d)])
-
-    def If(self, c, a, b):
-        return self.z3.If(c, a, b)
-
-    def Or(self, *xs):
-        return self.z3.Or(*xs) if xs else self.z3.BoolVal(False)
-
-    def And(self, *xs):
-        return self.z3.And(*xs)
-
-    def Not(self, x):
-        return self.z3.Not(x)
-
-    def max(self, a, b):
-        return self.z3.If(a >= b, a, b)
 
 
 def _bytes(A, p: Problem, acc: Accel, a: str, final: bool = False):
@@ -194,62 +160,6 @@ def min_capacity(p: Problem, acc: Accel) -> int:
     A = Concrete(p, {d: 1 for d in DIMS})
     fp = footprints(A, p, acc, {"I": False, "W": False, "O": False})
     return sum(fp.values())
-
-
-def solve(p: Problem, acc: Accel, timeout_s: float) -> tuple[Regular | None, str]:
-    """z3 ``Optimize`` over one-hot tile sizes, one-hot loop order and residency Booleans, minimising the
-    closed-form duration, then (lexicographically) a unique tie-break code so the answer is deterministic.
-    Returns (strategy, status) with status ``optimal`` (proved), ``feasible`` (time limit hit with a
-    strategy found: not proved optimal) or ``timeout`` (nothing found: strategy None), or (None, "infeasible")."""
-    import z3
-
-    z3.set_param("smt.random_seed", 0)
-    z3.set_param("sat.random_seed", 0)
-    A = Symbolic(p, z3)
-    opt = z3.Optimize()
-    opt.set("timeout", max(1, int(timeout_s * 2000)))  # wall-clock safety net
-    opt.set("rlimit", max(1, int(timeout_s * RLIMIT_PER_S)))  # deterministic budget
-    for d in DIMS:
-        opt.add(z3.PbEq([(b, 1) for b in A.sel[d].values()], 1))
-    res = {a: z3.Bool(f"res_{a}") for a in ("I", "W", "O")}
-    for a in ("I", "W", "O"):
-        if a not in p.operands or (a == "I" and p.in_free):
-            opt.add(z3.Not(res[a]))
-    fp = footprints(A, p, acc, res)
-    if acc.split:
-        for a, cap in zip(("I", "W", "O"), acc.split):
-            opt.add(fp[a] <= cap)
-    else:
-        opt.add(z3.Sum([fp[a] for a in ("I", "W", "O")]) <= acc.onchip_bytes)
-    orders = _orders(p)
-    osel = [z3.Bool(f"order_{''.join(o)}") for o in orders]
-    opt.add(z3.PbEq([(b, 1) for b in osel], 1))
-    cost = z3.Sum([z3.If(b, duration(A, p, acc, o, res), 0) for b, o in zip(osel, orders)])
-    # tie-break: prefer fewer steps' worth of small tiles last; a unique code per candidate
-    code, mult = 0, 1
-    for d in DIMS:
-        vals = list(A.sel[d].items())
-        code = code + z3.Sum([z3.If(b, (len(vals) - 1 - i) * mult, 0) for i, (_v, b) in enumerate(vals)])
-        mult *= len(vals)
-    code = code + z3.Sum([z3.If(b, i * mult, 0) for i, b in enumerate(osel)])
-    mult *= len(orders)
-    code = code + z3.Sum([z3.If(res[a], (1 << i) * mult, 0) for i, a in enumerate(("I", "W", "O"))])
-    opt.minimize(cost)
-    opt.minimize(code)
-    r = opt.check()
-    if r == z3.unsat:
-        return None, "infeasible"
-    try:
-        m = opt.model()
-    except z3.Z3Exception:
-        m = None
-    if m is None or len(m) == 0:
-        return None, "timeout"
-    status = "optimal" if r == z3.sat else "feasible"
-    t = {d: next(v for v, b in A.sel[d].items() if z3.is_true(m.eval(b, model_completion=True))) for d in DIMS}
-    order = next(o for o, b in zip(orders, osel) if z3.is_true(m.eval(b, model_completion=True)))
-    resident = frozenset(a for a in ("I", "W", "O") if z3.is_true(m.eval(res[a], model_completion=True)))
-    return Regular(Tiling(t["y"], t["x"], t["k"], t["c"]), order, resident), status
 
 
 def _orders(p: Problem) -> tuple[tuple[str, ...], ...]:
