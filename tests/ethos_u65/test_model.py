@@ -178,3 +178,31 @@ def test_transpose_cost_is_one_cycle_per_element_in_sram(u256):
     # Vela 5.2.0: a 4×4×256 transpose in SRAM: 4,096 cycles (SRAM AC 4,096, NPU 2,080)
     c = cost_transpose(Lowered(TRANSPOSE, ifm=(4, 4, 256), ofm=(4, 4, 256)), u256, "sram", "sram")
     assert (c.cycles, c.npu_cycles, c.access_cycles["sram"]) == (4096, 2080, 4096)
+
+
+def test_encoded_weight_ratio_from_entropy():
+    import numpy as np
+
+    from cnncc.backends.ethos_u65.weights import encoded_ratio, entropy_bits
+
+    # 4 equally likely int8 values: H = 2 bits -> (2 + 0.16) / 8 bytes per weight
+    w = np.tile(np.array([-1.0, -0.5, 0.5, 1.0], dtype=np.float32), (8, 16)).reshape(8, 64)
+    assert entropy_bits(np.array([-127, -64, 64, 127] * 4, dtype=np.int8)) == 2.0
+    assert encoded_ratio(w, 0) == pytest.approx(2.16 / 8, abs=1e-12)
+    # every int8 value once: H = log2(255) = 7.994 -> capped at 8 bits (no compression)
+    assert encoded_ratio(np.arange(-127, 128, dtype=np.float32).reshape(1, 255), 0) == 1.0
+
+
+def test_weight_staging_choice_matches_vela(u256):
+    """Vela 5.2.0 (High_End, Dedicated_Sram_384KB, --verbose-schedule): a 4x4x512 pointwise conv with 251 KB of
+    weights streams them (one spatial OFM block, DMA cannot hide); the depthwise 3x3 before it stages its 10 KB;
+    a 32x32x256 1x1 conv (several spatial blocks, weights re-fetched) stages its 19 KB."""
+    from cnncc.backends.ethos_u65.network import stages_weights
+
+    he = from_params(load_target("ethos-u65", {"system": "Ethos_U65_High_End"}).params)
+    pw = NpuOp("conv", (4, 4, 512), (4, 4, 512), weight_bytes=250943, scale_bytes=5120)
+    dw = NpuOp("depthwise", (4, 4, 512), (4, 4, 512), (3, 3), weight_bytes=4608, scale_bytes=5120)
+    big = NpuOp("conv", (32, 32, 64), (32, 32, 256), weight_bytes=16384, scale_bytes=2560, ofm_mem="offchip")
+    assert [stages_weights(op, find_block_config(op, he), he) for op in (pw, dw, big)] == [False, True, True]
+    sram_only = from_params(load_target("ethos-u65", {"memory_mode": "Sram_Only"}).params)
+    assert not stages_weights(big, find_block_config(big, sram_only), sram_only)

@@ -37,6 +37,7 @@ class Lowered:
     act: str = "none"
     weight_elems: int = 0
     out_channels: int = 0
+    weight_ratio: float = 1.0  # estimated encoded bytes per int8 weight (weights.py)
     reason: str = ""
 
 
@@ -60,6 +61,15 @@ def act_kind(act) -> str:
     return "lut"
 
 
+def _ratio(graph: Graph, name: str, axis: int) -> float:
+    import numpy as np
+
+    from cnncc.backends.ethos_u65.weights import encoded_ratio
+
+    w = graph.weights.get(name) if hasattr(graph.weights, "get") else None
+    return encoded_ratio(w, axis) if w is not None and np.asarray(w).size else 1.0
+
+
 def lower(graph: Graph, layer: Layer) -> Lowered:
     """The Ethos-U65 view of one IR layer (pure function of the graph types)."""
     op = layer.op
@@ -71,7 +81,7 @@ def lower(graph: Graph, layer: Layer) -> Lowered:
         common = dict(ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides, dilation=op.dilations,
                       act=act_kind(op.act), weight_elems=int(math.prod(w)), out_channels=out[2])
         if op.groups == 1:
-            return Lowered(CONV, **common)
+            return Lowered(CONV, weight_ratio=_ratio(graph, layer.inputs[1], 0), **common)
         if op.groups == ifm[2]:
             return Lowered(DEPTHWISE, **common)
         return Lowered(CPU, ifm=ifm, ofm=out, reason=f"grouped conv (groups={op.groups}) is not supported")
@@ -81,7 +91,8 @@ def lower(graph: Graph, layer: Layer) -> Lowered:
             return Lowered(CPU, ofm=out, reason="matmul of two activations")
         n = out[2]
         return Lowered(VECTOR, ifm=(1, a[0], a[1]), ofm=(1, a[0], n), act=act_kind(op.act),
-                       weight_elems=int(a[1] * n), out_channels=n)
+                       weight_elems=int(a[1] * n), out_channels=n,
+                       weight_ratio=_ratio(graph, layer.inputs[1], 0 if getattr(op, "trans_b", False) else 1))
     if isinstance(op, O._Pool):
         ifm = hwc(graph.type_of(layer.inputs[0]).shape)
         return Lowered(POOL, ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides,

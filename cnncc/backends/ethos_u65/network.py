@@ -39,8 +39,9 @@ class OpCost:
 
 
 def encoded_weight_bytes(lw: Lowered, arch: U65Config) -> tuple[int, int]:
-    """(encoded weight bytes, scale/bias bytes) of a layer (weight_compression × int8 weights; 10 B/channel)."""
-    w = int(math.ceil(lw.weight_elems * arch.weight_compression))
+    """(encoded weight bytes, scale/bias bytes) of a layer: int8 weights × the layer's estimated encoding ratio
+    (weights.py) × the target's ``weight_compression`` factor; 10 B/channel of scale/bias."""
+    w = int(math.ceil(lw.weight_elems * lw.weight_ratio * arch.weight_compression))
     return w, arch.scale_bytes_per_channel * lw.out_channels
 
 
