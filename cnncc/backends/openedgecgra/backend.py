@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,23 @@ def layer_cost(graph, layer, target, prm: dict | None = None) -> dict:
     return row
 
 
-def check_layer(graph, layer, mapping: str, prm: dict, predicted_cycles: int) -> dict:
+def _run_split(cl, mapping, prm, split, xc):
+    from cnncc.backends.openedgecgra import sim
+    from cnncc.backends.openedgecgra import split as S
+
+    xp = S.padded_input(cl, np.asarray(xc, np.int64))
+    y = np.zeros((cl.K, cl.prob.OY, cl.prob.OX), np.int64)
+    total = sim.Stats()
+    for part, (k0, k1, y0, y1, c0, c1, iy0) in S.split(cl, *split):
+        part = replace(part, act=None)
+        plan = P.make_plan(mapping, part, prm["sram_bytes"], prm["sram_bank_bytes"])
+        yp, st = P.run(plan, xp[c0:c1, iy0:iy0 + part.prob.IY])
+        y[k0:k1, y0:y1] = yp
+        total.add(st)
+    return apply_act(cl.act, y), total
+
+
+def check_layer(graph, layer, mapping: str, prm: dict, predicted_cycles: int, split=None) -> dict:
     """Simulate every launch of the layer on seeded integer data and compare with the reference interpreter."""
     from cnncc.ir import interp
 
@@ -68,8 +85,12 @@ def check_layer(graph, layer, mapping: str, prm: dict, predicted_cycles: int) ->
     args = [ws[t] if t in ws else x for t in layer.inputs]
     ref = np.asarray(interp.run_layer(layer, args)[0]).astype(np.int64)
     cl = conv_layer(graph, layer, weights=ws)
-    plan = P.make_plan(mapping, cl, prm["sram_bytes"], prm["sram_bank_bytes"])
-    y, stats = P.run(plan, to_chw(graph, layer, x))
+    xc = to_chw(graph, layer, x)
+    if split is None:
+        plan = P.make_plan(mapping, cl, prm["sram_bytes"], prm["sram_bank_bytes"])
+        y, stats = P.run(plan, xc)
+    else:
+        y, stats = _run_split(cl, mapping, prm, split, xc)
     got = from_chw(graph, layer, y).astype(np.int64)
     ok = got.shape == ref.shape and np.array_equal(got, ref)
     return {"bit_exact": bool(ok), "simulated_cgra_cycles": int(stats.cycles),
@@ -93,7 +114,7 @@ def compile_graph(graph, target, options) -> Report:
         if best is not None and options.check:
             try:
                 apply_act(cl.act, np.zeros(1, np.int64))
-                res = check_layer(graph, layer, best.plan.mapping, prm, best.stats.cycles)
+                res = check_layer(graph, layer, best.row["mapping"], prm, best.stats.cycles, best.split)
             except NotApplicable as e:
                 res = {"bit_exact": None, "skipped": str(e)}
                 notes.append(f"--check skipped layer {layer.name}: {e}")
@@ -103,7 +124,7 @@ def compile_graph(graph, target, options) -> Report:
             if res.get("prediction_exact") is False:
                 notes.append(f"layer {layer.name}: simulated CGRA cycles {res['simulated_cgra_cycles']} differ "
                              f"from the prediction {best.stats.cycles}")
-        if best is not None and options.out_dir is not None:
+        if best is not None and best.plan is not None and options.out_dir is not None:
             write_layer(Path(options.out_dir), layer.name, best.plan)
         layers.append(d)
     if options.progress:

@@ -7,7 +7,7 @@ import numpy as np
 
 from cnncc.backends.openedgecgra import sim
 from cnncc.backends.openedgecgra.kernels import ic4, stream, wp
-from cnncc.backends.openedgecgra.kernels.common import Batch, HostWork, MemImage, NotApplicable, Plan, need
+from cnncc.backends.openedgecgra.kernels.common import Batch, HostWork, MemImage, NotApplicable, Plan
 from cnncc.backends.openedgecgra.layer import ConvLayer, apply_act
 
 PAPER_MAPPINGS = ("conv-wp", "conv-op", "im2col-ip", "im2col-op")

@@ -23,6 +23,7 @@ class Costed:
     plan: P.Plan | None
     stats: Stats | None
     row: dict
+    split: tuple[int, int] | None = None
 
 
 def _energy(prm: dict, events, cgra_acc: int, cpu: H.CpuCost, total: int, cgra_cycles: int) -> dict:
@@ -72,21 +73,80 @@ def cost_plan(plan: P.Plan, stats: Stats, prm: dict) -> dict:
     }
 
 
+def _one(m: str, cl: ConvLayer, prm: dict) -> Costed:
+    plan = P.make_plan(m, cl, prm["sram_bytes"], prm["sram_bank_bytes"])
+    stats = P.predict(plan)
+    row = cost_plan(plan, stats, prm)
+    if row["sram_bytes"] > prm["sram_bytes"]:
+        raise NotApplicable(f"needs {row['sram_bytes']} bytes of SRAM (kernels included)")
+    return Costed(plan, stats, row)
+
+
+SUMMED = ("cycles", "cgra_cycles", "host_cycles", "config_cycles", "launches", "kernels", "cgra_instructions",
+          "mem_accesses")
+
+
+def _split_cost(m: str, cl: ConvLayer, prm: dict, nk: int, ny: int) -> Costed:
+    """Cost of running the parts one after another (distinct part shapes are costed once)."""
+    from cnncc.backends.openedgecgra import split as S
+
+    parts = S.split(cl, nk, ny)
+    cache: dict = {}
+    total = Stats()
+    rows = []
+    for part, _ in parts:
+        key = (part.prob, part.groups)
+        if key not in cache:
+            cache[key] = _one(m, part, prm)
+        c = cache[key]
+        total.add(c.stats)
+        rows.append(c.row)
+    row = dict(rows[0])
+    for k in SUMMED:
+        row[k] = int(sum(r[k] for r in rows))
+    copy = H.host_work(0, 0, 0, sum(p.prob.C * p.prob.IY * p.prob.IX for p, _ in parts), 0, 0)
+    row["host_cycles"] += copy.cycles
+    row["cycles"] += copy.cycles
+    row["energy_split_uj"] = {k: round(sum(r["energy_split_uj"][k] for r in rows), 6)
+                              for k in rows[0]["energy_split_uj"]}
+    row["energy_split_uj"]["cpu"] = round(row["energy_split_uj"]["cpu"] + prm["cpu_active_w"] * copy.cycles
+                                          / prm["clock_hz"] * 1e6, 6)
+    row["energy_uj"] = round(sum(row["energy_split_uj"].values()), 6)
+    row["mac_per_cycle"] = round(cl.macs / row["cycles"], 6)
+    row["cgra_mac_per_cycle"] = round(cl.macs / row["cgra_cycles"], 6) if row["cgra_cycles"] else 0.0
+    row["sram_bytes"] = max(r["sram_bytes"] for r in rows)
+    row["parts"] = {"output_channel_parts": nk, "row_parts": ny, "count": len(parts)}
+    total.cycles = row["cgra_cycles"]
+    return Costed(None, total, row, split=(nk, ny))
+
+
 def search(cl: ConvLayer, prm: dict) -> tuple[list[Costed], Costed | None]:
     """All candidates (applicable or not, in ``prm['mappings']`` order) and the chosen one (None if no
-    mapping applies)."""
+    mapping applies). A mapping that does not fit the SRAM is retried on the smallest split that fits."""
+    from cnncc.backends.openedgecgra import split as S
+
     out: list[Costed] = []
     for m in prm["mappings"]:
         try:
-            plan = P.make_plan(m, cl, prm["sram_bytes"], prm["sram_bank_bytes"])
-            stats = P.predict(plan)
-            row = cost_plan(plan, stats, prm)
-            if row["sram_bytes"] > prm["sram_bytes"]:
-                raise NotApplicable(f"needs {row['sram_bytes']} bytes of SRAM (kernels included)")
-            out.append(Costed(plan, stats, row))
+            out.append(_one(m, cl, prm))
+            continue
         except (NotApplicable, SimError) as e:
-            out.append(Costed(None, None, {"mapping": m, "applicable": False, "reason": str(e)}))
-    ok = [c for c in out if c.plan is not None]
+            err = str(e)
+        if "SRAM" in err:
+            for nk, ny in S.options(cl):
+                try:
+                    out.append(_split_cost(m, cl, prm, nk, ny))
+                    break
+                except (NotApplicable, SimError) as e2:
+                    if "SRAM" not in str(e2):
+                        err = str(e2)
+                        break
+            else:
+                pass
+            if out and out[-1].row["mapping"] == m:
+                continue
+        out.append(Costed(None, None, {"mapping": m, "applicable": False, "reason": err}))
+    ok = [c for c in out if c.stats is not None]
     if not ok:
         return out, None
     key = "cycles" if prm["objective"] == "latency" else "energy_uj"
