@@ -139,11 +139,28 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
         prev = name
     batches = [Batch(name, [lc]) for name, lc in seq]
     plan = Plan(mapping, kernels, batches, img, host, "out", (cl.K, p.OY, p.OX))
-    plan.sigs = sigs
+    plan.sigs = _canonical(sigs, img) if mapping in (ic4.NAME, "conv-wp") else sigs
     plan.pre = pre
     plan.kernel_words = sum(k.n_instr * 16 for k in templates.values()) + sum(patch.values())
     plan.layer = cl
     return plan
+
+
+def _canonical(sigs: list, img: MemImage) -> list:
+    """Signatures are (shape key, banks touched). When every buffer lies inside one SRAM bank, an access's bank
+    is its buffer's bank, so timing depends only on which of a launch's buffers share a bank: relabel the
+    banks by first occurrence so that launches with the same conflict pattern share one simulated
+    representative (exact)."""
+    from cnncc.backends.openedgecgra.kernels.common import GUARD_WORDS
+
+    bw = img.bank_words
+    if any(r.base // bw != (r.base + r.words + GUARD_WORDS - 1) // bw for r in img.regions.values()):
+        return sigs
+    out = []
+    for key, banks in sigs:
+        label: dict = {}
+        out.append((key, tuple(label.setdefault(b, len(label)) for b in banks)))
+    return out
 
 
 def _templates(kernels: dict) -> tuple[dict, dict]:
