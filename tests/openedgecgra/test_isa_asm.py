@@ -87,3 +87,21 @@ def test_parse_errors():
     for bad in ("FOO R1, R1, R1", "SADD R9, R1, R1", "SADD R1, R1", "LWD", "SADD R1, XX, R1"):
         with pytest.raises(AsmError):
             asm.parse_cell(bad)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_decode_is_lossless_up_to_dont_care_bits(word):
+    """Every valid word decodes to an instruction whose encoding decodes to the same instruction; the bits
+    that differ are only the destination field of an op without register write-enable."""
+    try:
+        ins = isa.decode(word)
+    except ValueError:
+        return
+    w2 = isa.encode(ins)
+    assert isa.decode(w2) == ins
+    assert (w2 ^ word) & ~(3 << 17) == 0 and not (word >> 16) & 1 or w2 == word
