@@ -18,6 +18,7 @@ SHAPES = {
     "1x3_asym": dict(C=3, K=5, IY=4, IX=7, F=(1, 3), pads=(0, 1, 0, 0)),
     "dilated": dict(C=2, K=3, IY=8, IX=8, F=3, D=2),
     "fc": dict(C=37, K=10, IY=1, IX=1, F=1),
+    "16x16_channels": dict(C=16, K=16, IY=6, IX=6, F=3),   # weight streams spread over banks
 }
 
 

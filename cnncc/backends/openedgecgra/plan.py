@@ -98,7 +98,9 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
                         lc = sim.Launch(tuple(c.addr for c in cols),
                                         tuple(ob[c] + 4 * pos * cl.K for c in range(4)))
                         seq.append((name, lc))
-                        sigs.append((name, "pos"))
+                        extra = (buf.addr,) if mapping == "im2col-op" else \
+                            (inp[g * p.C] + 4 * (y * p.SY * p.IX + x * p.SX),)
+                        sigs.append(((name,), lc.rptr + lc.wptr + extra))
                         if mapping == "im2col-op":
                             host.copy_words += R
                             pre[len(seq) - 1] = ("im2col", g, y, x, buf.base)
@@ -122,8 +124,9 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
                 for x in range(p.OX):
                     for k in range(p.K):
                         o = out[g * p.K + k] + 4 * (y * p.OX + x)
-                        seq.append((name, sim.Launch(tuple(c.addr for c in cols_k[k]), (64, o, 64, 64))))
-                        sigs.append((name, "pos"))
+                        lc = sim.Launch(tuple(c.addr for c in cols_k[k]), (64, o, 64, 64))
+                        seq.append((name, lc))
+                        sigs.append(((name,), lc.rptr + lc.wptr + (buf.addr,)))
                         host.copy_words += R
                         pre[len(seq) - 1] = ("im2col", g, y, x, buf.base)
     else:
@@ -139,7 +142,7 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
         prev = name
     batches = [Batch(name, [lc]) for name, lc in seq]
     plan = Plan(mapping, kernels, batches, img, host, "out", (cl.K, p.OY, p.OX))
-    plan.sigs = _canonical(sigs, img) if mapping in (ic4.NAME, "conv-wp") else sigs
+    plan.sigs = _canonical(sigs, img)
     plan.pre = pre
     plan.kernel_words = sum(k.n_instr * 16 for k in templates.values()) + sum(patch.values())
     plan.layer = cl
@@ -147,19 +150,21 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
 
 
 def _canonical(sigs: list, img: MemImage) -> list:
-    """Signatures are (shape key, banks touched). When every buffer lies inside one SRAM bank, an access's bank
-    is its buffer's bank, so timing depends only on which of a launch's buffers share a bank: relabel the
-    banks by first occurrence so that launches with the same conflict pattern share one simulated
-    representative (exact)."""
+    """Timing signatures. A launch is (shape key, base byte addresses of everything it accesses). When every
+    buffer lies inside one SRAM bank, an access's bank is its buffer's bank, so timing depends only on which of
+    the launch's buffers share a bank: the addresses become bank labels numbered by first occurrence, and
+    launches with the same conflict pattern share one simulated representative. Otherwise the addresses
+    themselves are the signature. Both are exact."""
     from cnncc.backends.openedgecgra.kernels.common import GUARD_WORDS
 
-    bw = img.bank_words
-    if any(r.base // bw != (r.base + r.words + GUARD_WORDS - 1) // bw for r in img.regions.values()):
-        return sigs
+    bw = 4 * img.bank_words
+    if any(r.addr // bw != (r.addr + 4 * (r.words + GUARD_WORDS) - 1) // bw for r in img.regions.values()):
+        return [(key, tuple(addrs)) for key, addrs in sigs]
     out = []
-    for key, banks in sigs:
+    for key, addrs in sigs:
         label: dict = {}
-        out.append((key, tuple(label.setdefault(b, len(label)) for b in banks)))
+        # address 16: the counters and parameter words every kernel may touch (bank 0)
+        out.append((key, tuple(label.setdefault(a // bw, len(label)) for a in (16,) + tuple(addrs))))
     return out
 
 

@@ -129,9 +129,7 @@ def plan(prob: ConvProblem, W: np.ndarray, bias: np.ndarray | None, in_planes: l
                                          [out_planes[k] for k in ks], name)
             rptr = tuple(run[c][0] if run[c] else 64 for c in range(COLS))
             launches.append((name, Launch(rptr)))
-            sigs.append(((tuple(len(x) for x in run), j == 0, len(ks)),
-                         tuple(a // (4 * bank_words) for a in rptr)
-                         + tuple(out_planes[k] // (4 * bank_words) for k in ks)))
+            sigs.append(((tuple(len(x) for x in run), j == 0, len(ks)), rptr + tuple(out_planes[k] for k in ks)))
         for c in range(COLS):
             pos[c] += len(run[c])
     return kernels, launches, sigs

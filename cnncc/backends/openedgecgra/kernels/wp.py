@@ -126,6 +126,5 @@ def plan(prob: ConvProblem, w_addr: int, in_planes: list[int], out_planes: list[
                 launches.append((name, Launch((rp[0], rp[1], rp[2], o), (64, 64, 64, o))))
                 params.append([(PARAM + 4 * c, in_planes[ci] + 4 * ((fy0 + c) * prob.DY * prob.IX + fx0))
                                for c in range(fy_)])
-                sigs.append(((name,), (in_planes[ci] // (4 * bank_words), o // (4 * bank_words))
-                             + tuple(a // (4 * bank_words) for a in rp)))
+                sigs.append(((name,), (in_planes[ci], o) + tuple(rp)))
     return kernels, launches, sigs, params
