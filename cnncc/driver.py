@@ -79,6 +79,7 @@ def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipe
     if options.out_dir is not None:
         options = replace(options, out_dir=Path(options.out_dir))
     report = target.backend_module().compile(graph, target, options)
+    _add_intensities(report, graph)
     report.inputs = _inputs(model_path, graph, target, pipeline_text)
     report.notes = notes + report.notes
     if counters:
@@ -86,6 +87,18 @@ def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipe
     for k, v in sections.items():
         report.sections.setdefault(k, v)
     return report
+
+
+def _add_intensities(report: Report, graph: Graph) -> None:
+    """Give every compile row the arithmetic intensities of its IR layer (matched by output tensor) unless the
+    backend set them; the roofline chart and ``compare`` read them."""
+    by_output = {layer.outputs[0]: layer for layer in graph.layers}
+    for row in report.layers:
+        layer = by_output.get(row.get("output"))
+        if layer is None or "ai" in row:
+            continue
+        for k, v in graph.intensities(layer).as_dict().items():
+            row.setdefault(k, v)
 
 
 def inspect_graph(graph: Graph, model_path: Path | None) -> Report:
