@@ -111,14 +111,16 @@ def test_mismatch_exits_1(graph, monkeypatch):
     assert e.value.exit_code == 1
 
 
-def test_layers_too_big_for_sram_are_split_and_stay_bit_exact():
+def test_layers_too_big_for_sram_are_split_and_stay_bit_exact(tmp_path):
     rng = np.random.default_rng(2)
     g = Graph.build("big", {"x": tensor_type((1, 16, 20, 20))}, ["y"], [
         Layer("c", O.Conv(kernel=(3, 3), pads=(1, 1, 1, 1)), ("x", "w"), ("y",))],
         weights={"w": rng.integers(-8, 9, (24, 16, 3, 3)).astype(np.float32)})
-    rep = compile_model(g, "cgra", overrides={"sram_bytes": "65536"}, options=CompileOptions(check=True))
+    rep = compile_model(g, "cgra", overrides={"sram_bytes": "65536"},
+                        options=CompileOptions(check=True, out_dir=tmp_path))
     r = rep.layers[0]
     assert r["device"] == "cgra"
     assert "parts" in r and r["parts"]["count"] > 1
     assert r["check"]["bit_exact"] is True and r["check"]["prediction_exact"] is True
     assert r["sram_bytes"] <= 65536
+    assert len(list((tmp_path / "cgra").glob("c.part*/plan.json"))) == r["parts"]["count"]

@@ -124,8 +124,15 @@ def compile_graph(graph, target, options) -> Report:
             if res.get("prediction_exact") is False:
                 notes.append(f"layer {layer.name}: simulated CGRA cycles {res['simulated_cgra_cycles']} differ "
                              f"from the prediction {best.stats.cycles}")
-        if best is not None and best.plan is not None and options.out_dir is not None:
-            write_layer(Path(options.out_dir), layer.name, best.plan)
+        if best is not None and options.out_dir is not None:
+            if best.plan is not None:
+                write_layer(Path(options.out_dir), layer.name, best.plan)
+            else:
+                from cnncc.backends.openedgecgra import split as S
+
+                for j, (part, _) in enumerate(S.split(cl, *best.split)):
+                    plan = P.make_plan(best.row["mapping"], part, prm["sram_bytes"], prm["sram_bank_bytes"])
+                    write_layer(Path(options.out_dir), f"{layer.name}.part{j}", plan)
         layers.append(d)
     if options.progress:
         options.progress("cgra", n, n)

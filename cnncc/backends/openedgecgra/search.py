@@ -75,6 +75,9 @@ def cost_plan(plan: P.Plan, stats: Stats, prm: dict) -> dict:
 
 def _one(m: str, cl: ConvLayer, prm: dict) -> Costed:
     plan = P.make_plan(m, cl, prm["sram_bytes"], prm["sram_bank_bytes"])
+    need_bytes = plan.image.used_bytes + 4 * plan.kernel_words
+    if need_bytes > prm["sram_bytes"]:
+        raise NotApplicable(f"needs {need_bytes} bytes of SRAM (kernels included)")
     stats = P.predict(plan)
     row = cost_plan(plan, stats, prm)
     if row["sram_bytes"] > prm["sram_bytes"]:
