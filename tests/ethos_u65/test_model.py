@@ -206,3 +206,50 @@ def test_weight_staging_choice_matches_vela(u256):
     assert [stages_weights(op, find_block_config(op, he), he) for op in (pw, dw, big)] == [False, True, True]
     sram_only = from_params(load_target("ethos-u65", {"memory_mode": "Sram_Only"}).params)
     assert not stages_weights(big, find_block_config(big, sram_only), sram_only)
+
+
+def _mnv2_head():
+    """MobileNetV2-224's first 14 ops as the cascade rules see them, with Vela 5.2.0's encoded weight sizes."""
+    from cnncc.backends.ethos_u65.cascade import ChainOp as C
+
+    return [C((224, 224, 3), (112, 112, 32), 3, 2, False, 1536, True),
+            C((112, 112, 32), (112, 112, 32), 3, 1, False, 672, True),
+            C((112, 112, 32), (112, 112, 16), 1, 1, False, 688, True),
+            C((112, 112, 16), (112, 112, 96), 1, 1, False, 2880, True),
+            C((112, 112, 96), (56, 56, 96), 3, 2, False, 1984, True),
+            C((56, 56, 96), (56, 56, 24), 1, 1, False, 2512, False),     # block2 output: two consumers
+            C((56, 56, 24), (56, 56, 144), 1, 1, False, 5456, True),
+            C((56, 56, 144), (56, 56, 144), 3, 1, False, 2960, True),
+            C((56, 56, 144), (56, 56, 24), 1, 1, False, 4048, False),    # not the Add's primary IFM
+            C((56, 56, 24), (56, 56, 24), 1, 1, True, 0, True),
+            C((56, 56, 24), (56, 56, 144), 1, 1, False, 5472, True),
+            C((56, 56, 144), (28, 28, 144), 3, 2, False, 2960, True),
+            C((28, 28, 144), (28, 28, 32), 1, 1, False, 5392, True),
+            C((28, 28, 32), (28, 28, 192), 1, 1, False, 8080, True)]
+
+
+def test_cascades_match_vela_mobilenetv2():
+    from cnncc.backends.ethos_u65.cascade import find_cascades
+
+    cs = find_cascades(_mnv2_head(), 384 * 1024)
+    # Vela 5.2.0 --verbose-schedule (Dedicated_Sram_384KB): cascades 0-5, 6-8, 9-11; OFM/IFM stripes per op and
+    # "Memory Used" (rolling buffers + weight buffers) 314,912 / 367,280 / 379,376 bytes
+    assert [(c.start, c.end) for c in cs] == [(0, 5), (6, 8), (9, 11)]
+    assert cs[0].stripes == ((6, 13), (6, 8), (6, 6), (6, 6), (3, 7), (3, 3))
+    assert cs[1].stripes == ((10, 10), (10, 12), (10, 10))
+    assert cs[2].stripes == ((18, 18), (18, 18), (9, 19))
+    assert [c.buffer_bytes for c in cs] == [314912, 367280, 379376]
+    # maps that fit SRAM whole are not cascaded (ResNet-CIFAR's 32×32×256 residual Add works in place)
+    from cnncc.backends.ethos_u65.cascade import ChainOp as C
+    assert find_cascades([C((32, 32, 64), (32, 32, 256), links_next=True),
+                          C((32, 32, 256), (32, 32, 256), elementwise=True)], 384 * 1024) == []
+
+
+def test_cascade_stripe_block_config(u256):
+    from cnncc.backends.ethos_u65.network import stripe_op
+
+    stem = NpuOp("conv", (224, 224, 3), (112, 112, 32), (3, 3), (2, 2), ofm_fmt="NHCWB16", ifm_mem="offchip")
+    # whole map: 16×6×32; Vela's cascaded stem (6-row OFM stripe from a 13-row IFM stripe): 20×6×16, which reads
+    # the 3-channel off-chip IFM twice (High_End stem: Vela 1,726,071 cycles)
+    assert find_block_config(stem, u256).ofm == (16, 6, 32)
+    assert find_block_config(stripe_op(stem, (6, 13)), u256).ofm == (20, 6, 16)

@@ -8,9 +8,10 @@ total = max(NPU cycles, access cycles of each memory) — Vela 5.2.0's per-op ru
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from cnncc.backends.ethos_u65.blocks import ELEMENTWISE, POOL, NpuOp, find_block_config
+from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL, NpuOp, find_block_config
+from cnncc.backends.ethos_u65.cascade import Cascade, ChainOp, find_cascades
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.cycles import npu_cycles
 from cnncc.backends.ethos_u65.lower import CPU, FREE, MEMCOPY, TRANSPOSE, Lowered, lower
@@ -51,9 +52,12 @@ def npu_op(lw: Lowered, arch: U65Config, mems: tuple[str, str, str], fmts: tuple
                   fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb)
 
 
-def cost_npu_op(op: NpuOp, arch: U65Config, slack_prev: int = 0) -> tuple[OpCost, int]:
-    """Cost of one NPU op; returns it and the spare cycles it leaves for pre-buffering the next op's weights."""
-    cfg = find_block_config(op, arch)
+def cost_npu_op(op: NpuOp, arch: U65Config, slack_prev: int = 0, stripe: tuple[int, int] | None = None
+                ) -> tuple[OpCost, int]:
+    """Cost of one NPU op; returns it and the spare cycles it leaves for pre-buffering the next op's weights.
+    ``stripe``: (OFM rows, IFM rows) per stripe when the op runs in a cascade: Vela searches its block config
+    for the stripe, not the whole map (the op is still costed whole)."""
+    cfg = find_block_config(stripe_op(op, stripe) if stripe else op, arch)
     staged = stages_weights(op, cfg, arch)
     const_lat = arch.mem(arch.const_mem).read_latency if op.kind not in (POOL, ELEMENTWISE) else 0
     oc = npu_cycles(op, cfg, arch, arch.sram.read_latency if staged else const_lat)
@@ -72,6 +76,13 @@ def cost_npu_op(op: NpuOp, arch: U65Config, slack_prev: int = 0) -> tuple[OpCost
     cost = OpCost("npu", oc.macs, npu, oc.mac_block * oc.blocks, dma, tr.access_cycles, tr.read, tr.write,
                   total, bound, cfg.ofm, cfg.traversal)
     return cost, max(oc.cycles - (dma - pre if staged else 0), 0)
+
+
+def stripe_op(op: NpuOp, stripe: tuple[int, int]) -> NpuOp:
+    """The op as one cascade stripe sees it (OFM and IFM heights cut to the stripe's rows)."""
+    oh, ih = stripe
+    i2 = (ih,) + op.ifm2[1:] if op.ifm2 is not None and op.ifm2[0] == op.ifm[0] else op.ifm2
+    return replace(op, ofm=(oh,) + op.ofm[1:], ifm=(ih,) + op.ifm[1:], ifm2=i2)
 
 
 def stages_weights(op: NpuOp, cfg, arch: U65Config) -> bool:
@@ -149,11 +160,13 @@ def estimate(graph: Graph, arch: U65Config) -> tuple[list[tuple[Layer, Lowered, 
     if arch.const_mem == OFFCHIP:
         sizes = [encoded_weight_bytes(lw, arch)[0] for lw in lowered if lw.weight_elems]
         staging = min(max(sizes, default=0) * 2, arch.cache_bytes // 4 if arch.cache_bytes else 1 << 17)
-    pl = place(graph, lowered, arch, staging)
+    cascades = cascades_of(graph, lowered, arch)
+    pl = place(graph, lowered, arch, staging, cascades)
+    stripe_of = {k: c.stripes[k - c.start] for c in cascades for k in range(c.start, c.end + 1)}
     out = []
     slack = 0
     kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
-    for layer, lw in zip(graph.layers, lowered):
+    for idx, (layer, lw) in enumerate(zip(graph.layers, lowered)):
         acts = [t for t in layer.inputs if not graph.is_weight(t)]
         if lw.kind == FREE:
             cost = OpCost("none", 0, 0, 0, 0, {SRAM: 0, OFFCHIP: 0}, {}, {}, 0, "none", None, "")
@@ -171,6 +184,28 @@ def estimate(graph: Graph, arch: U65Config) -> tuple[list[tuple[Layer, Lowered, 
             i2 = acts[1] if len(acts) > 1 else acts[0]
             op = npu_op(lw, arch, (pl.memory[acts[0]], pl.memory[i2], pl.memory[layer.outputs[0]]),
                         (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]))
-            cost, slack = cost_npu_op(op, arch, slack)
+            cost, slack = cost_npu_op(op, arch, slack, stripe_of.get(idx))
         out.append((layer, lw, cost))
     return out, pl.peak_sram_bytes
+
+
+CASCADABLE = (CONV, DEPTHWISE, POOL, ELEMENTWISE)
+
+
+def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[Cascade]:
+    """Vela's cascades of the layer sequence (cascade.py); none when feature maps live in SRAM anyway."""
+    if arch.arena_mem != OFFCHIP or not arch.cache_bytes:
+        return []
+    layers = graph.layers
+    chain = []
+    for k, (layer, lw) in enumerate(zip(layers, lowered)):
+        link = False
+        if lw.kind in CASCADABLE and k + 1 < len(layers) and lowered[k + 1].kind in CASCADABLE:
+            out, nxt = layer.outputs[0], layers[k + 1]
+            acts = [t for t in nxt.inputs if not graph.is_weight(t)]
+            link = (len(graph.consumers(out)) == 1 and out not in graph.outputs and acts[0] == out
+                    and lowered[k + 1].ifm == lw.ofm)
+        wb = sum(encoded_weight_bytes(lw, arch)) if lw.weight_elems else 0
+        chain.append(ChainOp(lw.ifm, lw.ofm, (lw.kernel[0] - 1) * lw.dilation[0] + 1, lw.stride[0],
+                             lw.kind == ELEMENTWISE, wb, link))
+    return find_cascades(chain, arch.cache_bytes)

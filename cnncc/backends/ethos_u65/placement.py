@@ -32,9 +32,10 @@ def _bytes(graph: Graph, t: str, fmt: str) -> int:
     return int(math.prod(s))
 
 
-def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: int) -> Placement:
+def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: int, cascades=()) -> Placement:
     """Assign every activation a memory and a format (see module doc). ``staging_bytes``: SRAM reserved for
-    weight double buffers."""
+    weight double buffers. ``cascades`` (cascade.Cascade): maps inside a cascade live in SRAM as rolling buffers;
+    while a cascade runs its buffers fill the SRAM, so any other map live then goes off-chip."""
     layers = graph.layers
     root: dict[str, str] = {i: i for i in graph.inputs}
     for layer, lw in zip(layers, lowered):
@@ -62,6 +63,8 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: 
     for o in graph.outputs:
         last[root[o]] = len(layers)
     budget = arch.cache_bytes if arch.arena_mem == OFFCHIP else 1 << 62
+    inner = {root[layers[k].outputs[0]] for c in cascades for k in range(c.start, c.end)}
+    spans = [(c.start, c.end) for c in cascades]
     mem: dict[str, str] = {}
     live: list[tuple[int, int]] = []  # (last use, bytes) of SRAM maps
     peak = 0
@@ -72,6 +75,10 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: 
         used = sum(b for _, b in live)
         if t in boundary and arch.arena_mem == OFFCHIP:
             mem[t] = OFFCHIP
+        elif t in inner:
+            mem[t] = SRAM
+        elif any(a <= last.get(t, start) and start <= b for a, b in spans):
+            mem[t] = OFFCHIP
         elif used + size + staging_bytes <= budget:
             mem[t] = SRAM
             live.append((last.get(t, start), size))
@@ -79,6 +86,7 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: 
         else:
             mem[t] = OFFCHIP
         peak = max(peak, used)
+    peak = max([peak] + [c.buffer_bytes for c in cascades])
     memory = {t: mem[r] for t, r in root.items()}
     formats = {t: fmt[r] for t, r in root.items()}
     staged = staging_bytes if arch.const_mem == OFFCHIP else 0
