@@ -101,3 +101,58 @@ def test_compile_tiny_graph_deterministic():
     assert a == b
     assert '"solver_status": "optimal"' in a
     assert '"proof": "exhaustive"' in a
+
+
+@pytest.mark.parametrize("overlap", ["pipelined", "sequential"])
+def test_steplevel_never_beats_regular_optimum(overlap):
+    """Step-level z3 over every decomposition of a small layer with <= 4 sub-convolutions: no step sequence is
+    faster than the regular optimum (UNSAT), and a found step sequence replays to its z3 objective."""
+    from fractions import Fraction
+
+    from cnncc.backends.offload.exhaustive import best_regular
+    from cnncc.backends.offload.steplevel import solve_steps, subconvs
+
+    p = Problem("l", 2, 2, 4, 4, 3, 3)
+    acc = _acc(onchip_bytes=300, overlap=overlap)
+    best = best_regular(p, acc)
+    reg = Fraction(best.scaled_cycles, acc.scale)
+    checked = 0
+    for t in itertools.product(*(divisors(p.size(d)) for d in DIMS)):
+        t = Tiling(*t)
+        if len(subconvs(p, t)) <= 4:
+            assert solve_steps(p, acc, t, 10, below=reg).status == "infeasible", t
+            checked += 1
+    assert checked >= 8
+    r = solve_steps(p, acc, Tiling(2, 2, 2, 2), 10)
+    assert r.status == "optimal" and r.cycles >= reg
+    assert simulate(p, acc, Tiling(2, 2, 2, 2), r.steps).cycles == r.cycles
+
+
+def test_z3_certifies_small_layer():
+    from cnncc.backends.offload.certify import prove
+    from cnncc.backends.offload.exhaustive import best_regular
+
+    p = Problem("l", 4, 4, 8, 8, 3, 3)
+    acc = _acc(onchip_bytes=2000)
+    best = best_regular(p, acc)
+    assert prove(p, acc, best.scaled_cycles, 30)[0] == "unsat"
+    assert prove(p, acc, best.scaled_cycles + 1, 30)[0] == "sat"
+
+
+def test_keep_output_on_chip_saves_and_replays():
+    from cnncc.backends import CompileOptions
+    from cnncc.backends.offload import compile
+    from cnncc.ir import Graph, Layer, tensor_type
+    from cnncc.ir import ops as O
+    from cnncc.target import load_target
+
+    w1, w2 = np.ones((8, 4, 3, 3), np.float32), np.ones((8, 8, 1, 1), np.float32)
+    g = Graph.build("net", {"x": tensor_type((1, 4, 8, 8))}, ["z"],
+                    [Layer("c1", O.Conv(kernel=(3, 3), pads=(1, 1, 1, 1)), ("x", "w1"), ("y",)),
+                     Layer("c2", O.Conv(kernel=(1, 1)), ("y", "w2"), ("z",))], weights={"w1": w1, "w2": w2})
+    t = load_target("offload", {"onchip_bytes": "8192", "keep_outputs_on_chip": "true"})
+    rep = compile(g, t, CompileOptions())
+    c1, c2 = rep.layers
+    assert c1["output_kept_on_chip"] and c2["input_on_chip"]
+    assert c1["kept_saving_cycles"] + c2["kept_saving_cycles"] == rep.totals["kept_on_chip_saving_cycles"] > 0
+    assert rep.totals["cycles"] == rep.totals["cycles_off_chip"] - rep.totals["kept_on_chip_saving_cycles"]

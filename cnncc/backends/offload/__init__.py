@@ -54,6 +54,19 @@ def solve_layer(p, acc: Accel, layer_name: str) -> dict:
             raise MismatchError(f"layer {layer_name!r}: z3 found a regular strategy faster than the exhaustive "
                                 "search's optimum")
         proof = "exhaustive+z3" if verdict == "unsat" else "exhaustive (z3: resource limit)"
+    step_check = "not run (more sub-convolutions than steplevel_max_subconvs)"
+    if not p.in_free and not p.out_keep:
+        from cnncc.backends.offload.steplevel import solve_steps, subconvs
+
+        if len(subconvs(p, strat.tiling)) <= acc.steplevel_max_subconvs:
+            r = solve_steps(p, acc, strat.tiling, acc.solver_timeout_s, below=Fraction(found.scaled_cycles,
+                                                                                        acc.scale))
+            if r.status == "infeasible":
+                step_check = "proved: no step sequence of this decomposition is faster"
+            elif r.steps is None:
+                step_check = "unknown (resource limit)"
+            else:
+                step_check = f"faster step sequence found: {float(r.cycles)} cycles"
     dt = time.perf_counter() - t0
     base = {n: baselines.hand(p, acc, n) for n in baselines.CAPS}
     base_cycles = {n: simulate(p, acc, s.tiling, expand(p, acc, s), record=False).cycles
@@ -69,7 +82,7 @@ def solve_layer(p, acc: Accel, layer_name: str) -> dict:
     best_hand = min(base_cycles.values()) if base_cycles else None
     return {"strategy": strat.summary(), "cycles": float(sim.cycles), "lower_bound_cycles": float(lb),
             "gap": float(sim.cycles / lb) if lb else None, "solver_status": status, "proof": proof,
-            "candidates": found.feasible, "solve_time_s": round(dt, 3),
+            "steplevel_check": step_check, "candidates": found.feasible, "solve_time_s": round(dt, 3),
             "bytes_moved": sim.bytes_loaded + sim.bytes_stored, "transfers": sim.transfers,
             "peak_onchip_bytes": sim.peak_bytes, "macs": p.macs,
             "mac_per_cycle": float(p.macs / sim.cycles) if sim.cycles else 0.0,

@@ -16,7 +16,7 @@ from cnncc.backends.offload.model import Accel
 from cnncc.backends.offload.problem import DIMS, Problem, divisors
 from cnncc.backends.offload.regular import _orders, duration, footprints
 
-RLIMIT_PER_S = 20_000_000  # z3 resource units granted per second of solver_timeout_s (about 1 s of work each)
+RLIMIT_PER_S = 20_000_000  # z3 resource units per second of solver_timeout_s (calibrated: ~1 s of work)
 
 
 class Linear:
