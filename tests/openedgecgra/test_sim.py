@@ -102,10 +102,11 @@ def test_branch_two_requesters_same_instruction_not_taken():
     prog[3][0] = Instr("EXIT")
     k = Kernel.__new__(Kernel)                        # bypass the verifier, which forbids this program
     k.program, k.name = prog, "k"
-    k.steps = [sim._Step(s) for s in prog]
-    k.latency = np.array([s.latency for s in k.steps])
-    k.col_own = np.stack([s.col_own for s in k.steps])
-    k.events = np.stack([s.events for s in k.steps])
+    k._steps = None
+    timing = [sim._timing(s) for s in prog]
+    k.latency = np.array([t[0] for t in timing])
+    k.col_own = np.stack([t[1] for t in timing])
+    k.events = np.stack([t[2] for t in timing])
     for vector in (False, True):
         mem = np.zeros(1024, np.int64)
         sim.run(k, mem, [Launch((0,) * 4)], force_vector=vector)

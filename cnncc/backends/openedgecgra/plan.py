@@ -150,35 +150,40 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
 
 
 def _canonical(sigs: list, img: MemImage) -> list:
-    """Timing signatures. A launch is (shape key, base byte addresses of everything it accesses). When every
-    buffer lies inside one SRAM bank, an access's bank is its buffer's bank, so timing depends only on which of
-    the launch's buffers share a bank: the addresses become bank labels numbered by first occurrence, and
-    launches with the same conflict pattern share one simulated representative. Otherwise the addresses
-    themselves are the signature. Both are exact."""
+    """Timing signatures. A launch is (shape key, base byte addresses of everything it accesses). An address
+    inside a buffer that lies within one SRAM bank is replaced by its bank, numbered by first occurrence in the
+    launch (its accesses all hit that bank, so only which buffers share a bank matters); an address inside a
+    buffer spanning banks is kept as is. Launches with equal signatures have equal timing (exact)."""
+    import bisect
+
     from cnncc.backends.openedgecgra.kernels.common import GUARD_WORDS
 
     bw = 4 * img.bank_words
-    if any(r.addr // bw != (r.addr + 4 * (r.words + GUARD_WORDS) - 1) // bw for r in img.regions.values()):
-        return [(key, tuple(addrs)) for key, addrs in sigs]
+    spans = sorted((r.addr, r.addr + 4 * (r.words + GUARD_WORDS)) for r in img.regions.values()
+                   if r.addr // bw != (r.addr + 4 * (r.words + GUARD_WORDS) - 1) // bw)
+    starts = [a for a, _ in spans]
+
+    def spanning(a: int) -> bool:
+        i = bisect.bisect_right(starts, a) - 1
+        return i >= 0 and a < spans[i][1]
+
     out = []
     for key, addrs in sigs:
         label: dict = {}
         # address 16: the counters and parameter words every kernel may touch (bank 0)
-        out.append((key, tuple(label.setdefault(a // bw, len(label)) for a in (16,) + tuple(addrs))))
+        out.append((key, tuple(("raw", a) if spanning(a) else label.setdefault(a // bw, len(label))
+                               for a in (16,) + tuple(addrs))))
     return out
 
 
 def _templates(kernels: dict) -> tuple[dict, dict]:
     """Kernels that differ only in immediates share a template in SRAM; the CPU patches the differing words
     (precomputed at compile time) before configuring. Returns (template per shape, patched words per kernel)."""
-    from cnncc.backends.openedgecgra import isa
-
     templates, patch = {}, {}
     for name, k in kernels.items():
         shape = tuple((i.op, i.dest, i.a, i.b, i.flag) for step in k.program for i in step)
         t = templates.setdefault(shape, k)
-        patch[name] = 0 if t is k else sum(isa.encode(a) != isa.encode(b) for sa, sb in zip(t.program, k.program)
-                                           for a, b in zip(sa, sb))
+        patch[name] = 0 if t is k else sum(a != b for sa, sb in zip(t.program, k.program) for a, b in zip(sa, sb))
     return {n: k for n, k in ((f"t{i}", k) for i, k in enumerate(templates.values()))}, patch
 
 

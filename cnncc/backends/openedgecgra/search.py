@@ -73,7 +73,32 @@ def cost_plan(plan: P.Plan, stats: Stats, prm: dict) -> dict:
     }
 
 
+MAX_LAUNCHES = 60_000   # the planner builds one Python record per launch: larger plans are not planned
+
+
+def footprint(m: str, cl: ConvLayer) -> tuple[int, int]:
+    """(lower bound of the SRAM words, number of launches) of a mapping, without building it."""
+    p, G = cl.prob, cl.groups
+    words = cl.C * p.IY * p.IX + cl.K * p.OY * p.OX
+    R = p.taps
+    if m == "conv-wp":
+        tiles = -(-p.FY // 3) * -(-p.FX // 3)
+        return words + cl.W.size, G * p.C * p.K * tiles
+    if m in ("conv-op", "im2col-op"):
+        return words + cl.K * R, G * p.OY * p.OX * -(-p.K // 16)
+    if m == "im2col-ip":
+        return words + cl.K * 16 * -(-R // 16), G * p.OY * p.OX * p.K
+    cols = -(-p.C // 4) * p.FY * p.FX
+    kernels = G * -(-cols // 6) * -(-p.K // 4)
+    return words + kernels * 16 * min(6, cols), kernels
+
+
 def _one(m: str, cl: ConvLayer, prm: dict) -> Costed:
+    words, launches = footprint(m, cl)
+    if 4 * words > prm["sram_bytes"]:
+        raise NotApplicable(f"needs at least {4 * words} bytes of SRAM")
+    if launches > MAX_LAUNCHES:
+        raise NotApplicable(f"{launches} launches: more than the planner's limit of {MAX_LAUNCHES}")
     plan = P.make_plan(m, cl, prm["sram_bytes"], prm["sram_bank_bytes"])
     need_bytes = plan.image.used_bytes + 4 * plan.kernel_words
     if need_bytes > prm["sram_bytes"]:

@@ -91,34 +91,49 @@ class Stats:
         return int(self.events[EV_LOADS] + self.events[EV_STORES])
 
 
+_TIMING_CACHE: dict = {}
+
+
+def _timing(step: list[Instr]):
+    """(latency, per-column own latency, event vector) of one instruction; depends on the opcodes only."""
+    key = tuple(i.op for i in step)
+    hit = _TIMING_CACHE.get(key)
+    if hit is None:
+        hit = _TIMING_CACHE[key] = _timing_uncached(step)
+    return hit
+
+
+def _timing_uncached(step: list[Instr]):
+    has_mul = any(i.op in isa.MUL_OPS for i in step)
+    own = []
+    for c in range(COLS):
+        col = [step[r * COLS + c] for r in range(ROWS)]
+        n = sum(i.op in isa.MEM_OPS for i in col)
+        own.append(max(1, 3 if any(i.op in isa.MUL_OPS for i in col) else 1, n + 1 if n else 0))
+    latency = max(own + [3 if has_mul else 1])
+    ev = np.zeros(N_EVENTS, np.int64)
+    for i in step:
+        ev[isa.OPCODES[i.op]] += 1
+        if i.op == "NOP" and has_mul:
+            ev[EV_NOP_MULSTALL] += 1
+        elif i.op != "NOP":
+            natural = 3 if i.op in isa.MUL_OPS else 1
+            ev[EV_IDLE_PE_CYCLES] += max(0, latency - natural)
+    ev[EV_LOADS] = sum(i.op in isa.LOAD_OPS for i in step)
+    ev[EV_STORES] = sum(i.op in isa.STORE_OPS for i in step)
+    return latency, np.array(own, np.int64), ev
+
+
 class _Step:
     __slots__ = ("ops", "mem", "branch", "exit", "latency", "col_own", "events")
 
     def __init__(self, step: list[Instr]):
-        has_mul = any(i.op in isa.MUL_OPS for i in step)
         self.ops = [(pe, i) for pe, i in enumerate(step) if i.op not in ("NOP", "EXIT") and i.op not in isa.MEM_OPS]
         self.mem = [(pe, i) for c in range(COLS) for r in range(ROWS)
                     for pe, i in [(r * COLS + c, step[r * COLS + c])] if i.op in isa.MEM_OPS]
         self.branch = [(pe, i) for pe, i in enumerate(step) if i.op in isa.BRANCH_OPS or i.op == "JUMP"]
         self.exit = any(i.op == "EXIT" for i in step)
-        own = []
-        for c in range(COLS):
-            col = [step[r * COLS + c] for r in range(ROWS)]
-            n = sum(i.op in isa.MEM_OPS for i in col)
-            own.append(max(1, 3 if any(i.op in isa.MUL_OPS for i in col) else 1, n + 1 if n else 0))
-        self.latency = max(own + [3 if has_mul else 1])
-        self.col_own = np.array(own, np.int64)
-        ev = np.zeros(N_EVENTS, np.int64)
-        for i in step:
-            ev[isa.OPCODES[i.op]] += 1
-            if i.op == "NOP" and has_mul:
-                ev[EV_NOP_MULSTALL] += 1
-            elif i.op != "NOP":
-                natural = 3 if i.op in isa.MUL_OPS else 1
-                ev[EV_IDLE_PE_CYCLES] += max(0, self.latency - natural)
-        ev[EV_LOADS] = sum(i.op in isa.LOAD_OPS for i in step)
-        ev[EV_STORES] = sum(i.op in isa.STORE_OPS for i in step)
-        self.events = ev
+        self.latency, self.col_own, self.events = _timing(step)
 
 
 class Kernel:
@@ -130,10 +145,18 @@ class Kernel:
         verify(program)
         self.program = program
         self.name = name
-        self.steps = [_Step(s) for s in program]
-        self.latency = np.array([s.latency for s in self.steps], np.int64)
-        self.col_own = np.stack([s.col_own for s in self.steps])
-        self.events = np.stack([s.events for s in self.steps])
+        self._steps = None
+        timing = [_timing(s) for s in program]
+        self.latency = np.array([t[0] for t in timing], np.int64)
+        self.col_own = np.stack([t[1] for t in timing])
+        self.events = np.stack([t[2] for t in timing])
+
+    @property
+    def steps(self) -> list:
+        """Pre-decoded steps of the batched (vector) path, built on first use."""
+        if self._steps is None:
+            self._steps = [_Step(s) for s in self.program]
+        return self._steps
 
     @property
     def n_instr(self) -> int:
