@@ -1,0 +1,39 @@
+"""The HTML report of real `cnncc compile` runs — one per target — and of `cnncc compare` renders in headless
+Chromium with no console errors, the page script finishes and every chart reaches the live DOM."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_html_browser import dump
+
+from cnncc.compare import compare_targets
+from cnncc.driver import compile_model
+from cnncc.html import render_html
+
+CASES = [("ethos-u65-256", "small_residual_concat"), ("cgra", "cgra_baseline"), ("offload", "small_residual_concat")]
+
+
+def _check(html: str, tmp_path, name: str) -> str:
+    dom, console = dump(html, tmp_path, name)
+    assert console == [], console
+    assert not re.search(r"<html[^>]*data-js-error", dom)
+    assert re.search(r'<body[^>]*data-ready="1"', dom)
+    assert html.count("<svg") >= 2 and dom.count("<svg") == html.count("<svg")
+    return dom
+
+
+@pytest.mark.parametrize("target,model", CASES)
+def test_compile_report_renders(target, model, sample_models, tmp_path):
+    report = compile_model(sample_models[model], target)
+    dom = _check(render_html(report.to_dict(stable=True)), tmp_path, target)
+    assert report.layers[0]["name"] in dom
+    assert dom.count("<circle") >= 1  # the roofline has at least one layer point
+
+
+def test_compare_report_renders(sample_models, tmp_path):
+    rep = compare_targets(sample_models["cgra_baseline"], ["ethos-u65-256", "cgra", "offload"])
+    dom = _check(render_html(rep.to_dict(stable=True)), tmp_path, "compare")
+    for t in ("ethos-u65-256", "cgra", "offload"):
+        assert t in dom
