@@ -112,12 +112,46 @@ def sweep(quick: bool):
                                                   for v in vals.values()) + f" | {best}")
 
 
+def samples(models: list[str]):
+    """Every applicable mapping of every CGRA layer of the sample models, fully simulated on seeded integer
+    data (splitting layers that do not fit), against the reference interpreter."""
+    from cnncc.backends.openedgecgra.backend import check_layer
+    from cnncc.backends.openedgecgra.layer import conv_layer
+    from cnncc.backends.openedgecgra.search import search
+    from cnncc.driver import load_model, run_passes
+
+    print("\nSample layers: every applicable mapping fully simulated vs the reference interpreter")
+    for path in models:
+        g = run_passes(load_model(path), "fold-bn,fuse-act").graph
+        n_ok = n_all = 0
+        for layer in g.layers:
+            try:
+                cl = conv_layer(g, layer)
+            except NotApplicable:
+                continue
+            cands, _ = search(cl, DEFAULTS)
+            for c in cands:
+                if c.stats is None:
+                    continue
+                res = check_layer(g, layer, c.row["mapping"], DEFAULTS, c.stats.cycles, c.split)
+                n_all += 1
+                n_ok += bool(res["bit_exact"]) and bool(res["prediction_exact"])
+                if not (res["bit_exact"] and res["prediction_exact"]):
+                    print(f"  MISMATCH {Path(path).name} {layer.name} {c.row['mapping']}: {res}")
+        print(f"  {Path(path).name}: {n_ok}/{n_all} (layer, mapping) runs bit-exact with exact prediction")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--full-sim", action="store_true")
+    ap.add_argument("--samples", nargs="*", default=None,
+                    help="sample models to check (default with the flag: cgra_baseline, small_residual_concat)")
     a = ap.parse_args()
     t0 = time.perf_counter()
     baseline(a.full_sim)
     sweep(a.quick)
+    if a.samples is not None:
+        root = Path(__file__).resolve().parents[1] / "samples" / "models"
+        samples(a.samples or [str(root / "cgra_baseline.onnx"), str(root / "small_residual_concat.onnx")])
     print(f"\nbench_time_s: {time.perf_counter() - t0:.1f}")
