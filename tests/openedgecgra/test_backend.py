@@ -124,3 +124,13 @@ def test_layers_too_big_for_sram_are_split_and_stay_bit_exact(tmp_path):
     assert r["check"]["bit_exact"] is True and r["check"]["prediction_exact"] is True
     assert r["sram_bytes"] <= 65536
     assert len(list((tmp_path / "cgra").glob("c.part*/plan.json"))) == r["parts"]["count"]
+
+
+def test_fused_clip_and_bias_checked_bit_exact():
+    rng = np.random.default_rng(1)
+    g = Graph.build("t", {"x": tensor_type((1, 4, 6, 6))}, ["y"], [
+        Layer("c1", O.Conv(kernel=(3, 3), act=O.Clip(lo=0.0, hi=6.0)), ("x", "w1", "b"), ("y",))],
+        weights={"w1": rng.normal(size=(5, 4, 3, 3)).astype(np.float32),
+                 "b": rng.normal(size=(5,)).astype(np.float32)})
+    r = compile_model(g, "cgra", options=CompileOptions(check=True)).layers[0]
+    assert r["check"]["bit_exact"] is True and r["check"]["prediction_exact"] is True
