@@ -97,8 +97,8 @@ def compile(graph, target, options: CompileOptions | None = None) -> Report:
                   cpu_ops=len(cpu_ops))
     notes = [f"Ethos-U65 analytic model after Vela 5.2.0: system {arch.system}, memory mode {arch.memory_mode}, "
              f"{arch.cores} core(s) x {arch.macs_per_cycle} MACs/cycle at {arch.clock_hz / 1e6:g} MHz",
-             f"weight compression assumed: {arch.weight_compression:g} (encoded/original bytes; "
-             f"1.0 = random int8 weights, trained weights usually compress)"]
+             f"encoded weight size: estimated per layer from the entropy of the int8 weights (as Vela's "
+             f"weight codec compresses them), times weight_compression = {arch.weight_compression:g}"]
     if cpu_ops:
         notes.append("ops on the host CPU (not timed): " + ", ".join(cpu_ops))
     sections = {"roofline": {"peak_macs_per_cycle": float(arch.peak_macs_per_cycle),
