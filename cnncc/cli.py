@@ -203,6 +203,11 @@ def compile(  # noqa: A001
         _write_outputs(report, out)
     if not quiet:
         _emit(report, format)
+    if check and not quiet:
+        checked = [row for row in report.layers if isinstance(row.get("check"), dict)]
+        exact = sum(1 for row in checked if row["check"].get("bit_exact"))
+        _err(f"check: {exact}/{len(checked)} simulated layers bit-exact against the reference interpreter"
+             if checked else f"check: target {tgt.name} has no functional check; nothing was simulated")
     failed = [g for g in gates if not g.passed]
     for g in gates:
         if not quiet or not g.passed:
