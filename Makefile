@@ -39,9 +39,11 @@ test: $(SAMPLES) ## Run the test suite
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check cnncc tests bench samples
 
-bench: $(SAMPLES) ## Run the benchmarks (Vela fidelity, CGRA paper table, offload vs ZigZag)
+bench: $(SAMPLES) ## Run the benchmarks (Vela fidelity, ABConv on U65, CGRA paper table, offload vs ZigZag); slow
 	$(BIN)/python bench/vela_fidelity.py
+	$(BIN)/python bench/abconv_u65.py
 	$(BIN)/python bench/cgra_paper_table.py
+	$(BIN)/python bench/offload_networks.py
 	$(BIN)/python bench/offload_vs_zigzag.py
 
 clean: ## Remove the virtualenv, generated samples and outputs
