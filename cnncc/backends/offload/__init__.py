@@ -4,6 +4,7 @@ with z3 over regular strategies, replayed by an independent simulator. Contract:
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from fractions import Fraction
@@ -29,21 +30,39 @@ def _problem(graph, layer, target):
 
 
 def solve_layer(p, acc: Accel, layer_name: str) -> dict:
-    """Optimise, simulate and compare one layer; returns the report fields (plus '_sim', '_strategy')."""
-    from cnncc.backends.offload import baselines, exhaustive, regular
-    from cnncc.backends.offload.formalism import expand
-    from cnncc.backends.offload.simulate import simulate
+    """Optimise, simulate and compare one layer; returns the report fields (plus '_sim', '_strategy').
+    Layers of the same shape (same :class:`Problem` but for its name) are solved and simulated once."""
+    import dataclasses
+
+    from cnncc.backends.offload import regular
+    from cnncc.errors import MismatchError
 
     need = regular.min_capacity(p, acc)
     cap = acc.onchip_bytes if acc.split is None else min(acc.split)
     if need > acc.onchip_bytes or (acc.split and not _split_ok(p, acc)):
         raise CapacityError(f"layer {layer_name!r}: on-chip memory too small ({cap} B); the smallest strategy "
                             f"needs at least {need} B ({acc.overlap})")
+    try:
+        r = _solve_shape(dataclasses.replace(p, name=""), acc)
+    except MismatchError as e:
+        raise MismatchError(f"layer {layer_name!r}: {e}") from None
+    if r is None:
+        raise CapacityError(f"layer {layer_name!r}: no strategy fits {cap} B on chip; at least {need} B needed")
+    return dict(r)
+
+
+@functools.lru_cache(maxsize=1024)
+def _solve_shape(p, acc: Accel) -> dict | None:
+    """:func:`solve_layer` for an anonymous layer shape (cached); None when no strategy fits."""
+    from cnncc.backends.offload import baselines, exhaustive, regular
+    from cnncc.backends.offload.formalism import expand
+    from cnncc.backends.offload.simulate import simulate
+
     t0 = time.perf_counter()
     found = exhaustive.best_regular(p, acc)
     strat, status, proof = found.strategy, "optimal", "exhaustive"
     if strat is None:
-        raise CapacityError(f"layer {layer_name!r}: no strategy fits {cap} B on chip; at least {need} B needed")
+        return None
     if acc.z3_certify:
         from cnncc.backends.offload.certify import prove
 
@@ -51,8 +70,7 @@ def solve_layer(p, acc: Accel, layer_name: str) -> dict:
         if verdict == "sat":  # the exhaustive search missed a strategy: an internal error, never hidden
             from cnncc.errors import MismatchError
 
-            raise MismatchError(f"layer {layer_name!r}: z3 found a regular strategy faster than the exhaustive "
-                                "search's optimum")
+            raise MismatchError("z3 found a regular strategy faster than the exhaustive search's optimum")
         proof = "exhaustive+z3" if verdict == "unsat" else "exhaustive (z3: resource limit)"
     step_check = "not run (more sub-convolutions than steplevel_max_subconvs)"
     if not p.in_free and not p.out_keep:
@@ -69,15 +87,13 @@ def solve_layer(p, acc: Accel, layer_name: str) -> dict:
                 step_check = f"faster step sequence found: {float(r.cycles)} cycles"
     dt = time.perf_counter() - t0
     base = {n: baselines.hand(p, acc, n) for n in baselines.CAPS}
-    base_cycles = {n: simulate(p, acc, s.tiling, expand(p, acc, s), record=False).cycles
-                   for n, s in base.items() if s is not None}
+    base_cycles = {n: _baseline_cycles(p, acc, s) for n, s in base.items() if s is not None}
     sim = simulate(p, acc, strat.tiling, expand(p, acc, strat))
     closed = regular.closed_form(p, acc, strat)
     if closed != sim.cycles or closed != Fraction(found.scaled_cycles, acc.scale):
         from cnncc.errors import MismatchError
 
-        raise MismatchError(f"layer {layer_name!r}: simulated {float(sim.cycles)} cycles != solver objective "
-                            f"{float(closed)}")
+        raise MismatchError(f"simulated {float(sim.cycles)} cycles != solver objective {float(closed)}")
     lb = lower_bound(p, acc)
     best_hand = min(base_cycles.values()) if base_cycles else None
     return {"strategy": strat.summary(), "cycles": float(sim.cycles), "lower_bound_cycles": float(lb),
@@ -90,6 +106,18 @@ def solve_layer(p, acc: Accel, layer_name: str) -> dict:
             "baselines": {n: float(c) for n, c in sorted(base_cycles.items())},
             "speedup_vs_best_hand": float(best_hand / sim.cycles) if best_hand else None,
             "_sim": sim, "_strategy": strat}
+
+
+def _baseline_cycles(p, acc: Accel, s) -> Fraction:
+    """Cycles of a hand baseline: the closed form where it has one (regular with reuse; the closed form equals
+    the simulator, tested), else (no reuse) the simulator."""
+    from cnncc.backends.offload import regular
+    from cnncc.backends.offload.formalism import expand
+    from cnncc.backends.offload.simulate import simulate
+
+    if s.reuse:
+        return regular.closed_form(p, acc, s)
+    return simulate(p, acc, s.tiling, expand(p, acc, s), record=False).cycles
 
 
 def _split_ok(p, acc) -> bool:

@@ -1,4 +1,5 @@
-"""Hand-written strategies, evaluated by the same simulator as the optimised ones.
+"""Hand-written strategies, evaluated by the same simulator as the optimised ones (those with reuse by the
+closed form of :mod:`regular`, which the tests check equal to the simulator on every regular strategy).
 
 * ``no_reuse``: output-stationary tiles, but every step reloads all its tiles (no reuse between steps);
 * ``output_stationary``: fixed tiles (up to 8x8 pixels x 16 channels), c innermost so outputs never spill;

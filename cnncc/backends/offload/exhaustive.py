@@ -10,6 +10,7 @@ fixed enumeration order.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from dataclasses import dataclass
@@ -79,7 +80,13 @@ def moved_bytes(A, p: Problem, acc: Accel, order, res: dict):
 
 
 def best_regular(p: Problem, acc: Accel) -> Best:
-    """Evaluate every regular strategy with reuse; return the fastest one that fits (deterministic)."""
+    """Evaluate every regular strategy with reuse; return the fastest one that fits (deterministic; cached per
+    layer shape: the name of ``p`` plays no part)."""
+    return _best(dataclasses.replace(p, name=""), acc)
+
+
+@functools.lru_cache(maxsize=1024)
+def _best(p: Problem, acc: Accel) -> Best:
     vals = {d: divisors(p.size(d)) for d in DIMS}
     grid = np.array(list(itertools.product(*(range(len(vals[d])) for d in DIMS))), dtype=np.int64)
     idx = {d: grid[:, i] for i, d in enumerate(DIMS)}
@@ -103,12 +110,17 @@ def best_regular(p: Problem, acc: Accel) -> Best:
         B = Vector(p, vals, {d: idx[d][sel] for d in DIMS})
         for oi, order in enumerate(orders):
             cost = np.broadcast_to(np.asarray(duration(B, p, acc, order, res), dtype=np.int64), sel.shape)
-            moved = np.broadcast_to(np.asarray(moved_bytes(B, p, acc, order, res), dtype=np.int64), sel.shape)
-            rank = sel * (len(orders) * 8) + ri * len(orders) + oi
-            i = int(np.lexsort((rank, moved, cost))[0])
-            key = (int(cost[i]), int(moved[i]), int(rank[i]))
+            low = int(cost.min())
+            if best_key is not None and low > best_key[0]:
+                continue
+            tied = sel[cost == low]  # the tie-breaks only matter among the fastest of this order
+            T = Vector(p, vals, {d: idx[d][tied] for d in DIMS})
+            moved = np.broadcast_to(np.asarray(moved_bytes(T, p, acc, order, res), dtype=np.int64), tied.shape)
+            rank = tied * (len(orders) * 8) + ri * len(orders) + oi
+            i = int(np.lexsort((rank, moved))[0])
+            key = (low, int(moved[i]), int(rank[i]))
             if best_key is None or key < best_key:
-                g = grid[sel[i]]
+                g = grid[tied[i]]
                 t = [vals[d][int(g[j])] for j, d in enumerate(DIMS)]
                 best_key, best = key, Regular(Tiling(*t), order, resident)
     return Best(best, None if best_key is None else best_key[0], evaluated, feasible)

@@ -8,7 +8,9 @@ sequence of steps; :func:`check` names the first rule it breaks (:data:`RULES`).
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 from dataclasses import dataclass, field
 
 from cnncc.backends.offload.model import Accel
@@ -80,7 +82,13 @@ class Regular:
 
 
 def tile_key(p: Problem, a: str, sc: dict[str, int]) -> tuple:
-    return tuple(sc[d] for d in p.rel(a))
+    return _getter(p.rel(a))(sc)
+
+
+@functools.lru_cache(maxsize=64)
+def _getter(rel: tuple[str, ...]):
+    """``sc -> tuple(sc[d] for d in rel)`` (every operand depends on at least two loops)."""
+    return operator.itemgetter(*rel)
 
 
 def expand(p: Problem, acc: Accel, s: Regular) -> list[Step]:

@@ -35,7 +35,7 @@ def compile_network(graph, target, options) -> Report:
     keep = choose_kept(graph, problems, acc) if acc.keep_outputs_on_chip else [False] * len(problems)
     for i, layer in enumerate(graph.layers):
         if options is not None and options.progress:
-            options.progress(layer.name, i, len(graph.layers))
+            options.progress("offload", i, len(graph.layers))
         row = layer_identity(layer, graph)
         p = problems[i]
         if p is not None:

@@ -7,6 +7,8 @@ step j-1 on the PU while the load channel brings the tiles of step j; the stores
 phase starts when all of this is done. Memory: a loaded tile occupies its bytes from the start of its transfer,
 an evicted tile is freed at the end of the compute of its step, a stored tile at the end of its store. The
 capacity (R1) is re-checked at every allocation; the logical rules by :func:`formalism.check`.
+Internally times are integers in units of ``1 / Accel.scale`` cycles (exact, and much faster than Fractions);
+results are returned as exact Fractions of cycles.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class _Mem:
         self.acc = acc
         self.cap = {"I": acc.split[0], "W": acc.split[1], "O": acc.split[2]} if acc.split else None
         self.live: dict[tuple, list[int]] = {}
-        self.changes: list[tuple[Fraction, int, int, str, int]] = []  # time, 0 free/1 alloc, handle, buf, bytes
+        self.changes: list[tuple[int, int, int, str, int]] = []  # scaled time, 0 free/1 alloc, handle, buf, bytes
 
     def alloc(self, time, operand, key, nbytes):
         h = len(self.changes)
@@ -56,17 +58,18 @@ class _Mem:
             h = hs.pop(0)
             self.changes.append((time, 0, h, operand, self.changes[h][4]))
 
-    def replay(self) -> tuple[int, list[tuple[Fraction, int]]]:
+    def replay(self, scale: int) -> tuple[int, list[tuple[int, int]]]:
+        """Peak bytes and (scaled time, bytes) samples; checks the capacity at every allocation."""
         peak, samples, used = 0, [], {"I": 0, "W": 0, "O": 0}
         for time, kind, _h, buf, nbytes in sorted(self.changes, key=lambda c: (c[0], c[1], c[2])):
             used[buf] += nbytes if kind else -nbytes
             total = sum(used.values())
             if kind and self.cap is None and total > self.acc.onchip_bytes:
-                raise RuleViolation("R1-capacity", f"{total} B on chip at cycle {float(time):.6g} > "
+                raise RuleViolation("R1-capacity", f"{total} B on chip at cycle {time / scale:.6g} > "
                                     f"{self.acc.onchip_bytes} B")
             if kind and self.cap is not None and used[buf] > self.cap[buf]:
                 raise RuleViolation("R1-capacity", f"{used[buf]} B in the {buf} buffer at cycle "
-                                    f"{float(time):.6g} > {self.cap[buf]} B")
+                                    f"{time / scale:.6g} > {self.cap[buf]} B")
             peak = max(peak, total)
             if samples and samples[-1][0] == time:
                 samples[-1] = (time, total)
@@ -80,43 +83,49 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
     check(p, tiling, steps)
     mem = _Mem(p, acc)
     if p.in_free:
-        mem.alloc(Fraction(0), "I", ALL, p.full_bytes("I", acc))
+        mem.alloc(0, "I", ALL, p.full_bytes("I", acc))
     t = tiling.as_dict()
-    comp = acc.compute(p.tile_macs(t))
+    sc = acc.scale
+    lam, per_byte = acc.dma_latency_cycles * sc, int(sc / acc.dma_bytes_per_cycle)
+
+    def transfer(nbytes: int) -> int:  # scaled cycles of one DMA transfer (acc.transfer * scale)
+        return lam + per_byte * nbytes if nbytes else 0
+
+    comp = int(acc.compute(p.tile_macs(t)) * sc)
     otile = p.tile_bytes("O", t, acc)
-    res = SimResult(Fraction(0), 0, 0, 0, 0, 0, Fraction(0), Fraction(0))
+    res = SimResult(Fraction(0), 0, 0, 0, 0, 0, 0, 0)
     ev = res.events
     fresh_out: dict = {}  # output tiles on chip -> copies
 
-    def event(lane, a, b, label):
+    def event(lane, a, b, label, *args):  # label: a format string, formatted only for kept events
         if not record:
             return
         if len(ev) < MAX_EVENTS:
-            ev.append((lane, a, b, label))
+            ev.append((lane, a, b, label.format(*args)))
         else:
             res.dropped_events += 1
 
-    def run_loads(st: Step, start: Fraction) -> Fraction:
+    def run_loads(st: Step, start: int) -> int:
         for tr in st.loads:
-            d = acc.transfer(tr.nbytes)
+            d = transfer(tr.nbytes)
             mem.alloc(start, tr.operand, tr.key, tr.nbytes)
             if tr.operand == "O":
                 fresh_out[("O", tr.key)] = fresh_out.get(("O", tr.key), 0) + 1
-            event("dma-load", start, start + d, f"load {tr.operand}{_k(tr.key)} {tr.nbytes}B")
+            event("dma-load", start, start + d, "load {}{} {}B", tr.operand, _K(tr.key), tr.nbytes)
             res.bytes_loaded += tr.nbytes
             res.transfers += 1
             res.dma_busy += d
             start += d
         return start
 
-    def run_compute(st: Step, start: Fraction) -> Fraction:
+    def run_compute(st: Step, start: int) -> int:
         for sc in st.computes:
             ko = (sc[0], sc[1], sc[2])
             key = ("O", ko)
             if not fresh_out.get(key):
                 fresh_out[key] = 1
                 mem.alloc(start, "O", ko, otile)
-            event("pu", start, start + comp, f"conv y{sc[0]} x{sc[1]} k{sc[2]} c{sc[3]}")
+            event("pu", start, start + comp, "conv y{} x{} k{} c{}", *sc)
             res.compute_calls += 1
             res.pu_busy += comp
             start += comp
@@ -128,10 +137,10 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             mem.alloc(start, "O", ("kept", k), b)
         return start
 
-    def run_stores(st: Step, start: Fraction) -> Fraction:
+    def run_stores(st: Step, start: int) -> int:
         for tr in st.stores:
-            d = acc.transfer(tr.nbytes)
-            event("dma-store", start, start + d, f"store {tr.what} O{_k(tr.key)} {tr.nbytes}B")
+            d = transfer(tr.nbytes)
+            event("dma-store", start, start + d, "store {} O{} {}B", tr.what, _K(tr.key), tr.nbytes)
             res.bytes_stored += tr.nbytes
             res.transfers += 1
             res.dma_busy += d
@@ -145,7 +154,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
                 _drop(fresh_out, ("O", tr.key))
         return start
 
-    now = Fraction(0)
+    now = 0
     if not acc.pipelined:
         for st in steps:
             now = run_stores(st, run_compute(st, run_loads(st, now)))
@@ -157,13 +166,26 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             s_start = c_end if acc.dma_channels == "separate" else max(c_end, l_end)
             s_end = run_stores(steps[j - 1], s_start)
             now = max(c_end, l_end, s_end)
-    res.cycles = now
-    res.peak_bytes, res.memory = mem.replay()
+    res.cycles = Fraction(now, sc)
+    res.pu_busy, res.dma_busy = Fraction(res.pu_busy, sc), Fraction(res.dma_busy, sc)
+    res.peak_bytes, memory = mem.replay(sc)
+    res.memory = [(Fraction(a, sc), b) for a, b in memory] if record else []
+    res.events = [(lane, Fraction(a, sc), Fraction(b, sc), label) for lane, a, b, label in ev]
     return res
 
 
 def _k(key) -> str:
     return "[all]" if key == ALL else "[" + ",".join(str(v) for v in key) + "]"
+
+
+class _K:
+    """A tile key printed by :func:`_k` when formatted (labels are only built for recorded events)."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def __format__(self, spec) -> str:
+        return _k(self.key)
 
 
 def _drop(live: dict, key) -> None:
