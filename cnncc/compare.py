@@ -50,14 +50,14 @@ def compare_targets(model: str | Path, names: list[str], overrides: list[tuple[s
                     input_shapes: dict | None = None) -> Report:
     """Compile ``model`` once per target (the model is loaded once) and tabulate the totals."""
     from cnncc.driver import compile_model, load_model
-    from cnncc.target import _load_raw, _resolve_path, load_target
+    from cnncc.target import load_target
 
     graph = load_model(model, input_shapes)
     overrides = overrides or []
     rows, entries, targets = [], [], []
     for name in names:
-        raw = _load_raw(_resolve_path(name))
-        tgt = load_target(name, _for_target(name, raw.get("params", {}), overrides))
+        base = load_target(name)  # its keys decide which --set entries apply to it
+        tgt = load_target(name, _for_target(name, dict(base.params), overrides))
         targets.append(tgt.to_dict())
         rep = compile_model(graph, tgt)
         t = rep.totals

@@ -165,3 +165,18 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_compare_json_and_scoped_overrides(cli, sample_models):
+    m = sample_models["cgra_baseline"]
+    r = cli("compare", m, "--targets", "ethos-u65-256,offload", "--set", "ethos-u65-256:system=Ethos_U65_High_End",
+            "-f", "json")
+    assert r.code == 0, r.err
+    d = json.loads(r.out)
+    jsonschema.validate(d, schema())
+    assert [t["target"] for t in d["targets"]] == ["ethos-u65-256", "offload"]
+    assert d["inputs"]["targets"][0]["overrides"] == {"system": "Ethos_U65_High_End"}
+    assert d["inputs"]["targets"][1]["overrides"] == {}
+    assert d["totals"]["fastest"] in ("ethos-u65-256", "offload")
+    r = cli("compare", m, "--targets", "ethos-u65-256", "--set", "no_such_key=1")
+    assert r.code == 2 and "no_such_key" in r.err
