@@ -93,7 +93,8 @@ def footprint(m: str, cl: ConvLayer) -> tuple[int, int]:
     return words + kernels * 16 * min(6, cols), kernels
 
 
-def _one(m: str, cl: ConvLayer, prm: dict) -> Costed:
+def _planned(m: str, cl: ConvLayer, prm: dict) -> P.Plan:
+    """The plan of one mapping (raises NotApplicable when it does not apply or fit)."""
     words, launches = footprint(m, cl)
     if 4 * words > prm["sram_bytes"]:
         raise NotApplicable(f"needs at least {4 * words} bytes of SRAM")
@@ -103,36 +104,62 @@ def _one(m: str, cl: ConvLayer, prm: dict) -> Costed:
     need_bytes = plan.image.used_bytes + 4 * plan.kernel_words
     if need_bytes > prm["sram_bytes"]:
         raise NotApplicable(f"needs {need_bytes} bytes of SRAM (kernels included)")
+    return plan
+
+
+def _one(m: str, cl: ConvLayer, prm: dict) -> Costed:
+    plan = _planned(m, cl, prm)
     stats = P.predict(plan)
-    row = cost_plan(plan, stats, prm)
-    if row["sram_bytes"] > prm["sram_bytes"]:
-        raise NotApplicable(f"needs {row['sram_bytes']} bytes of SRAM (kernels included)")
-    return Costed(plan, stats, row)
+    return Costed(plan, stats, cost_plan(plan, stats, prm))
 
 
 SUMMED = ("cycles", "cgra_cycles", "host_cycles", "config_cycles", "launches", "kernels", "cgra_instructions",
           "mem_accesses")
 
 
-def _split_cost(m: str, cl: ConvLayer, prm: dict, nk: int, ny: int) -> Costed:
-    """Cost of running the parts one after another (distinct part shapes are costed once)."""
-    from cnncc.backends.openedgecgra import split as S
+class _Pending:
+    """A candidate whose plan(s) are built and whose lower bound is known; ``exact()`` predicts it."""
 
-    parts = S.split(cl, nk, ny)
-    cache: dict = {}
+    def __init__(self, m: str, cl: ConvLayer, prm: dict, split: tuple[int, int] | None = None):
+        from cnncc.backends.openedgecgra import split as S
+
+        self.m, self.cl, self.prm, self.split = m, cl, prm, split
+        if split is None:
+            self.plan = _planned(m, cl, prm)
+            self.parts = [(self.plan, [cl])]
+        else:
+            self.plan = None
+            parts = S.split(cl, *split)
+            by_shape: dict = {}
+            for part, _ in parts:                 # distinct part shapes are planned and costed once
+                by_shape.setdefault((part.prob, part.groups), []).append(part)
+            self.order = [(p.prob, p.groups) for p, _ in parts]
+            self.copy_words = sum(p.prob.C * p.prob.IY * p.prob.IX for p, _ in parts)
+            self.parts = [(_planned(m, ps[0], prm), ps) for ps in by_shape.values()]
+        self.bound = self._costed([P.lower_bound(pl) for pl, _ in self.parts])
+
+    def _costed(self, stats: list[Stats]) -> Costed:
+        if self.split is None:
+            return Costed(self.plan, stats[0], cost_plan(self.plan, stats[0], self.prm))
+        by_key = {(ps[0].prob, ps[0].groups): (cost_plan(pl, st, self.prm), st)
+                  for (pl, ps), st in zip(self.parts, stats)}
+        return _merge_parts(self.cl, self.prm, [by_key[k] for k in self.order], self.copy_words, self.split)
+
+    def exact(self) -> Costed:
+        return self._costed([P.predict(pl) for pl, _ in self.parts])
+
+
+def _merge_parts(cl: ConvLayer, prm: dict, parts: list[tuple[dict, Stats]], copy_words: int,
+                 split: tuple[int, int]) -> Costed:
+    """Cost of running the parts one after another, plus the CPU copying each part's input slice."""
+    rows = [r for r, _ in parts]
     total = Stats()
-    rows = []
-    for part, _ in parts:
-        key = (part.prob, part.groups)
-        if key not in cache:
-            cache[key] = _one(m, part, prm)
-        c = cache[key]
-        total.add(c.stats)
-        rows.append(c.row)
+    for _, st in parts:
+        total.add(st)
     row = dict(rows[0])
     for k in SUMMED:
         row[k] = int(sum(r[k] for r in rows))
-    copy = H.host_work(0, 0, 0, sum(p.prob.C * p.prob.IY * p.prob.IX for p, _ in parts), 0, 0)
+    copy = H.host_work(0, 0, 0, copy_words, 0, 0)
     row["host_cycles"] += copy.cycles
     row["cycles"] += copy.cycles
     row["energy_split_uj"] = {k: round(sum(r["energy_split_uj"][k] for r in rows), 6)
@@ -143,40 +170,81 @@ def _split_cost(m: str, cl: ConvLayer, prm: dict, nk: int, ny: int) -> Costed:
     row["mac_per_cycle"] = round(cl.macs / row["cycles"], 6)
     row["cgra_mac_per_cycle"] = round(cl.macs / row["cgra_cycles"], 6) if row["cgra_cycles"] else 0.0
     row["sram_bytes"] = max(r["sram_bytes"] for r in rows)
-    row["parts"] = {"output_channel_parts": nk, "row_parts": ny, "count": len(parts)}
+    nk, ny = split
+    row["parts"] = {"output_channel_parts": nk, "row_parts": ny, "count": len(rows)}
     total.cycles = row["cgra_cycles"]
-    return Costed(None, total, row, split=(nk, ny))
+    return Costed(None, total, row, split=split)
 
 
-def search(cl: ConvLayer, prm: dict) -> tuple[list[Costed], Costed | None]:
-    """All candidates (applicable or not, in ``prm['mappings']`` order) and the chosen one (None if no
-    mapping applies). A mapping that does not fit the SRAM is retried on the smallest split that fits."""
+def _split_cost(m: str, cl: ConvLayer, prm: dict, nk: int, ny: int) -> Costed:
+    """Exact cost of a split candidate (all parts predicted)."""
+    return _Pending(m, cl, prm, (nk, ny)).exact()
+
+
+def _pending(m: str, cl: ConvLayer, prm: dict):
+    """A _Pending candidate (split into the smallest fitting parts when the whole layer does not fit the
+    SRAM), or the reason it does not apply."""
     from cnncc.backends.openedgecgra import split as S
 
-    out: list[Costed] = []
-    for m in prm["mappings"]:
-        try:
-            out.append(_one(m, cl, prm))
-            continue
-        except (NotApplicable, SimError) as e:
-            err = str(e)
-        if "SRAM" in err:
-            for nk, ny in S.options(cl):
-                try:
-                    out.append(_split_cost(m, cl, prm, nk, ny))
-                    break
-                except (NotApplicable, SimError) as e2:
-                    if "SRAM" not in str(e2):
-                        err = str(e2)
-                        break
-            else:
-                pass
-            if out and out[-1].row["mapping"] == m:
-                continue
-        out.append(Costed(None, None, {"mapping": m, "applicable": False, "reason": err}))
-    ok = [c for c in out if c.stats is not None]
-    if not ok:
-        return out, None
+    try:
+        return _Pending(m, cl, prm)
+    except (NotApplicable, SimError) as e:
+        err = str(e)
+    if "SRAM" in err:
+        for nk, ny in S.options(cl):
+            try:
+                return _Pending(m, cl, prm, (nk, ny))
+            except (NotApplicable, SimError) as e2:
+                if "SRAM" not in str(e2):
+                    return str(e2)
+    return err
+
+
+def _pruned_row(c: Costed, key: str, best: Costed) -> dict:
+    """Report row of a candidate skipped because its lower bound is worse than an exactly predicted one:
+    only bounds, no made-up numbers."""
+    r = c.row
+    row = {"mapping": r["mapping"], "applicable": True, "pruned": True,
+           "lower_bound_cycles": r["cycles"], "lower_bound_energy_uj": r["energy_uj"],
+           "launches": r["launches"], "sram_bytes": r["sram_bytes"],
+           "reason": f"pruned: its lower bound ({key} {r[key]}) exceeds the exact {key} of "
+                     f"{best.row['mapping']} ({best.row[key]})"}
+    if "parts" in r:
+        row["parts"] = r["parts"]
+    return row
+
+
+def search(cl: ConvLayer, prm: dict, prune: bool = True) -> tuple[list[Costed], Costed | None]:
+    """All candidates (applicable or not, in ``prm['mappings']`` order) and the chosen one (None if no
+    mapping applies). A mapping that does not fit the SRAM is retried on the smallest split that fits.
+
+    Branch and bound: every applicable candidate first gets a lower bound (``plan.lower_bound``: its exact
+    counts without bank conflicts); candidates are then predicted exactly in increasing bound order, and one
+    whose bound is already worse than the best exact candidate (``prune``) is reported as pruned with its
+    bound. The choice is the same as predicting everything."""
     key = "cycles" if prm["objective"] == "latency" else "energy_uj"
-    best = min(ok, key=lambda c: (c.row[key], c.row["cycles"], c.row["mapping"]))
-    return out, best
+    slots: list = []
+    for m in prm["mappings"]:
+        c = _pending(m, cl, prm)
+        slots.append(c if isinstance(c, _Pending) else Costed(None, None, {"mapping": m, "applicable": False,
+                                                                            "reason": c}))
+    order = sorted((i for i, c in enumerate(slots) if isinstance(c, _Pending)),
+                   key=lambda i: (slots[i].bound.row[key], slots[i].bound.row["cycles"], slots[i].m))
+    best: Costed | None = None
+
+    def rank(c: Costed) -> tuple:
+        return c.row[key], c.row["cycles"], c.row["mapping"]
+
+    for i in order:
+        pend = slots[i]
+        if prune and best is not None and pend.bound.row[key] > best.row[key]:
+            slots[i] = Costed(None, None, _pruned_row(pend.bound, key, best))
+            continue
+        try:
+            slots[i] = pend.exact()
+        except SimError as e:
+            slots[i] = Costed(None, None, {"mapping": pend.m, "applicable": False, "reason": str(e)})
+            continue
+        if best is None or rank(slots[i]) < rank(best):
+            best = slots[i]
+    return slots, best
