@@ -135,8 +135,59 @@ def test_z3_certifies_small_layer():
     p = Problem("l", 4, 4, 8, 8, 3, 3)
     acc = _acc(onchip_bytes=2000)
     best = best_regular(p, acc)
-    assert prove(p, acc, best.scaled_cycles, 30)[0] == "unsat"
+    assert prove(p, acc, best.scaled_cycles, 30) == ("unsat", 1)  # one query: order and residency are variables
     assert prove(p, acc, best.scaled_cycles + 1, 30)[0] == "sat"
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(dma_channels="separate"), dict(overlap="sequential")])
+def test_z3_cuts_are_lower_bounds(kw):
+    """The cuts certify.prove adds (compute time, DMA time with every tile moved once) never exceed the closed-form
+    duration of any strategy: they prune nothing that could beat the incumbent."""
+    from cnncc.backends.offload.certify import _cuts
+    from cnncc.backends.offload.exhaustive import residencies
+    from cnncc.backends.offload.regular import Concrete, _orders, duration
+
+    acc = _acc(**kw)
+    for p in (Problem("l", 4, 6, 4, 2, 3, 3, 2, 2), Problem("d", 4, 4, 4, 1, 3, 3, channelwise=True),
+              Problem("o", 2, 4, 4, 4, out_keep=True, in_free=True)):
+        for t in itertools.product(*(divisors(p.size(d)) for d in DIMS)):
+            A = Concrete(p, dict(zip(DIMS, t)))
+            for resident in residencies(p):
+                res = {a: a in resident for a in ("I", "W", "O")}
+                low = min(duration(A, p, acc, o, res) for o in _orders(p))
+                assert max(_cuts(A, p, acc, res)) <= low
+
+
+def test_reuse_baselines_closed_form_equals_simulation():
+    """Hand baselines with reuse are costed by the closed form (fast); it equals the simulator on them."""
+    from cnncc.backends.offload import baselines
+    from cnncc.backends.offload.regular import closed_form
+
+    for p in (Problem("l", 8, 8, 32, 32, 3, 3), Problem("d", 8, 8, 16, 1, 3, 3, 2, 2, channelwise=True)):
+        acc = _acc(onchip_bytes=8192)
+        for n in ("output_stationary", "weight_stationary"):
+            s = baselines.hand(p, acc, n)
+            assert s.reuse and closed_form(p, acc, s) == simulate(p, acc, s.tiling, expand(p, acc, s)).cycles
+
+
+def test_progress_one_label_and_shape_cache():
+    """The progress callback gets one fixed label; layers of the same shape get the same strategy and cycles."""
+    from cnncc.backends import CompileOptions
+    from cnncc.backends.offload import compile
+    from cnncc.ir import Graph, Layer, tensor_type
+    from cnncc.ir import ops as O
+    from cnncc.target import load_target
+
+    w = np.ones((4, 4, 3, 3), np.float32)
+    conv = O.Conv(kernel=(3, 3), pads=(1, 1, 1, 1))
+    g = Graph.build("net", {"x": tensor_type((1, 4, 8, 8))}, ["z"],
+                    [Layer("a", conv, ("x", "w"), ("y",)), Layer("b", conv, ("y", "w"), ("z",))], weights={"w": w})
+    calls = []
+    t = load_target("offload", {"onchip_bytes": "4096", "keep_outputs_on_chip": "false"})
+    rep = compile(g, t, CompileOptions(progress=lambda *a: calls.append(a)))
+    assert calls == [("offload", 0, 2), ("offload", 1, 2)]
+    a, b = rep.layers
+    assert a["strategy"] == b["strategy"] and a["cycles"] == b["cycles"] and a["name"] != b["name"]
 
 
 def test_keep_output_on_chip_saves_and_replays():

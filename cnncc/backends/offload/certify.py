@@ -5,8 +5,9 @@ Booleans per dimension, and every product ``f(t_d) * e`` becomes a fresh integer
 f(v) * e, 0)`` over a *named* ``e`` — linear, and of size linear in the closed form (the unnamed nested-If form
 grows with the product of the tables). ``max(a, b)`` becomes ``m >= a, m >= b``: the closed form is monotone in
 each max, so this relaxation is exact for the question asked, ``duration < incumbent`` (UNSAT proves that no
-strategy of the space is faster). One query per (loop order, residency); z3's deterministic resource limit
-(``rlimit``, derived from ``solver_timeout_s``) bounds the work, so the outcome is reproducible.
+strategy of the space is faster). One query per layer (loop order and residency are variables of it, with
+cheap valid lower-bound cuts, see :func:`prove`); z3's deterministic resource limit (``rlimit``, derived from
+``solver_timeout_s``) bounds the work, so the outcome is reproducible.
 """
 
 from __future__ import annotations
@@ -79,46 +80,81 @@ class Linear:
 
 
 def prove(p: Problem, acc: Accel, incumbent: int, budget_s: float) -> tuple[str, int]:
-    """Ask z3 whether any regular strategy has scaled duration < ``incumbent``. Returns (verdict, queries):
-    ``"unsat"`` (proved optimal), ``"sat"`` (a better one exists: a bug, since the incumbent comes from an
-    exhaustive search) or ``"unknown"`` (resource limit). Deterministic: ``rlimit``, fixed seeds."""
+    """Ask z3 whether any regular strategy has scaled duration < ``incumbent``, in ONE query over every tiling,
+    loop order and residency. Returns (verdict, queries): ``"unsat"`` (proved optimal), ``"sat"`` (a better one
+    exists: a bug, since the incumbent comes from an exhaustive search) or ``"unknown"`` (resource limit).
+    Deterministic: ``rlimit``, fixed seed.
+
+    Encoding: one-hot tile sizes per dimension, a one-hot loop order (``o_i -> duration_i < incumbent``), one
+    Boolean per operand that may be resident. Valid cuts that z3 uses to prune tilings before any order:
+    every strategy's duration is at least its compute time (``N`` calls of ``call_overhead + tile MACs / pi``)
+    and at least its DMA time with every tile moved once (``latency`` per tile + bytes / beta; resident operands
+    once whole; loads and stores apart on separate channels)."""
     import z3
 
-    rlimit = max(1, int(budget_s * RLIMIT_PER_S))
-    queries = 0
-    for resident in residencies(p):
-        for order in _orders(p):
-            s = z3.SolverFor("QF_LIA")
-            s.set("random_seed", 0)
-            s.set("rlimit", rlimit)
-            A = Linear(p, z3, s)
-            for d in DIMS:
-                s.add(z3.PbEq([(b, 1) for b in A.sel[d].values()], 1))
-            res = {a: a in resident for a in ("I", "W", "O")}
-            fp = footprints(A, p, acc, res)
-            if acc.split:
-                for a, cap in zip(("I", "W", "O"), acc.split):
-                    s.add(_z(z3, fp[a]) <= cap)
-            else:
-                s.add(_z(z3, fp["I"] + fp["W"] + fp["O"]) <= acc.onchip_bytes)
-            s.add(_z(z3, duration(A, p, acc, order, res)) < incumbent)
-            before = _rcount(z3)
-            r = s.check()
-            queries += 1
-            rlimit -= _rcount(z3) - before
-            if r == z3.sat:
-                return "sat", queries
-            if r != z3.unsat:
-                return "unknown", queries
-            if rlimit <= 0:
-                return "unknown", queries
-    return "unsat", queries
+    s = z3.SolverFor("QF_LIA")
+    s.set("random_seed", 0)
+    s.set("rlimit", max(1, int(budget_s * RLIMIT_PER_S)))
+    A = Linear(p, z3, s)
+    for d in DIMS:
+        s.add(z3.PbEq([(b, 1) for b in A.sel[d].values()], 1))
+    can = {a for r in residencies(p) for a in r}
+    res = {a: (z3.Bool(f"r_{a}") if a in can else False) for a in ("I", "W", "O")}
+    fp = footprints(A, p, acc, res)
+    if acc.split:
+        for a, cap in zip(("I", "W", "O"), acc.split):
+            s.add(_z(z3, fp[a]) <= cap)
+    else:
+        s.add(_z(z3, fp["I"] + fp["W"] + fp["O"]) <= acc.onchip_bytes)
+    for cut in _cuts(A, p, acc, res):
+        s.add(_z(z3, cut) < incumbent)
+    orders = _orders(p)
+    ob = [z3.Bool(f"o_{i}") for i in range(len(orders))]
+    s.add(z3.PbEq([(b, 1) for b in ob], 1))
+    for b, order in zip(ob, orders):
+        s.add(z3.Implies(b, _z(z3, duration(A, p, acc, order, res)) < incumbent))
+    r = s.check()
+    return ("sat" if r == z3.sat else "unsat" if r == z3.unsat else "unknown"), 1
 
 
-def _rcount(z3) -> int:
-    """z3's resource counter (cumulative over the process; deterministic for the same queries)."""
-    st = z3.Solver().statistics()
-    return st.get_key_value("rlimit count") if "rlimit count" in st.keys() else 0
+def _cuts(A, p: Problem, acc: Accel, res: dict) -> list:
+    """Lower bounds (scaled cycles) on the duration of every strategy of a tiling and residency (see prove)."""
+    sc = acc.scale
+    lam, pb = acc.dma_latency_cycles * sc, int(sc / acc.dma_bytes_per_cycle)
+    calls = 1
+    for d in DIMS:
+        calls = A.n(d, calls)
+    comp = calls * (acc.call_overhead_cycles * sc) + p.macs * (sc // acc.macs_per_cycle)
+    loads, stores = 0, 0
+    for a in ("I", "W"):
+        if a in p.operands and not (a == "I" and p.in_free):
+            tiles = 1
+            for d in p.rel(a):
+                tiles = A.n(d, tiles)
+            loads = loads + A.If(res[a], lam + pb * p.full_bytes(a, acc), tiles * lam + pb * _all_tiles(A, p, acc, a))
+    if not p.out_keep:
+        tiles = 1
+        for d in p.rel("O"):
+            tiles = A.n(d, tiles)
+        fin = pb * p.full_bytes("O", acc, final=True)
+        stores = A.If(res["O"], lam + fin, tiles * lam + fin)
+    if not acc.pipelined:
+        return [comp + loads + stores]
+    if acc.dma_channels == "separate":
+        return [comp, loads, stores]
+    return [comp, loads + stores]
+
+
+def _all_tiles(A, p: Problem, acc: Accel, a: str):
+    """Bytes of all tiles of operand ``a`` (input halos included), each counted once."""
+    fs = p.factors(a, acc)
+    e = fs[""]
+    for d in p.rel(a):
+        f = fs.get(d)
+        e = A.n(d, e) if f is None else A.fac(d, lambda v, f=f, d=d: (p.size(d) // v) * f(v), e)
+    return e
+
+
 
 
 def _z(z3, e):
