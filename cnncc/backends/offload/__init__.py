@@ -1,5 +1,6 @@
 """Generic offloading accelerator backend (issue 6): on-chip memory + PU + DMA, per-layer strategies found
-with z3 over regular strategies, replayed by an independent simulator. Contract: ``validate_params``,
+by an exact search of the regular strategy space (optionally certified by z3; z3 step-level search on small
+layers), replayed by an independent simulator. Contract: ``validate_params``,
 ``compile(graph, target, options) -> Report``, and ``estimate_layer_cycles(graph, layer, target)``."""
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def _streamed(graph, layer, acc: Accel) -> dict:
 
 
 def estimate_layer_cycles(graph, layer, target) -> float:
-    """Cycles of one layer on an offload target (z3-optimised strategy, simulated)."""
+    """Cycles of one layer on an offload target (the exhaustively optimal regular strategy, simulated)."""
     acc = accel_from_params(dict(target.params))
     p = _problem(graph, layer, target)
     if p is None:
