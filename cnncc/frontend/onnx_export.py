@@ -12,6 +12,7 @@ import numpy as np
 from cnncc.errors import UnsupportedError
 from cnncc.ir import Graph, Layer
 from cnncc.ir import ops as O
+from cnncc.passes.base import Namer, used_names
 
 #: ONNX IR version written (onnxruntime >= 1.14 reads it; matches opset 17)
 IR_VERSION = 8
@@ -27,15 +28,7 @@ class _Emitter:
         self.g, self.opset = graph, opset
         self.nodes: list = []
         self.inits: list = []
-        self.taken = set(graph.types) | set(graph.weights) | {layer.name for layer in graph.layers}
-
-    def fresh(self, base: str) -> str:
-        name, i = base, 0
-        while name in self.taken:
-            i += 1
-            name = f"{base}_{i}"
-        self.taken.add(name)
-        return name
+        self.fresh = Namer(used_names(graph))  # fresh(base) -> a name not used in the graph yet
 
     def const(self, base: str, value) -> str:
         name = self.fresh(base)
