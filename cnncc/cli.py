@@ -42,9 +42,11 @@ def _stdout_console():
                    if not sys.stdout.isatty() else None)
 
 
-def _emit(report, fmt: Fmt) -> None:
+def _emit(report, fmt: Fmt, timings: bool = False) -> None:
+    """Print a report. JSON is byte-identical for the same inputs unless ``timings`` adds the measured
+    ``*_time_s`` fields (solver and pass times)."""
     if fmt == Fmt.json:
-        sys.stdout.write(report.to_json())
+        sys.stdout.write(report.to_json(stable=not timings))
     elif fmt == Fmt.csv:
         sys.stdout.write(report.to_csv())
     else:
@@ -175,6 +177,8 @@ def compile(  # noqa: A001
     print_ir_after_all: Annotated[bool, typer.Option(help="Print the IR after every pass (stderr).")] = False,
     print_ir_after: Annotated[str | None, typer.Option(help="Print the IR after these passes.")] = None,
     time_passes: Annotated[bool, typer.Option(help="Print pass timings (stderr).")] = False,
+    timings: Annotated[bool, typer.Option(help="Include measured *_time_s fields (solve times) in the JSON "
+                                          "(then it is no longer byte-identical run to run).")] = False,
 ) -> None:
     """Compile MODEL for a target and report latency, energy and the per-layer schedule."""
     from cnncc.backends import CompileOptions
@@ -200,9 +204,9 @@ def compile(  # noqa: A001
     if gates:
         report.sections["budgets"] = [g.as_dict() for g in gates]
     if out is not None:
-        _write_outputs(report, out)
+        _write_outputs(report, out, timings)
     if not quiet:
-        _emit(report, format)
+        _emit(report, format, timings)
     if check and not quiet:
         checked = [row for row in report.layers if isinstance(row.get("check"), dict)]
         exact = sum(1 for row in checked if row["check"].get("bit_exact"))
@@ -224,17 +228,17 @@ def _ir_after(all_: bool, names: str | None):
     return None
 
 
-def _write_outputs(report, out: Path) -> None:
+def _write_outputs(report, out: Path, timings: bool = False) -> None:
     from cnncc.report import atomic_write
 
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "report.json", report.to_json())
+    atomic_write(out / "report.json", report.to_json(stable=not timings))
     atomic_write(out / "report.csv", report.to_csv())
     try:
         from cnncc.html import render_html
     except ImportError:  # the HTML renderer is optional at this stage of the build
         return
-    atomic_write(out / "report.html", render_html(report.to_dict()))
+    atomic_write(out / "report.html", render_html(report.to_dict(stable=not timings)))
 
 
 @app.command()
@@ -332,11 +336,11 @@ def compare(
         from cnncc.report import atomic_write
 
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / "compare.json", rep.to_json())
+        atomic_write(out / "compare.json", rep.to_json(stable=True))
         try:
             from cnncc.html import render_html
 
-            atomic_write(out / "compare.html", render_html(rep.to_dict()))
+            atomic_write(out / "compare.html", render_html(rep.to_dict(stable=True)))
         except ImportError:
             pass
     _emit(rep, format)

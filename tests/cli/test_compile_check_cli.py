@@ -180,3 +180,20 @@ def test_compare_json_and_scoped_overrides(cli, sample_models):
     assert d["totals"]["fastest"] in ("ethos-u65-256", "offload")
     r = cli("compare", m, "--targets", "ethos-u65-256", "--set", "no_such_key=1")
     assert r.code == 2 and "no_such_key" in r.err
+
+
+@pytest.mark.parametrize("target", ["cgra", "offload-64k"])
+def test_compile_json_deterministic_and_valid_on_every_backend(cli, sample_models, target):
+    m = sample_models["cgra_baseline"]
+    a = cli("compile", m, "--target", target, "-f", "json")
+    assert a.code == 0, a.err
+    b = cli("compile", m, "--target", target, "-f", "json")
+    assert a.out == b.out  # byte-identical (measured times only with --timings)
+    d = json.loads(a.out)
+    jsonschema.validate(d, schema())
+    assert d["totals"]["macs"] == 451584 and d["totals"]["cycles"] > 0
+
+    assert "_time_s" not in a.out
+    if target.startswith("offload"):  # the solver's measured times appear only on request
+        t = cli("compile", m, "--target", target, "-f", "json", "--timings").out
+        assert "solve_time_s" in t and json.loads(t)["totals"]["cycles"] == d["totals"]["cycles"]
