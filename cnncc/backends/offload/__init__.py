@@ -64,10 +64,13 @@ def _solve_shape(p, acc: Accel) -> dict | None:
     strat, status, proof = found.strategy, "optimal", "exhaustive"
     if strat is None:
         return None
+    z3_s = None
     if acc.z3_certify:
         from cnncc.backends.offload.certify import prove
 
+        tz = time.perf_counter()
         verdict, _ = prove(p, acc, found.scaled_cycles, acc.solver_timeout_s)
+        z3_s = round(time.perf_counter() - tz, 3)
         if verdict == "sat":  # the exhaustive search missed a strategy: an internal error, never hidden
             from cnncc.errors import MismatchError
 
@@ -100,6 +103,7 @@ def _solve_shape(p, acc: Accel) -> dict | None:
     return {"strategy": strat.summary(), "cycles": float(sim.cycles), "lower_bound_cycles": float(lb),
             "gap": float(sim.cycles / lb) if lb else None, "solver_status": status, "proof": proof,
             "steplevel_check": step_check, "candidates": found.feasible, "solve_time_s": round(dt, 3),
+            "z3_time_s": z3_s,
             "bytes_moved": sim.bytes_loaded + sim.bytes_stored, "transfers": sim.transfers,
             "peak_onchip_bytes": sim.peak_bytes, "macs": p.macs,
             "mac_per_cycle": float(p.macs / sim.cycles) if sim.cycles else 0.0,

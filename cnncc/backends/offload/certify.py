@@ -5,8 +5,9 @@ Booleans per dimension, and every product ``f(t_d) * e`` becomes a fresh integer
 f(v) * e, 0)`` over a *named* ``e`` — linear, and of size linear in the closed form (the unnamed nested-If form
 grows with the product of the tables). ``max(a, b)`` becomes ``m >= a, m >= b``: the closed form is monotone in
 each max, so this relaxation is exact for the question asked, ``duration < incumbent`` (UNSAT proves that no
-strategy of the space is faster). One query per layer (loop order and residency are variables of it, with
-cheap valid lower-bound cuts, see :func:`prove`); z3's deterministic resource limit (``rlimit``, derived from
+strategy of the space is faster). An order-free query with tight valid lower-bound cuts, then the few
+tilings it cannot exclude with the loop order as a variable (see :func:`prove`); z3's deterministic
+resource limit (``rlimit``, derived from
 ``solver_timeout_s``) bounds the work, so the outcome is reproducible.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from cnncc.backends.offload.exhaustive import residencies
 from cnncc.backends.offload.model import Accel
 from cnncc.backends.offload.problem import DIMS, Problem, divisors
-from cnncc.backends.offload.regular import _orders, duration, footprints
+from cnncc.backends.offload.regular import _bytes, _macs, _orders, duration, footprints
 
 RLIMIT_PER_S = 20_000_000  # z3 resource units per second of solver_timeout_s (calibrated: ~1 s of work)
 
@@ -80,21 +81,62 @@ class Linear:
 
 
 def prove(p: Problem, acc: Accel, incumbent: int, budget_s: float) -> tuple[str, int]:
-    """Ask z3 whether any regular strategy has scaled duration < ``incumbent``, in ONE query over every tiling,
-    loop order and residency. Returns (verdict, queries): ``"unsat"`` (proved optimal), ``"sat"`` (a better one
-    exists: a bug, since the incumbent comes from an exhaustive search) or ``"unknown"`` (resource limit).
-    Deterministic: ``rlimit``, fixed seed.
+    """Ask z3 whether any regular strategy has scaled duration < ``incumbent`` (every tiling, loop order and
+    residency). Returns (verdict, queries): ``"unsat"`` (proved optimal), ``"sat"`` (a better one exists: a bug,
+    since the incumbent comes from an exhaustive search) or ``"unknown"`` (resource limit). Deterministic:
+    ``rlimit`` (one budget for all checks), fixed seed.
 
-    Encoding: one-hot tile sizes per dimension, a one-hot loop order (``o_i -> duration_i < incumbent``), one
-    Boolean per operand that may be resident. Valid cuts that z3 uses to prune tilings before any order:
-    every strategy's duration is at least its compute time (``N`` calls of ``call_overhead + tile MACs / pi``)
-    and at least its DMA time with every tile moved once (``latency`` per tile + bytes / beta; resident operands
-    once whole; loads and stores apart on separate channels)."""
+    Two stages. (1) One order-free query: one-hot tile sizes, one Boolean per operand that may be resident,
+    capacity, and the valid cuts of :func:`_cuts` ``< incumbent`` (first loads + every compute + every store;
+    every load + every store + one compute). It is UNSAT on almost every layer (the optimum sits on these
+    bounds). (2) Each tiling/residency it cannot exclude (a model) is checked under assumptions against a second
+    solver in which the loop order is a one-hot variable (``o_i -> duration_i < incumbent``); when that is
+    UNSAT, its unsat core is blocked in the first solver and the first query is asked again."""
     import z3
 
+    budget = max(1, int(budget_s * RLIMIT_PER_S))
+    s1, A1, res1 = _base(p, acc, incumbent, z3)
+    start = _used(s1)  # z3 counts resources per context (all solvers); a check's rlimit is relative to it
+    s1.set("rlimit", budget)
+    queries, s2 = 1, None
+    while (r1 := s1.check()) == z3.sat:  # a tiling/residency the cuts cannot exclude: every loop order on it
+        m = s1.model()
+        lits = [b for d in DIMS for b in A1.sel[d].values() if z3.is_true(m.eval(b, model_completion=True))]
+        lits += [b if z3.is_true(m.eval(b, model_completion=True)) else z3.Not(b)
+                 for b in res1.values() if not isinstance(b, bool)]
+        if s2 is None:
+            s2, A2, res2 = _base(p, acc, incumbent, z3)
+            orders = _orders(p)
+            ob = [z3.Bool(f"o_{i}") for i in range(len(orders))]
+            s2.add(z3.PbEq([(b, 1) for b in ob], 1))
+            for b, order in zip(ob, orders):
+                s2.add(z3.Implies(b, _z(z3, duration(A2, p, acc, order, res2)) < incumbent))
+        left = budget - (_used(s1) - start)
+        if left <= 0:
+            return "unknown", queries
+        s2.set("rlimit", left)
+        r2 = s2.check(*lits)  # the same Boolean names in both solvers: the literals fix this tiling/residency
+        queries += 1
+        if r2 != z3.unsat:
+            return ("sat" if r2 == z3.sat else "unknown"), queries
+        s1.add(z3.Not(z3.And(*(s2.unsat_core() or lits))))  # the core may exclude more than this tiling
+        left = budget - (_used(s1) - start)
+        if left <= 0:
+            return "unknown", queries
+        s1.set("rlimit", left)
+        queries += 1
+    return ("unsat" if r1 == z3.unsat else "unknown"), queries
+
+
+def _used(s) -> int:
+    st = s.statistics()
+    return int(st.get_key_value("rlimit count")) if "rlimit count" in st.keys() else 0
+
+
+def _base(p: Problem, acc: Accel, incumbent: int, z3):
+    """Solver with one-hot tile sizes, residency Booleans, the capacity constraint and the cuts ``< incumbent``."""
     s = z3.SolverFor("QF_LIA")
     s.set("random_seed", 0)
-    s.set("rlimit", max(1, int(budget_s * RLIMIT_PER_S)))
     A = Linear(p, z3, s)
     for d in DIMS:
         s.add(z3.PbEq([(b, 1) for b in A.sel[d].values()], 1))
@@ -108,41 +150,46 @@ def prove(p: Problem, acc: Accel, incumbent: int, budget_s: float) -> tuple[str,
         s.add(_z(z3, fp["I"] + fp["W"] + fp["O"]) <= acc.onchip_bytes)
     for cut in _cuts(A, p, acc, res):
         s.add(_z(z3, cut) < incumbent)
-    orders = _orders(p)
-    ob = [z3.Bool(f"o_{i}") for i in range(len(orders))]
-    s.add(z3.PbEq([(b, 1) for b in ob], 1))
-    for b, order in zip(ob, orders):
-        s.add(z3.Implies(b, _z(z3, duration(A, p, acc, order, res)) < incumbent))
-    r = s.check()
-    return ("sat" if r == z3.sat else "unsat" if r == z3.unsat else "unknown"), 1
+    return s, A, res
 
 
 def _cuts(A, p: Problem, acc: Accel, res: dict) -> list:
-    """Lower bounds (scaled cycles) on the duration of every strategy of a tiling and residency (see prove)."""
+    """Lower bounds (scaled cycles) on the duration of every strategy of a tiling and residency, whatever its loop
+    order. The closed form is ``first loads + sum over steps s >= 1 of phase_s + last compute + last store`` with
+    ``N - 1`` phases (``N`` = compute calls). A pipelined phase is ``max(comp, loads) + stores`` (shared DMA) or
+    ``max(comp + stores, loads)`` (separate channels), so both are >= comp + stores: duration >= first loads +
+    ``N`` computes + every store (each output tile is stored finally once). On a shared channel a phase is also
+    >= loads + stores: duration >= every load (each tile moved at least once) + every store + one compute; on
+    separate channels >= loads: duration >= every load + one compute + the last store. Sequential: the sum of
+    all computes, loads and stores. Spills and reloads of partial sums (order-dependent) only add."""
     sc = acc.scale
     lam, pb = acc.dma_latency_cycles * sc, int(sc / acc.dma_bytes_per_cycle)
     calls = 1
     for d in DIMS:
         calls = A.n(d, calls)
     comp = calls * (acc.call_overhead_cycles * sc) + p.macs * (sc // acc.macs_per_cycle)
-    loads, stores = 0, 0
+    comp1 = acc.call_overhead_cycles * sc + _macs(A, p) * (sc // acc.macs_per_cycle)
+    first, loads, stores, last = 0, 0, 0, 0
     for a in ("I", "W"):
         if a in p.operands and not (a == "I" and p.in_free):
+            whole = lam + pb * p.full_bytes(a, acc)
+            first = first + A.If(res[a], whole, lam + pb * _bytes(A, p, acc, a))
             tiles = 1
             for d in p.rel(a):
                 tiles = A.n(d, tiles)
-            loads = loads + A.If(res[a], lam + pb * p.full_bytes(a, acc), tiles * lam + pb * _all_tiles(A, p, acc, a))
+            loads = loads + A.If(res[a], whole, tiles * lam + pb * _all_tiles(A, p, acc, a))
     if not p.out_keep:
         tiles = 1
         for d in p.rel("O"):
             tiles = A.n(d, tiles)
         fin = pb * p.full_bytes("O", acc, final=True)
         stores = A.If(res["O"], lam + fin, tiles * lam + fin)
+        last = A.If(res["O"], lam + fin, lam + pb * _bytes(A, p, acc, "O", final=True))
     if not acc.pipelined:
         return [comp + loads + stores]
     if acc.dma_channels == "separate":
-        return [comp, loads, stores]
-    return [comp, loads + stores]
+        return [first + comp + stores, loads + comp1 + last]
+    return [first + comp + stores, loads + stores + comp1]
 
 
 def _all_tiles(A, p: Problem, acc: Accel, a: str):
