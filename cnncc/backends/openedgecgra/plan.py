@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnncc.backends.openedgecgra import sim
+from cnncc.backends.openedgecgra import sim, timing
 from cnncc.backends.openedgecgra.kernels import ic4, stream, wp
 from cnncc.backends.openedgecgra.kernels.common import Batch, HostWork, MemImage, NotApplicable, Plan
 from cnncc.backends.openedgecgra.layer import ConvLayer, apply_act
@@ -240,52 +240,86 @@ def signatures(plan: Plan) -> list:
     return plan.sigs
 
 
-def _program_key(kernel) -> tuple:
-    key = getattr(kernel, "_key", None)
-    if key is None:
-        key = kernel._key = tuple((i.op, i.dest, i.a, i.b, i.imm, i.flag) for step in kernel.program for i in step)
-    return key
-
-
-#: single-launch counters shared across layers: (layer shape, mapping, SRAM geometry, program, signature) ->
-#: Stats. Same program on the same layout with the same signature means the same timing (as within a plan).
+#: single-launch counters shared across layers: (layer shape, mapping, SRAM geometry, timing key, signature,
+#: parameter words) -> Stats. Same timing key on the same layout with the same signature and parameters means
+#: the same timing (as within a plan).
 _SIG_CACHE: dict = {}
 _SIG_CACHE_MAX = 200_000
+BATCH = 4096        # launches simulated together in one vectorised timing pass
 
 
 def _apply_pre(mem: np.ndarray, job) -> None:
+    for a, v in _param_words(job):
+        mem[a // 4] = v
+
+
+def _param_words(job) -> tuple:
+    """(byte address, value) words the host writes before a launch that can steer it (its parameters)."""
     if job is not None and job[0] == "param":
-        mem[7] = job[1]
+        return ((28, job[1]),)
     if job is not None and job[0] == "words":
-        for a, v in job[1]:
-            mem[a // 4] = v
+        return tuple(job[1])
+    return ()
 
 
 def predict(plan: Plan) -> sim.Stats:
-    """Counters of the whole plan from one simulated launch per distinct timing signature (kernel shape and
-    SRAM banks touched). Exact when control flow does not depend on data, which holds for every generator.
-    Launches whose signature was simulated for an identical layer shape before (``_SIG_CACHE``) reuse it."""
-    mem = None
+    """Counters of the whole plan from one simulated launch per distinct timing signature (kernel timing key,
+    SRAM banks touched, parameter words). Exact when control flow does not depend on data, which holds for every
+    generator. Distinct signatures of one timing key are simulated together in vectorised timing passes
+    (``sim.run(timing_only=True)``: per-launch pointers, banks and parameter words, control flow checked equal);
+    signatures simulated for an identical layer shape before (``_SIG_CACHE``) are reused."""
     cl = plan.layer
     scope = (cl.prob, cl.groups, cl.pads, plan.mapping, plan.image.bank_words, plan.image.n_banks)
-    cache: dict = {}
+    groups: dict = {}          # (timing key, parameter addresses) -> {signature key: [launch index, count]}
     for i, (b, sig) in enumerate(zip(plan.batches, signatures(plan))):
-        if sig in cache:
-            cache[sig][1] += 1
-            continue
         kernel = plan.kernels[b.kernel]
-        gkey = (scope, _program_key(kernel), sig)
-        st = _SIG_CACHE.get(gkey)
-        if st is None:
+        pw = _param_words(plan.pre.get(i))
+        tk = timing.timing_key(kernel)
+        g = groups.setdefault((tk, tuple(a for a, _ in pw)), {})
+        skey = (sig, tuple(v for _, v in pw))
+        hit = g.get(skey)
+        if hit is None:
+            g[skey] = [i, 1]
+        else:
+            hit[1] += 1
+    items = []
+    mem = None
+    for (tk, addrs), g in groups.items():
+        todo = []
+        for skey, (i, n) in g.items():
+            st = _SIG_CACHE.get((scope, tk, skey))
+            if st is None:
+                todo.append((skey, i, n))
+            else:
+                items.append((st, n))
+        for j in range(0, len(todo), BATCH):
             if mem is None:
                 mem = plan.image.materialise()
-            _apply_pre(mem, plan.pre.get(i))
-            st = sim.run(kernel, mem, b.launches, check_independent=False, bank_words=plan.image.bank_words)
-            if len(_SIG_CACHE) >= _SIG_CACHE_MAX:
-                _SIG_CACHE.clear()
-            _SIG_CACHE[gkey] = st
-        cache[sig] = [st, 1]
-    return _scaled_sum(cache.values(), plan.launch_count())
+            chunk = todo[j:j + BATCH]
+            b0 = plan.batches[chunk[0][1]]
+            kernel = plan.kernels[b0.kernel]
+            lanes = {a // 4: np.array([skey[1][k] for skey, _, _ in chunk], np.int64) for k, a in enumerate(addrs)}
+            launches = [plan.batches[i].launches[0] for _, i, _ in chunk]
+            if len(chunk) == 1:
+                _apply_pre(mem, plan.pre.get(chunk[0][1]))
+                per = [sim.run(kernel, mem, launches, check_independent=False, bank_words=plan.image.bank_words)]
+            else:
+                try:
+                    per = sim.run(kernel, mem, launches, check_independent=False, bank_words=plan.image.bank_words,
+                                  timing_only=True, lane_words=lanes, per_lane=True)
+                except sim.SimError:          # launches that do not run in lock-step: one at a time
+                    per = []
+                    for _, i, _ in chunk:
+                        _apply_pre(mem, plan.pre.get(i))
+                        per.append(sim.run(plan.kernels[plan.batches[i].kernel], mem, plan.batches[i].launches,
+                                           check_independent=False,
+                                           bank_words=plan.image.bank_words))
+            for (skey, _, n), st in zip(chunk, per):
+                if len(_SIG_CACHE) >= _SIG_CACHE_MAX:
+                    _SIG_CACHE.clear()
+                _SIG_CACHE[(scope, tk, skey)] = st
+                items.append((st, n))
+    return _scaled_sum(items, plan.launch_count())
 
 
 def _scaled_sum(items, launches: int) -> sim.Stats:
@@ -302,7 +336,7 @@ def _scaled_sum(items, launches: int) -> sim.Stats:
 
 
 def lower_bound(plan: Plan) -> sim.Stats:
-    """Counters of the plan with every bank conflict ignored: one simulated launch per kernel gives the
+    """Counters of the plan with every bank conflict ignored: one simulated launch per kernel timing key gives the
     instruction counts (control flow is data independent), each instruction is charged its static latency.
     Every counter is exact except cycles, stall cycles and idle PE-cycles, which can only be larger in the
     real run (an instruction lasts max(static latency, busiest bank + 1)), so costs derived from it are lower
@@ -310,8 +344,9 @@ def lower_bound(plan: Plan) -> sim.Stats:
     mem = None
     per_kernel: dict = {}
     for i, b in enumerate(plan.batches):
-        if b.kernel in per_kernel:
-            per_kernel[b.kernel][1] += len(b.launches)
+        tk = timing.timing_key(plan.kernels[b.kernel])
+        if tk in per_kernel:
+            per_kernel[tk][1] += len(b.launches)
             continue
         from cnncc.backends.openedgecgra.sim_scalar import run_one
 
@@ -326,5 +361,5 @@ def lower_bound(plan: Plan) -> sim.Stats:
         st.col_active = (counts[:, None] * k.col_own).sum(0)
         st.col_stall = (counts[:, None] * (k.latency[:, None] - k.col_own)).sum(0)
         st.events = counts @ k.events
-        per_kernel[b.kernel] = [st, len(b.launches)]
+        per_kernel[tk] = [st, len(b.launches)]
     return _scaled_sum(per_kernel.values(), plan.launch_count())

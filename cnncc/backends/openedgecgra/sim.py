@@ -194,13 +194,19 @@ def _alu(op: str, a, b):
 
 
 def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independent: bool = True,
-        bank_words: int = 8192, force_vector: bool = False) -> Stats:
+        bank_words: int = 8192, force_vector: bool = False, timing_only: bool = False,
+        lane_words: dict | None = None, per_lane: bool = False):
     """Run ``launches`` (one independent batch) of ``kernel`` on the word array ``mem`` (int64, modified in
     place, values kept in int32 range). Returns the summed counters; ``launch_cycles`` has one entry per launch.
 
     Memory timing: a column's accesses are serial (one port); accesses of different columns to the same SRAM
     bank (``bank_words`` words each, non-interleaved) are serial too; an instruction with memory accesses lasts
-    max(accesses of the busiest column, accesses to the busiest bank) + 1 cycles."""
+    max(accesses of the busiest column, accesses to the busiest bank) + 1 cycles.
+
+    ``timing_only`` (prediction): the launches are alternatives, not one batch; stores of different launches to
+    one word are allowed (the values are then meaningless, the counters are not: control flow is checked equal
+    across launches at every branch), ``lane_words`` {word index: per-launch values} are private to each launch
+    (its parameter words) and ``per_lane`` returns one Stats per launch instead of their sum."""
     bsz = len(launches)
     if bsz == 1 and not force_vector:
         return _run_single(kernel, mem, launches[0], bank_words)
@@ -290,15 +296,17 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
             if ins.op == "LWD":
                 idx = word_index(rptr[c], "LWD")
                 banks.append(idx // bank_words)
-                val = mem[idx]
+                val = _load(mem, idx, lane_words, lane)
                 rptr[c] += ins.imm
-                reads.append(idx)
+                if not timing_only:
+                    reads.append(idx)
             elif ins.op == "LWI":
                 addr = np.broadcast_to(np.asarray(src(ins.b, pe, ins.imm, r0), np.int64), (bsz,))
                 idx = word_index(addr, "LWI")
                 banks.append(idx // bank_words)
-                val = mem[idx]
-                reads.append(idx)
+                val = _load(mem, idx, lane_words, lane)
+                if not timing_only:
+                    reads.append(idx)
             else:
                 v = np.broadcast_to(np.asarray(src(ins.a, pe, ins.imm, r0), np.int64), (bsz,))
                 if ins.op == "SWD":
@@ -307,11 +315,17 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
                 else:
                     addr = np.broadcast_to(np.asarray(src(ins.b, pe, ins.imm, r0), np.int64), (bsz,))
                     idx = word_index(addr, "SWI")
-                if bsz > 1 and np.unique(idx).size != bsz:
+                if bsz > 1 and not timing_only and np.unique(idx).size != bsz:
                     raise SimError(f"{kernel.name}: launches of one batch store to the same word")
                 banks.append(idx // bank_words)
                 mem[idx] = wrap32(v)
-                writes.append(idx)
+                if lane_words:
+                    for w, arr in lane_words.items():
+                        hit = idx == w
+                        if hit.any():
+                            arr[hit] = wrap32(v)[hit]
+                if not timing_only:
+                    writes.append(idx)
                 val = np.full(bsz, POISON, np.int64)
                 ins = Instr(ins.op)  # no register write for stores
             new_rout.append((pe, val))
@@ -335,6 +349,17 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
     if check_independent and bsz > 1 and writes:
         _check_independent(np.stack(reads) if reads else np.zeros((0, bsz), np.int64), np.stack(writes), lane,
                            kernel.name)
+    if per_lane:
+        out = []
+        for j in range(bsz):
+            s1 = Stats(launches=1, cycles=int(cyc[j]), instructions=int(counts.sum()))
+            s1.col_active = (counts[:, None] * kernel.col_own).sum(0)
+            s1.col_stall = col_stall[:, j].copy()
+            s1.events = counts @ kernel.events
+            s1.events[EV_IDLE_PE_CYCLES] += int(extra_idle[j])
+            s1.launch_cycles = [int(cyc[j])]
+            out.append(s1)
+        return out
     stats = Stats(launches=bsz)
     stats.cycles = int(cyc.sum())
     stats.instructions = int(counts.sum()) * bsz
@@ -344,6 +369,16 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
     stats.events[EV_IDLE_PE_CYCLES] += int(extra_idle.sum())
     stats.launch_cycles = [int(x) for x in cyc]
     return stats
+
+
+def _load(mem: np.ndarray, idx: np.ndarray, lane_words: dict | None, lane: np.ndarray) -> np.ndarray:
+    val = mem[idx]
+    if lane_words:
+        for w, arr in lane_words.items():
+            hit = idx == w
+            if hit.any():
+                val = np.where(hit, arr, val)
+    return val
 
 
 def _run_single(kernel: Kernel, mem: np.ndarray, launch: Launch, bank_words: int) -> Stats:

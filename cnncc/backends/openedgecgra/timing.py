@@ -1,0 +1,81 @@
+"""Timing keys of kernels: which immediates can influence control flow or memory addresses.
+
+A conservative, flow-insensitive dataflow analysis over the program: a location (a PE's ROUT or register) is
+*relevant* when its value can reach a branch operand, an LWI/SWI address or a select flag; an instruction whose
+output is relevant makes its sources (and its immediate) relevant. When any load feeds a relevant location,
+memory itself is relevant and so is every stored value. Immediates that are not relevant only change data
+values, never which instructions run or which banks they touch, so two kernels with the same timing key (same
+opcodes, operands and relevant immediates) have identical timing for identical launch pointers, parameter words
+and memory layout. The mapping search uses this to share one simulated launch among kernels that differ in
+weight immediates (``cnncc-ic4``)."""
+
+from __future__ import annotations
+
+from cnncc.backends.openedgecgra import isa
+
+
+def _loc(name: str, pe: int):
+    from cnncc.backends.openedgecgra.sim import _NEIGH
+
+    if name in ("ZERO", "IMM"):
+        return None
+    if name == "SELF":
+        return (pe, "ROUT")
+    if name in _NEIGH:
+        return (_NEIGH[name][pe], "ROUT")
+    return (pe, name)
+
+
+def relevant_immediates(program) -> set[tuple[int, int]]:
+    """(step, pe) of every instruction whose immediate may influence timing."""
+    rel: set = set()
+    imm: set = set()
+    mem_rel = False
+    instrs = [(t, pe, i) for t, step in enumerate(program) for pe, i in enumerate(step) if i.op != "NOP"]
+
+    def use(t, pe, i, names):
+        for n in names:
+            if n == "IMM":
+                imm.add((t, pe))
+            else:
+                loc = _loc(n, pe)
+                if loc is not None:
+                    rel.add(loc)
+
+    for t, pe, i in instrs:           # seeds: control and addresses
+        if i.op in isa.BRANCH_OPS or i.op == "JUMP":
+            use(t, pe, i, (i.a, i.b))
+            imm.add((t, pe))
+        elif i.op in ("LWI", "SWI"):
+            use(t, pe, i, (i.b,))
+        elif i.op in ("LWD", "SWD"):
+            imm.add((t, pe))
+    while True:
+        n0 = (len(rel), len(imm), mem_rel)
+        for t, pe, i in instrs:
+            outs = {(pe, "ROUT")} | ({(pe, f"R{i.dest}")} if i.dest is not None else set())
+            if i.op in isa.STORE_OPS:
+                if mem_rel:
+                    use(t, pe, i, (i.a,))
+                continue
+            if not (outs & rel):
+                continue
+            if i.op in isa.LOAD_OPS:
+                mem_rel = True
+                continue
+            use(t, pe, i, (i.a, i.b))
+            if i.op in ("BSFA", "BZFA"):
+                use(t, pe, i, ("SELF" if i.flag == "SELF" else i.flag,))
+        if (len(rel), len(imm), mem_rel) == n0:
+            return imm
+
+
+def timing_key(kernel) -> tuple:
+    """The kernel's program with every timing-irrelevant immediate blanked (cached on the kernel)."""
+    key = getattr(kernel, "_timing_key", None)
+    if key is None:
+        imm = relevant_immediates(kernel.program)
+        key = tuple((i.op, i.dest, i.a, i.b, i.imm if (t, pe) in imm else None, i.flag)
+                    for t, step in enumerate(kernel.program) for pe, i in enumerate(step))
+        kernel._timing_key = key
+    return key
