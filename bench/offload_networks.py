@@ -23,7 +23,7 @@ MODELS = ("resnet50_cifar100", "mobilenetv2_224")
 TARGETS = ("offload", "offload-64k")
 
 
-def run(model: str, target_name: str, show_layers: bool) -> dict:
+def run(model: str, target_name: str, show_layers: bool, z3: bool = False) -> dict:
     from cnncc.backends.offload import _problem, solve_layer
     from cnncc.backends.offload.model import accel_from_params
     from cnncc.driver import load_model
@@ -32,7 +32,7 @@ def run(model: str, target_name: str, show_layers: bool) -> dict:
     path = ROOT / "samples" / "models" / f"{model}.onnx"
     graph = load_model(path)
     target = load_target(target_name)
-    acc = accel_from_params(dict(target.params))
+    acc = accel_from_params(dict(target.params) | ({"z3_certify": True} if z3 else {}))
     rows = []
     for layer in graph.layers:
         p = _problem(graph, layer, target)
@@ -45,7 +45,8 @@ def run(model: str, target_name: str, show_layers: bool) -> dict:
         rows.append(r)
         if show_layers:
             s = r["strategy"]
-            print(f"  {layer.name:28s} {r['solver_status']:8s} {r['solve_time_s']:6.3f}s "
+            print(f"  {layer.name:28s} {r['solver_status']:8s} {r['solve_time_s']:6.3f}s {r['proof']} "
+                  f"z3 {r['z3_time_s']} s "
                   f"cyc {r['cycles']:>12,.0f} lb {r['lower_bound_cycles']:>12,.0f} gap {r['gap']:.3f} "
                   f"x hand {r['speedup_vs_best_hand']:.2f} tiles {s['tiles']} {s['order']} {s['resident']}")
     speed = [r["speedup_vs_best_hand"] for r in rows]
@@ -59,6 +60,7 @@ def run(model: str, target_name: str, show_layers: bool) -> dict:
            "total_gap": sum(r["cycles"] for r in rows) / sum(r["lower_bound_cycles"] for r in rows),
            "at_bound": sum(g < 1.0005 for g in gaps), "mean_solve_s": statistics.mean(times),
            "max_solve_s": max(times), "total_wall_s": sum(r["wall_s"] for r in rows),
+           "z3_proved": sum(r["proof"] == "exhaustive+z3" for r in rows),
            "compute_bound_lb": sum(r["lower_bound_cycles"] * 1.0 == r["macs"] / acc.macs_per_cycle
                                    + acc.call_overhead_cycles for r in rows)}
     return out
@@ -145,6 +147,7 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--layers", action="store_true", help="print every layer")
     ap.add_argument("--no-network", action="store_true", help="skip the whole-network compile")
+    ap.add_argument("--z3", action="store_true", help="also certify every optimum with z3 (z3_certify=true)")
     ap.add_argument("--breakdown", type=int, default=0, metavar="N",
                     help="only print the gap-to-bound breakdown of the N worst layers per model and target")
     a = ap.parse_args(argv)
@@ -164,11 +167,11 @@ def main(argv=None) -> int:
     nets = []
     for tn in a.targets.split(","):
         for m in a.models.split(","):
-            r = run(m, tn, a.layers)
+            r = run(m, tn, a.layers, a.z3)
             print(f"| {tn} | {m} | {r['layers']} | {r['optimal']} | {r['mean_speedup_vs_hand']:.2f} / "
                   f"{r['min_speedup_vs_hand']:.2f} | {r['total_speedup_vs_hand']:.2f} | {r['mean_gap']:.3f} / "
                   f"{r['max_gap']:.3f} | {r['total_gap']:.3f} | {r['at_bound']} | {r['mean_solve_s']:.3f} / "
-                  f"{r['max_solve_s']:.3f} |", flush=True)
+                  f"{r['max_solve_s']:.3f} |" + (f" z3 proved {r['z3_proved']} |" if a.z3 else ""), flush=True)
             if not a.no_network:
                 nets.append((tn, m, network(m, tn)))
     if nets:

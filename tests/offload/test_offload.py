@@ -149,13 +149,15 @@ def test_z3_cuts_are_lower_bounds(kw):
 
     acc = _acc(**kw)
     for p in (Problem("l", 4, 6, 4, 2, 3, 3, 2, 2), Problem("d", 4, 4, 4, 1, 3, 3, channelwise=True),
-              Problem("o", 2, 4, 4, 4, out_keep=True, in_free=True)):
+              Problem("o", 2, 4, 4, 4, out_keep=True, in_free=True), Problem("p", 2, 4, 4, 4),
+              Problem("q", 4, 2, 2, 4, 3, 1)):
         for t in itertools.product(*(divisors(p.size(d)) for d in DIMS)):
             A = Concrete(p, dict(zip(DIMS, t)))
             for resident in residencies(p):
                 res = {a: a in resident for a in ("I", "W", "O")}
-                low = min(duration(A, p, acc, o, res) for o in _orders(p))
-                assert max(_cuts(A, p, acc, res)) <= low
+                for o in _orders(p):  # one alternative holds for every loop order
+                    d = duration(A, p, acc, o, res)
+                    assert any(max(cuts) <= d for cuts in _cuts(A, p, acc, res)), (p, t, o, res)
 
 
 def test_reuse_baselines_closed_form_equals_simulation():

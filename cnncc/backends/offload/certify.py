@@ -95,31 +95,40 @@ def prove(p: Problem, acc: Accel, incumbent: int, budget_s: float) -> tuple[str,
     import z3
 
     budget = max(1, int(budget_s * RLIMIT_PER_S))
-    s1, A1, res1 = _base(p, acc, incumbent, z3)
+    s1, A1, res1 = _base(p, acc, incumbent, z3, reuse=False)
     start = _used(s1)  # z3 counts resources per context (all solvers); a check's rlimit is relative to it
     s1.set("rlimit", budget)
-    queries, s2 = 1, None
-    while (r1 := s1.check()) == z3.sat:  # a tiling/residency the cuts cannot exclude: every loop order on it
-        m = s1.model()
-        lits = [b for d in DIMS for b in A1.sel[d].values() if z3.is_true(m.eval(b, model_completion=True))]
-        lits += [b if z3.is_true(m.eval(b, model_completion=True)) else z3.Not(b)
-                 for b in res1.values() if not isinstance(b, bool)]
-        if s2 is None:
+    queries, later = 1, []
+
+    def solvers():  # built on first need: the reuse cuts, then the loop order as a variable
+        if not later:
+            later.append(_base(p, acc, incumbent, z3)[0])
             s2, A2, res2 = _base(p, acc, incumbent, z3)
             orders = _orders(p)
             ob = [z3.Bool(f"o_{i}") for i in range(len(orders))]
             s2.add(z3.PbEq([(b, 1) for b in ob], 1))
             for b, order in zip(ob, orders):
                 s2.add(z3.Implies(b, _z(z3, duration(A2, p, acc, order, res2)) < incumbent))
-        left = budget - (_used(s1) - start)
-        if left <= 0:
-            return "unknown", queries
-        s2.set("rlimit", left)
-        r2 = s2.check(*lits)  # the same Boolean names in both solvers: the literals fix this tiling/residency
-        queries += 1
-        if r2 != z3.unsat:
-            return ("sat" if r2 == z3.sat else "unknown"), queries
-        s1.add(z3.Not(z3.And(*(s2.unsat_core() or lits))))  # the core may exclude more than this tiling
+            later.append(s2)
+        return later
+
+    while (r1 := s1.check()) == z3.sat:  # a tiling/residency the first cuts cannot exclude
+        m = s1.model()
+        lits = [b for d in DIMS for b in A1.sel[d].values() if z3.is_true(m.eval(b, model_completion=True))]
+        lits += [b if z3.is_true(m.eval(b, model_completion=True)) else z3.Not(b)
+                 for b in res1.values() if not isinstance(b, bool)]
+        for sx in solvers():  # the same Boolean names in every solver: the literals fix this tiling/residency
+            left = budget - (_used(s1) - start)
+            if left <= 0:
+                return "unknown", queries
+            sx.set("rlimit", left)
+            r2 = sx.check(*lits)
+            queries += 1
+            if r2 == z3.unsat:
+                s1.add(z3.Not(z3.And(*(sx.unsat_core() or lits))))  # the core may exclude more than this tiling
+                break
+            if r2 == z3.unknown or sx is later[-1]:
+                return ("sat" if r2 == z3.sat else "unknown"), queries
         left = budget - (_used(s1) - start)
         if left <= 0:
             return "unknown", queries
@@ -133,7 +142,7 @@ def _used(s) -> int:
     return int(st.get_key_value("rlimit count")) if "rlimit count" in st.keys() else 0
 
 
-def _base(p: Problem, acc: Accel, incumbent: int, z3):
+def _base(p: Problem, acc: Accel, incumbent: int, z3, reuse: bool = True):
     """Solver with one-hot tile sizes, residency Booleans, the capacity constraint and the cuts ``< incumbent``."""
     s = z3.SolverFor("QF_LIA")
     s.set("random_seed", 0)
@@ -148,20 +157,33 @@ def _base(p: Problem, acc: Accel, incumbent: int, z3):
             s.add(_z(z3, fp[a]) <= cap)
     else:
         s.add(_z(z3, fp["I"] + fp["W"] + fp["O"]) <= acc.onchip_bytes)
-    for cut in _cuts(A, p, acc, res):
-        s.add(_z(z3, cut) < incumbent)
+    alts = [z3.And(*[_z(z3, c) < incumbent for c in cuts]) for cuts in _cuts(A, p, acc, res, reuse)]
+    s.add(z3.Or(*alts) if len(alts) > 1 else alts[0])
     return s, A, res
 
 
-def _cuts(A, p: Problem, acc: Accel, res: dict) -> list:
+def _cuts(A, p: Problem, acc: Accel, res: dict, reuse: bool = True) -> list[list]:
     """Lower bounds (scaled cycles) on the duration of every strategy of a tiling and residency, whatever its loop
-    order. The closed form is ``first loads + sum over steps s >= 1 of phase_s + last compute + last store`` with
+    order, as alternatives: a list of lists of cuts such that, for every loop order, the duration is at least
+    every cut of one of the lists.
+
+    The closed form is ``first loads + sum over steps s >= 1 of phase_s + last compute + last store`` with
     ``N - 1`` phases (``N`` = compute calls). A pipelined phase is ``max(comp, loads) + stores`` (shared DMA) or
     ``max(comp + stores, loads)`` (separate channels), so both are >= comp + stores: duration >= first loads +
-    ``N`` computes + every store (each output tile is stored finally once). On a shared channel a phase is also
-    >= loads + stores: duration >= every load (each tile moved at least once) + every store + one compute; on
-    separate channels >= loads: duration >= every load + one compute + the last store. Sequential: the sum of
-    all computes, loads and stores. Spills and reloads of partial sums (order-dependent) only add."""
+    ``N`` computes + every store. On a shared channel a phase is also >= loads + stores: duration >= every load
+    + every store + one compute; on separate channels >= loads: duration >= every load + one compute + the last
+    store. Sequential: the sum of all computes, loads and stores.
+
+    Every load and store: each tile moved at least once (resident operands once whole) and each output tile
+    stored finally once. Beyond that, an operand is loaded ``prod(n_i, i <= its innermost nontrivial loop)``
+    times, and the innermost nontrivial loop ``L`` of the order decides (not depthwise): ``L`` in {y, x}: input
+    tiles n_k times, output tiles revisited n_c times (n_c - 1 partial-sum spills and reloads each); ``L = k``:
+    weight tiles n_y * n_x times, output revisits as before; ``L = c``: input n_k and weights n_y * n_x times.
+    One alternative per case (streamed operands only).
+
+    Shared channel: every tile of a streamed operand is loaded at least once, all but one of them in a phase
+    ``max(comp, loads) + stores >= comp + stores + max(0, tile load - comp)``; so duration >= first loads + every
+    compute + every store + (tiles - 1) * max(0, tile load - comp), for each streamed operand."""
     sc = acc.scale
     lam, pb = acc.dma_latency_cycles * sc, int(sc / acc.dma_bytes_per_cycle)
     calls = 1
@@ -169,7 +191,7 @@ def _cuts(A, p: Problem, acc: Accel, res: dict) -> list:
         calls = A.n(d, calls)
     comp = calls * (acc.call_overhead_cycles * sc) + p.macs * (sc // acc.macs_per_cycle)
     comp1 = acc.call_overhead_cycles * sc + _macs(A, p) * (sc // acc.macs_per_cycle)
-    first, loads, stores, last = 0, 0, 0, 0
+    first, loads, extra, lumpy = 0, 0, {}, []
     for a in ("I", "W"):
         if a in p.operands and not (a == "I" and p.in_free):
             whole = lam + pb * p.full_bytes(a, acc)
@@ -177,19 +199,42 @@ def _cuts(A, p: Problem, acc: Accel, res: dict) -> list:
             tiles = 1
             for d in p.rel(a):
                 tiles = A.n(d, tiles)
-            loads = loads + A.If(res[a], whole, tiles * lam + pb * _all_tiles(A, p, acc, a))
+            once = tiles * lam + pb * _all_tiles(A, p, acc, a)
+            loads = loads + A.If(res[a], whole, once)
+            more = (A.fac("k", lambda v: p.K // v - 1, once) if a == "I"
+                    else A.n("y", A.n("x", once)) - once)
+            extra[a] = A.If(res[a], 0, more)
+            if acc.pipelined and acc.dma_channels == "shared":
+                m = A.max(0, lam + pb * _bytes(A, p, acc, a) - comp1)  # a phase loading a tile of a, beyond comp
+                m_all = m
+                for d in p.rel(a):
+                    m_all = A.n(d, m_all)
+                lumpy.append(A.If(res[a], 0, m_all - m))
+    tiles_o = 1
+    for d in p.rel("O"):
+        tiles_o = A.n(d, tiles_o)
+    spills = A.If(res["O"], 0, A.fac("c", lambda v: p.C // v - 1,
+                                      tiles_o * (lam + pb * _bytes(A, p, acc, "O"))))
+    stores, last = 0, 0
     if not p.out_keep:
-        tiles = 1
-        for d in p.rel("O"):
-            tiles = A.n(d, tiles)
         fin = pb * p.full_bytes("O", acc, final=True)
-        stores = A.If(res["O"], lam + fin, tiles * lam + fin)
+        stores = A.If(res["O"], lam + fin, tiles_o * lam + fin)
         last = A.If(res["O"], lam + fin, lam + pb * _bytes(A, p, acc, "O", final=True))
-    if not acc.pipelined:
-        return [comp + loads + stores]
-    if acc.dma_channels == "separate":
-        return [first + comp + stores, loads + comp1 + last]
-    return [first + comp + stores, loads + stores + comp1]
+    if p.channelwise or not reuse:
+        alts = [(0, 0)]
+    else:  # (extra loads, extra stores) for L in {y, x}, L = k, L = c
+        xi, xw = extra.get("I", 0), extra.get("W", 0)
+        alts = [(xi + spills, spills), (xw + spills, spills), (xi + xw, 0)]
+    out = []
+    for xl, xs in alts:
+        ld, st = loads + xl, stores + xs
+        if not acc.pipelined:
+            out.append([comp + ld + st])
+        elif acc.dma_channels == "separate":
+            out.append([first + comp + st, ld + comp1 + last])
+        else:
+            out.append([first + comp + st, ld + st + comp1] + [first + comp + st + x for x in lumpy])
+    return out
 
 
 def _all_tiles(A, p: Problem, acc: Accel, a: str):
