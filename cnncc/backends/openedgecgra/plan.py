@@ -343,23 +343,30 @@ def lower_bound(plan: Plan) -> sim.Stats:
     bounds of the predicted ones."""
     mem = None
     per_kernel: dict = {}
-    for i, b in enumerate(plan.batches):
-        tk = timing.timing_key(plan.kernels[b.kernel])
-        if tk in per_kernel:
-            per_kernel[tk][1] += len(b.launches)
-            continue
-        from cnncc.backends.openedgecgra.sim_scalar import run_one
+    first: dict = {}
+    for i, b in enumerate(plan.batches):          # launches per kernel name, first launch of each
+        f = first.get(b.kernel)
+        if f is None:
+            first[b.kernel] = [i, len(b.launches)]
+        else:
+            f[1] += len(b.launches)
+    from cnncc.backends.openedgecgra.sim_scalar import run_one
 
+    for name, (i, n) in first.items():
+        k = plan.kernels[name]
+        tk = timing.timing_key(k)
+        if tk in per_kernel:
+            per_kernel[tk][1] += n
+            continue
         if mem is None:
             mem = plan.image.materialise()
         _apply_pre(mem, plan.pre.get(i))
-        k = plan.kernels[b.kernel]
-        lc = b.launches[0]
+        lc = plan.batches[i].launches[0]
         counts = np.array(run_one(k, mem, lc.rptr, lc.wptr, plan.image.bank_words, sim.MAX_STEPS)[0], np.int64)
         st = sim.Stats(launches=1, instructions=int(counts.sum()))
         st.cycles = int(counts @ k.latency)
         st.col_active = (counts[:, None] * k.col_own).sum(0)
         st.col_stall = (counts[:, None] * (k.latency[:, None] - k.col_own)).sum(0)
         st.events = counts @ k.events
-        per_kernel[tk] = [st, len(b.launches)]
+        per_kernel[tk] = [st, n]
     return _scaled_sum(per_kernel.values(), plan.launch_count())

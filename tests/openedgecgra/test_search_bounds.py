@@ -1,0 +1,57 @@
+"""Branch-and-bound search and batched prediction are exact: same choice as predicting everything, bounds
+never above the predicted numbers, predictions equal to full simulation."""
+
+import numpy as np
+import pytest
+
+from cnncc.backends.openedgecgra import plan as P
+from cnncc.backends.openedgecgra import search as S
+from cnncc.backends.openedgecgra.kernels.common import ConvProblem
+from cnncc.backends.openedgecgra.layer import ConvLayer
+from cnncc.backends.openedgecgra.params import DEFAULTS
+
+
+def _layer(C, K, O, F=3, groups=1, seed=1):
+    rng = np.random.default_rng(seed)
+    prob = ConvProblem(C, K, O + F - 1, O + F - 1, O, O, F, F)
+    W = rng.integers(-8, 9, (K * groups, C, F, F))
+    return ConvLayer("l", prob, groups, (0, 0, 0, 0), (C * groups, O + F - 1, O + F - 1), W, None, None,
+                     "conv", False)
+
+
+@pytest.mark.parametrize("cl", [_layer(8, 8, 6), _layer(1, 1, 6, groups=8), _layer(16, 20, 4, F=1)])
+@pytest.mark.parametrize("objective", ["latency", "energy"])
+def test_pruned_search_chooses_like_full_search(cl, objective):
+    prm = dict(DEFAULTS, objective=objective)
+    full, best_full = S.search(cl, prm, prune=False)
+    pruned, best = S.search(cl, prm)
+    assert best.row == best_full.row
+    for a, b in zip(full, pruned):
+        if b.row.get("pruned"):
+            assert b.row["lower_bound_cycles"] <= a.row["cycles"]
+            assert b.row["lower_bound_energy_uj"] <= a.row["energy_uj"] + 1e-9
+            assert "cycles" not in b.row and "mac_per_cycle" not in b.row
+        else:
+            assert a.row == b.row
+
+
+@pytest.mark.parametrize("m", P.MAPPINGS)
+def test_bound_below_prediction_equal_to_full_simulation(m):
+    cl = _layer(8, 8, 5)
+    plan = P.make_plan(m, cl, DEFAULTS["sram_bytes"], DEFAULTS["sram_bank_bytes"])
+    lb, pred = P.lower_bound(plan), P.predict(plan)
+    _, full = P.run(plan, np.ones((8, 7, 7), np.int64))
+    assert pred.cycles == full.cycles and pred.instructions == full.instructions
+    assert np.array_equal(pred.events, full.events) and np.array_equal(pred.col_stall, full.col_stall)
+    assert lb.cycles <= pred.cycles and lb.instructions == pred.instructions
+    assert lb.mem_accesses == pred.mem_accesses
+
+
+def test_cross_layer_cache_reuse_is_exact():
+    cl = _layer(8, 8, 5)
+    plan = P.make_plan("conv-wp", cl, DEFAULTS["sram_bytes"], DEFAULTS["sram_bank_bytes"])
+    P._SIG_CACHE.clear()
+    a = P.predict(plan)
+    assert P._SIG_CACHE
+    b = P.predict(plan)
+    assert a.cycles == b.cycles and np.array_equal(a.events, b.events)
