@@ -86,55 +86,53 @@ def prove(p: Problem, acc: Accel, incumbent: int, budget_s: float) -> tuple[str,
     since the incumbent comes from an exhaustive search) or ``"unknown"`` (resource limit). Deterministic:
     ``rlimit`` (one budget for all checks), fixed seed.
 
-    Two stages. (1) One order-free query: one-hot tile sizes, one Boolean per operand that may be resident,
-    capacity, and the valid cuts of :func:`_cuts` ``< incumbent`` (first loads + every compute + every store;
-    every load + every store + one compute). It is UNSAT on almost every layer (the optimum sits on these
-    bounds). (2) Each tiling/residency it cannot exclude (a model) is checked under assumptions against a second
-    solver in which the loop order is a one-hot variable (``o_i -> duration_i < incumbent``); when that is
-    UNSAT, its unsat core is blocked in the first solver and the first query is asked again."""
+    Order-free queries first: one-hot tile sizes, one Boolean per operand that may be resident, capacity, and
+    valid lower-bound cuts ``< incumbent`` (:func:`_cuts`). (1) The plain cuts (first loads + every compute +
+    every store; every load + every store + one compute): UNSAT on most layers, since their optimum sits on
+    these bounds. (2) Else the strong cuts (reuse alternatives by innermost loop, per-operand load excess on a
+    shared channel). (3) Each tiling/residency that (2) cannot exclude (a model) is checked under assumptions
+    in a solver where the loop order is a one-hot variable (``o_i -> duration_i < incumbent``); when UNSAT, its
+    unsat core is blocked in (2) and (2) is asked again. All checks share one ``rlimit`` budget."""
     import z3
 
     budget = max(1, int(budget_s * RLIMIT_PER_S))
-    s1, A1, res1 = _base(p, acc, incumbent, z3, reuse=False)
-    start = _used(s1)  # z3 counts resources per context (all solvers); a check's rlimit is relative to it
-    s1.set("rlimit", budget)
-    queries, later = 1, []
-
-    def solvers():  # built on first need: the reuse cuts, then the loop order as a variable
-        if not later:
-            later.append(_base(p, acc, incumbent, z3)[0])
-            s2, A2, res2 = _base(p, acc, incumbent, z3)
+    s0 = _base(p, acc, incumbent, z3, strong=False)[0]
+    start = _used(s0)  # z3 counts resources per context (all solvers); a check's rlimit is relative to it
+    s0.set("rlimit", budget)
+    r0 = s0.check()
+    if r0 != z3.sat:  # the plain cuts prove it (most layers), or the resource limit was hit
+        return ("unsat" if r0 == z3.unsat else "unknown"), 1
+    s1, A1, res1 = _base(p, acc, incumbent, z3)
+    queries, s2 = 1, None
+    while True:
+        left = budget - (_used(s1) - start)
+        if left <= 0:
+            return "unknown", queries
+        s1.set("rlimit", left)
+        r1 = s1.check()
+        queries += 1
+        if r1 != z3.sat:
+            return ("unsat" if r1 == z3.unsat else "unknown"), queries
+        m = s1.model()  # a tiling/residency the cuts cannot exclude: every loop order on it
+        lits = [b for d in DIMS for b in A1.sel[d].values() if z3.is_true(m.eval(b, model_completion=True))]
+        lits += [b if z3.is_true(m.eval(b, model_completion=True)) else z3.Not(b)
+                 for b in res1.values() if not isinstance(b, bool)]
+        if s2 is None:
+            s2, A2, res2 = _base(p, acc, incumbent, z3, strong=False)
             orders = _orders(p)
             ob = [z3.Bool(f"o_{i}") for i in range(len(orders))]
             s2.add(z3.PbEq([(b, 1) for b in ob], 1))
             for b, order in zip(ob, orders):
                 s2.add(z3.Implies(b, _z(z3, duration(A2, p, acc, order, res2)) < incumbent))
-            later.append(s2)
-        return later
-
-    while (r1 := s1.check()) == z3.sat:  # a tiling/residency the first cuts cannot exclude
-        m = s1.model()
-        lits = [b for d in DIMS for b in A1.sel[d].values() if z3.is_true(m.eval(b, model_completion=True))]
-        lits += [b if z3.is_true(m.eval(b, model_completion=True)) else z3.Not(b)
-                 for b in res1.values() if not isinstance(b, bool)]
-        for sx in solvers():  # the same Boolean names in every solver: the literals fix this tiling/residency
-            left = budget - (_used(s1) - start)
-            if left <= 0:
-                return "unknown", queries
-            sx.set("rlimit", left)
-            r2 = sx.check(*lits)
-            queries += 1
-            if r2 == z3.unsat:
-                s1.add(z3.Not(z3.And(*(sx.unsat_core() or lits))))  # the core may exclude more than this tiling
-                break
-            if r2 == z3.unknown or sx is later[-1]:
-                return ("sat" if r2 == z3.sat else "unknown"), queries
         left = budget - (_used(s1) - start)
         if left <= 0:
             return "unknown", queries
-        s1.set("rlimit", left)
+        s2.set("rlimit", left)
+        r2 = s2.check(*lits)  # the same Boolean names in both solvers: the literals fix this tiling/residency
         queries += 1
-    return ("unsat" if r1 == z3.unsat else "unknown"), queries
+        if r2 != z3.unsat:
+            return ("sat" if r2 == z3.sat else "unknown"), queries
+        s1.add(z3.Not(z3.And(*(s2.unsat_core() or lits))))  # the core may exclude more than this tiling
 
 
 def _used(s) -> int:
@@ -142,7 +140,7 @@ def _used(s) -> int:
     return int(st.get_key_value("rlimit count")) if "rlimit count" in st.keys() else 0
 
 
-def _base(p: Problem, acc: Accel, incumbent: int, z3, reuse: bool = True):
+def _base(p: Problem, acc: Accel, incumbent: int, z3, strong: bool = True):
     """Solver with one-hot tile sizes, residency Booleans, the capacity constraint and the cuts ``< incumbent``."""
     s = z3.SolverFor("QF_LIA")
     s.set("random_seed", 0)
@@ -157,12 +155,12 @@ def _base(p: Problem, acc: Accel, incumbent: int, z3, reuse: bool = True):
             s.add(_z(z3, fp[a]) <= cap)
     else:
         s.add(_z(z3, fp["I"] + fp["W"] + fp["O"]) <= acc.onchip_bytes)
-    alts = [z3.And(*[_z(z3, c) < incumbent for c in cuts]) for cuts in _cuts(A, p, acc, res, reuse)]
+    alts = [z3.And(*[_z(z3, c) < incumbent for c in cuts]) for cuts in _cuts(A, p, acc, res, strong)]
     s.add(z3.Or(*alts) if len(alts) > 1 else alts[0])
     return s, A, res
 
 
-def _cuts(A, p: Problem, acc: Accel, res: dict, reuse: bool = True) -> list[list]:
+def _cuts(A, p: Problem, acc: Accel, res: dict, strong: bool = True) -> list[list]:
     """Lower bounds (scaled cycles) on the duration of every strategy of a tiling and residency, whatever its loop
     order, as alternatives: a list of lists of cuts such that, for every loop order, the duration is at least
     every cut of one of the lists.
@@ -204,7 +202,7 @@ def _cuts(A, p: Problem, acc: Accel, res: dict, reuse: bool = True) -> list[list
             more = (A.fac("k", lambda v: p.K // v - 1, once) if a == "I"
                     else A.n("y", A.n("x", once)) - once)
             extra[a] = A.If(res[a], 0, more)
-            if acc.pipelined and acc.dma_channels == "shared":
+            if strong and acc.pipelined and acc.dma_channels == "shared":
                 m = A.max(0, lam + pb * _bytes(A, p, acc, a) - comp1)  # a phase loading a tile of a, beyond comp
                 m_all = m
                 for d in p.rel(a):
@@ -220,7 +218,7 @@ def _cuts(A, p: Problem, acc: Accel, res: dict, reuse: bool = True) -> list[list
         fin = pb * p.full_bytes("O", acc, final=True)
         stores = A.If(res["O"], lam + fin, tiles_o * lam + fin)
         last = A.If(res["O"], lam + fin, lam + pb * _bytes(A, p, acc, "O", final=True))
-    if p.channelwise or not reuse:
+    if p.channelwise or not strong:
         alts = [(0, 0)]
     else:  # (extra loads, extra stores) for L in {y, x}, L = k, L = c
         xi, xw = extra.get("I", 0), extra.get("W", 0)

@@ -25,7 +25,7 @@ PARAMS: dict[str, type | tuple] = {
 DEFAULTS = {"input_buffer_bytes": 0, "weight_buffer_bytes": 0, "output_buffer_bytes": 0,
             "call_overhead_cycles": 0, "dma_channels": "shared", "overlap": "pipelined", "act_bytes": 1,
             "weight_bytes": 1, "psum_bytes": 4, "clock_hz": 1_000_000_000, "solver_timeout_s": 30,
-            "steplevel_max_subconvs": 8, "keep_outputs_on_chip": True, "z3_certify": False}
+            "steplevel_max_subconvs": 8, "keep_outputs_on_chip": True, "z3_certify": True}
 REQUIRED = ("onchip_bytes", "macs_per_cycle", "dma_latency_cycles", "dma_bytes_per_cycle")
 
 
@@ -48,7 +48,7 @@ class Accel:
     solver_timeout_s: float = 30.0
     steplevel_max_subconvs: int = 8
     keep_outputs_on_chip: bool = True
-    z3_certify: bool = False  # re-prove each optimum with z3 (see certify.py; slow on large layers)
+    z3_certify: bool = True  # re-prove each optimum with z3 (see certify.py; seconds per layer)
     split: tuple[int, int, int] | None = None
 
     @property
