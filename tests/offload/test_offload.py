@@ -233,3 +233,13 @@ def test_keep_output_on_chip_saves_and_replays():
     assert c1["output_kept_on_chip"] and c2["input_on_chip"]
     assert c1["kept_saving_cycles"] + c2["kept_saving_cycles"] == rep.totals["kept_on_chip_saving_cycles"] > 0
     assert rep.totals["cycles"] == rep.totals["cycles_off_chip"] - rep.totals["kept_on_chip_saving_cycles"]
+
+
+def test_z3_resource_limit_reports_feasible_with_gap():
+    """When z3 runs out of its resource limit the layer is `feasible` (never `optimal`), with its gap."""
+    p = Problem("l", 8, 8, 16, 16, 3, 3)
+    r = solve_layer(p, _acc(onchip_bytes=20000, solver_timeout_s=1e-6), "l")
+    assert r["solver_status"] == "feasible" and r["proof"] == "exhaustive (z3: resource limit)"
+    assert r["gap"] >= 1.0
+    r = solve_layer(p, _acc(onchip_bytes=20000), "l")
+    assert r["solver_status"] == "optimal" and r["proof"] == "exhaustive+z3"
