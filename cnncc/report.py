@@ -107,7 +107,11 @@ class Report:
         return json.dumps(self.to_dict(stable), indent=2, sort_keys=True) + "\n"
 
     def to_csv(self) -> str:
+        """One row per layer: the table's columns plus the identity fields (``output``, ``onnx_nodes``)."""
         cols = self.columns or tuple(Column(k, k) for k in (self.layers[0] if self.layers else {}))
+        keys = {c.key for c in cols}
+        cols = tuple(cols) + tuple(Column(k, k) for k in ("output", "onnx_nodes")
+                                   if k not in keys and any(k in row for row in self.layers))
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow([c.key for c in cols])
