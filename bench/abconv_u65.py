@@ -29,11 +29,6 @@ def main(argv=None) -> int:
     ap.add_argument("--no-vela", action="store_true", help="cnncc's model only")
     ap.add_argument("--lowerings", default="slice-concat,transpose", help="abconv lowerings to compare")
     a = ap.parse_args(argv)
-    try:
-        from cnncc.passes.abconv import ABConvPass  # noqa: F401
-    except ImportError:
-        print("the abconv pass is not available in this tree (cnncc/passes/abconv.py)", file=sys.stderr)
-        return 1
     from cnncc.driver import load_model, run_passes
     from cnncc.export.tflite import write_tflite
     from cnncc.target import load_target
