@@ -36,11 +36,12 @@ def test_pruned_search_chooses_like_full_search(cl, objective):
 
 
 @pytest.mark.parametrize("m", P.MAPPINGS)
-def test_bound_below_prediction_equal_to_full_simulation(m):
-    cl = _layer(8, 8, 5)
+@pytest.mark.parametrize("C,groups", [(8, 1), (1, 6)])
+def test_bound_below_prediction_equal_to_full_simulation(m, C, groups):
+    cl = _layer(C, 8 if groups == 1 else 1, 5, groups=groups)
     plan = P.make_plan(m, cl, DEFAULTS["sram_bytes"], DEFAULTS["sram_bank_bytes"])
     lb, pred = P.lower_bound(plan), P.predict(plan)
-    _, full = P.run(plan, np.ones((8, 7, 7), np.int64))
+    _, full = P.run(plan, np.ones((C * groups, 7, 7), np.int64))
     assert pred.cycles == full.cycles and pred.instructions == full.instructions
     assert np.array_equal(pred.events, full.events) and np.array_equal(pred.col_stall, full.col_stall)
     assert lb.cycles <= pred.cycles and lb.instructions == pred.instructions
@@ -55,3 +56,15 @@ def test_cross_layer_cache_reuse_is_exact():
     assert P._SIG_CACHE
     b = P.predict(plan)
     assert a.cycles == b.cycles and np.array_equal(a.events, b.events)
+
+
+def test_control_key_shared_by_groups_timing_key_not():
+    """Depthwise cnncc-ic4: each group's kernels differ in address immediates (distinct timing keys) but run
+    the same instructions (one control key per chunk shape), so the bound needs one launch per chunk shape."""
+    from cnncc.backends.openedgecgra import timing
+
+    plan = P.make_plan("cnncc-ic4", _layer(1, 1, 5, groups=6), DEFAULTS["sram_bytes"], DEFAULTS["sram_bank_bytes"])
+    ks = list(plan.kernels.values())
+    per_group = len(ks) // 6
+    assert per_group == 2 and len({timing.timing_key(k) for k in ks}) == len(ks)
+    assert len({timing.control_key(k) for k in ks}) == per_group

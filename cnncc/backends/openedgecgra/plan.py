@@ -336,8 +336,9 @@ def _scaled_sum(items, launches: int) -> sim.Stats:
 
 
 def lower_bound(plan: Plan) -> sim.Stats:
-    """Counters of the plan with every bank conflict ignored: one simulated launch per kernel timing key gives the
-    instruction counts (control flow is data independent), each instruction is charged its static latency.
+    """Counters of the plan with every bank conflict ignored: one simulated launch per kernel control key
+    (``timing.control_key``: kernels differing only in immediates that cannot reach a branch, such as addresses
+    and weights, share it) gives the instruction counts, each instruction is charged its static latency.
     Every counter is exact except cycles, stall cycles and idle PE-cycles, which can only be larger in the
     real run (an instruction lasts max(static latency, busiest bank + 1)), so costs derived from it are lower
     bounds of the predicted ones."""
@@ -354,7 +355,7 @@ def lower_bound(plan: Plan) -> sim.Stats:
 
     for name, (i, n) in first.items():
         k = plan.kernels[name]
-        tk = timing.timing_key(k)
+        tk = timing.control_key(k)
         if tk in per_kernel:
             per_kernel[tk][1] += n
             continue

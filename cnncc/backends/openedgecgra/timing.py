@@ -26,8 +26,10 @@ def _loc(name: str, pe: int):
     return (pe, name)
 
 
-def relevant_immediates(program) -> set[tuple[int, int]]:
-    """(step, pe) of every instruction whose immediate may influence timing."""
+def relevant_immediates(program, control_only: bool = False) -> set[tuple[int, int]] | None:
+    """(step, pe) of every instruction whose immediate may influence timing. With ``control_only`` only
+    branches are seeds (the immediates that may change which instructions run); returns None then when a
+    loaded value may reach a branch (control flow may depend on memory)."""
     rel: set = set()
     imm: set = set()
     mem_rel = False
@@ -46,6 +48,8 @@ def relevant_immediates(program) -> set[tuple[int, int]]:
         if i.op in isa.BRANCH_OPS or i.op == "JUMP":
             use(t, pe, i, (i.a, i.b))
             imm.add((t, pe))
+        elif control_only:
+            continue
         elif i.op in ("LWI", "SWI"):
             use(t, pe, i, (i.b,))
         elif i.op in ("LWD", "SWD"):
@@ -61,6 +65,8 @@ def relevant_immediates(program) -> set[tuple[int, int]]:
             if not (outs & rel):
                 continue
             if i.op in isa.LOAD_OPS:
+                if control_only:
+                    return None
                 mem_rel = True
                 continue
             use(t, pe, i, (i.a, i.b))
@@ -78,4 +84,21 @@ def timing_key(kernel) -> tuple:
         key = tuple((i.op, i.dest, i.a, i.b, i.imm if (t, pe) in imm else None, i.flag)
                     for t, step in enumerate(kernel.program) for pe, i in enumerate(step))
         kernel._timing_key = key
+    return key
+
+
+def control_key(kernel) -> tuple:
+    """The kernel's program with every immediate blanked that cannot reach a branch (cached on the kernel), or
+    its ``timing_key`` when a loaded value may reach a branch. Kernels with equal control keys execute the same
+    instruction sequence for any pointers, parameter words and memory, hence the same instruction counts and
+    static-latency cycles (what ``plan.lower_bound`` needs)."""
+    key = getattr(kernel, "_control_key", None)
+    if key is None:
+        imm = relevant_immediates(kernel.program, control_only=True)
+        if imm is None:
+            key = ("timing", timing_key(kernel))
+        else:
+            key = ("control", tuple((i.op, i.dest, i.a, i.b, i.imm if (t, pe) in imm else None, i.flag)
+                                    for t, step in enumerate(kernel.program) for pe, i in enumerate(step)))
+        kernel._control_key = key
     return key
