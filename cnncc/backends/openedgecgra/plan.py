@@ -181,7 +181,7 @@ def _templates(kernels: dict) -> tuple[dict, dict]:
     (precomputed at compile time) before configuring. Returns (template per shape, patched words per kernel)."""
     templates, patch = {}, {}
     for name, k in kernels.items():
-        shape = tuple((i.op, i.dest, i.a, i.b, i.flag) for step in k.program for i in step)
+        shape = timing.shape(k)
         t = templates.setdefault(shape, k)
         patch[name] = 0 if t is k else sum(a != b for sa, sb in zip(t.program, k.program) for a, b in zip(sa, sb))
     return {n: k for n, k in ((f"t{i}", k) for i, k in enumerate(templates.values()))}, patch

@@ -76,11 +76,34 @@ def relevant_immediates(program, control_only: bool = False) -> set[tuple[int, i
             return imm
 
 
+#: relevant immediates per program shape: the analysis never looks at immediate values, so kernels of one shape
+#: (opcodes, operands, destinations, flags) share it
+_SHAPE_CACHE: dict = {}
+
+
+def shape(kernel) -> tuple:
+    """The kernel's program without immediates (cached on the kernel)."""
+    sh = getattr(kernel, "_shape", None)
+    if sh is None:
+        sh = tuple((i.op, i.dest, i.a, i.b, i.flag) for step in kernel.program for i in step)
+        kernel._shape = sh
+    return sh
+
+
+def _relevant(kernel, control_only: bool):
+    key = (shape(kernel), control_only)
+    if key not in _SHAPE_CACHE:
+        if len(_SHAPE_CACHE) > 10_000:
+            _SHAPE_CACHE.clear()
+        _SHAPE_CACHE[key] = relevant_immediates(kernel.program, control_only)
+    return _SHAPE_CACHE[key]
+
+
 def timing_key(kernel) -> tuple:
     """The kernel's program with every timing-irrelevant immediate blanked (cached on the kernel)."""
     key = getattr(kernel, "_timing_key", None)
     if key is None:
-        imm = relevant_immediates(kernel.program)
+        imm = _relevant(kernel, False)
         key = tuple((i.op, i.dest, i.a, i.b, i.imm if (t, pe) in imm else None, i.flag)
                     for t, step in enumerate(kernel.program) for pe, i in enumerate(step))
         kernel._timing_key = key
@@ -94,7 +117,7 @@ def control_key(kernel) -> tuple:
     static-latency cycles (what ``plan.lower_bound`` needs)."""
     key = getattr(kernel, "_control_key", None)
     if key is None:
-        imm = relevant_immediates(kernel.program, control_only=True)
+        imm = _relevant(kernel, True)
         if imm is None:
             key = ("timing", timing_key(kernel))
         else:
