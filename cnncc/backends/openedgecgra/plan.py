@@ -176,14 +176,20 @@ def _canonical(sigs: list, img: MemImage) -> list:
     return out
 
 
+def _imms(kernel) -> tuple:
+    imms = getattr(kernel, "_imms", None)
+    if imms is None:
+        imms = kernel._imms = tuple(i.imm for step in kernel.program for i in step)
+    return imms
+
+
 def _templates(kernels: dict) -> tuple[dict, dict]:
     """Kernels that differ only in immediates share a template in SRAM; the CPU patches the differing words
     (precomputed at compile time) before configuring. Returns (template per shape, patched words per kernel)."""
     templates, patch = {}, {}
     for name, k in kernels.items():
-        shape = timing.shape(k)
-        t = templates.setdefault(shape, k)
-        patch[name] = 0 if t is k else sum(a != b for sa, sb in zip(t.program, k.program) for a, b in zip(sa, sb))
+        t = templates.setdefault(timing.shape(k), k)      # same shape: instructions differ only in immediates
+        patch[name] = 0 if t is k else sum(a != b for a, b in zip(_imms(t), _imms(k)))
     return {n: k for n, k in ((f"t{i}", k) for i, k in enumerate(templates.values()))}, patch
 
 
