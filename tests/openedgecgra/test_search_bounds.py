@@ -68,3 +68,16 @@ def test_control_key_shared_by_groups_timing_key_not():
     per_group = len(ks) // 6
     assert per_group == 2 and len({timing.timing_key(k) for k in ks}) == len(ks)
     assert len({timing.control_key(k) for k in ks}) == per_group
+
+
+def test_too_long_kernel_is_not_applicable():
+    """A generator whose program exceeds the 32-instruction context memory makes the mapping not applicable
+    (reported as the candidate's reason), never an internal error."""
+    from cnncc.backends.openedgecgra.isa import MAX_INSTR
+    from cnncc.backends.openedgecgra.kernels.common import Builder, NotApplicable
+
+    b = Builder()
+    for _ in range(MAX_INSTR + 1):
+        b.new()
+    with pytest.raises(NotApplicable, match="CGRA-instructions"):
+        b.kernel("long")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnncc.backends.openedgecgra.isa import COLS, IMM_MAX, IMM_MIN, N_PE, NOP, ROWS, Instr
+from cnncc.backends.openedgecgra.isa import COLS, IMM_MAX, IMM_MIN, MAX_INSTR, N_PE, NOP, ROWS, Instr
 from cnncc.backends.openedgecgra.sim import Kernel, Launch
 
 GUARD_WORDS = 64  # slack after each buffer: kernels may prefetch one row past the end
@@ -83,6 +83,9 @@ class Builder:
                 self.put(t, (r, c), ins)
 
     def kernel(self, name: str) -> Kernel:
+        """The verified kernel; NotApplicable when the generated program exceeds the context memory."""
+        need(len(self.steps) <= MAX_INSTR,
+             f"kernel needs {len(self.steps)} CGRA-instructions (limit {MAX_INSTR})")
         return Kernel(self.steps, name)
 
 
