@@ -25,3 +25,18 @@ def sample_models(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("sample_models")
     paths = make_samples.write_all(out)
     return {p.stem: p for p in paths}
+
+
+def _hypothesis_profile() -> None:
+    """Under CI=true, hypothesis runs derandomized (a fixed seed per test), so CI is reproducible; locally it
+    explores new examples on every run and keeps failures in .hypothesis/."""
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True)
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        settings.load_profile("ci")
+
+
+_hypothesis_profile()

@@ -96,7 +96,14 @@ class Tile(Pass):
             if choice is None:
                 raise CapacityError(f"layer {layer.name!r}: no tiling fits {cap} bytes of on-chip memory "
                                     f"(smallest tile needs {geom.working_set((1, 1, 1, 1))} bytes)")
-            if geom.n_tiles(choice)[0] == 1 or geom.y_valid is None or geom.x_valid is None:
+            if geom.y_valid is None or geom.x_valid is None:  # every output reads padding only
+                if cap is not None and geom.working_set(geom.full()) > cap:
+                    raise CapacityError(f"layer {layer.name!r}: its outputs read only padding; tiling such a "
+                                        f"conv is not supported and whole it needs "
+                                        f"{geom.working_set(geom.full())} bytes > {cap}")
+                layers.append(layer)
+                continue
+            if geom.n_tiles(choice)[0] == 1:
                 layers.append(layer)
                 continue
             tiled, n_tiles = split_conv(graph, layer, geom, choice, name, new_w)
