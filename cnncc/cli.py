@@ -22,9 +22,6 @@ app = typer.Typer(name="cnncc", add_completion=True, no_args_is_help=True, rich_
                   help="Compile a CNN (ONNX) for Ethos-U65, OpenEdgeCGRA or a generic offloading accelerator "
                        "and report how it runs.")
 
-_STATE = {"debug": False}
-
-
 class Fmt(str, Enum):
     table = "table"
     json = "json"
@@ -93,7 +90,7 @@ def _main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
-    _STATE["debug"] = debug
+    del debug  # read by main() before typer runs, so errors raised while parsing are covered too
     if version:
         print(f"cnncc {__version__}")
         raise typer.Exit(0)
@@ -188,7 +185,7 @@ def compile(  # noqa: A001
 
     tgt = load_target(target, _overrides(set_))
     cb, prog = _progress(not quiet and format == Fmt.table)
-    opts = CompileOptions(out_dir=out, check=check, trace=trace, progress=cb, quiet=quiet)
+    opts = CompileOptions(out_dir=out, check=check, trace=trace, progress=cb)
     if prog is not None:
         prog.start()
     try:

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,8 +200,3 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
             pass
         raise
 
-
-def iter_numeric(d: dict[str, Any]) -> Iterable[tuple[str, float]]:
-    for k, v in d.items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            yield k, v

@@ -29,4 +29,3 @@ class CompileOptions:
     check: bool = False
     trace: Path | None = None
     progress: Callable[[str, int, int], None] | None = None
-    quiet: bool = False

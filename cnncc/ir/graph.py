@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -267,9 +267,6 @@ class Graph:
             lines.append(f"  {layer.name} = {layer.kind}({', '.join(layer.inputs)})"
                          f"{' ' + attrs if attrs else ''}{grp} -> {outs}")
         return "\n".join(lines) + "\n"
-
-    def replace(self, **kw) -> Graph:
-        return replace(self, **kw)
 
 
 __all__ = ["Graph", "Layer", "WeightTable", "TensorType", "tensor_type"]

@@ -31,8 +31,6 @@ class Op:
     """Base of all attribute records."""
 
     kind: ClassVar[str] = "?"
-    #: number of trailing inputs that are weights (for documentation; the frontend decides)
-    has_weights: ClassVar[bool] = False
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         raise NotImplementedError(f"{type(self).__name__}.infer")  # every registered op overrides it
@@ -123,7 +121,6 @@ class Conv(Op):
     ``pads`` = (top, left, bottom, right)."""
 
     kind: ClassVar[str] = "Conv"
-    has_weights: ClassVar[bool] = True
     kernel: tuple[int, int] = (1, 1)
     strides: tuple[int, int] = (1, 1)
     dilations: tuple[int, int] = (1, 1)
@@ -156,7 +153,6 @@ class ConvTranspose(Op):
     """2-D transposed convolution. Inputs: x [N,C,H,W], W [C,K/groups,FY,FX], optional bias [K]."""
 
     kind: ClassVar[str] = "ConvTranspose"
-    has_weights: ClassVar[bool] = True
     kernel: tuple[int, int] = (1, 1)
     strides: tuple[int, int] = (1, 1)
     dilations: tuple[int, int] = (1, 1)
@@ -186,7 +182,6 @@ class Gemm(Op):
     """Fully connected: Y = alpha·A'·B' + beta·C, A' = Aᵀ if trans_a, B' = Bᵀ if trans_b."""
 
     kind: ClassVar[str] = "Gemm"
-    has_weights: ClassVar[bool] = True
     trans_a: bool = False
     trans_b: bool = False
     alpha: float = 1.0
@@ -334,7 +329,6 @@ class BatchNormalization(Op):
     """Inference batch norm. Inputs: x, scale, bias, mean, var (the last four are weights)."""
 
     kind: ClassVar[str] = "BatchNormalization"
-    has_weights: ClassVar[bool] = True
     epsilon: float = 1e-5
 
     def infer(self, ins):
