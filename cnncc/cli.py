@@ -256,7 +256,7 @@ def opt(
 ) -> None:
     """Run a pass pipeline on MODEL and write the result as a valid ONNX model."""
     from cnncc.driver import load_model, run_passes
-    from cnncc.frontend.onnx_export import write_onnx
+    from cnncc.frontend.onnx.writer import write_onnx
     from cnncc.pipeline import parse_pipeline
     from cnncc.report import Column, Report, model_input
     from cnncc.target import load_target
@@ -302,11 +302,11 @@ def export(
     if pipeline:
         graph = run_passes(graph, pipeline).graph
     if format == ExportFmt.tflite:
-        from cnncc.export.tflite import write_tflite
+        from cnncc.frontend.tflite.writer import write_tflite
 
         write_tflite(graph, out)
     else:
-        from cnncc.frontend.onnx_export import write_onnx
+        from cnncc.frontend.onnx.writer import write_onnx
 
         write_onnx(graph, out)
     _err(f"wrote {out}")

@@ -26,7 +26,7 @@ def entropy_bits(q: np.ndarray) -> float:
 def encoded_ratio(w: np.ndarray, channel_axis: int) -> float:
     """Estimated encoded bytes per int8 weight (≤ 1.0) of float weights ``w`` quantised per channel along
     ``channel_axis``."""
-    from cnncc.export.tflite import quantize_weights
+    from cnncc.frontend.tflite.writer import quantize_weights
 
     q, _ = quantize_weights(np.asarray(w, dtype=np.float32), channel_axis)
     return min(entropy_bits(q) + CODE_OVERHEAD_BITS, 8.0) / 8.0

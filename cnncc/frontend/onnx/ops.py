@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cnncc.errors import InvalidModelError, UnsupportedError
-from cnncc.frontend.const_eval import CONST_OPS, attr_dict
+from cnncc.frontend.onnx.const_eval import CONST_OPS, attr_dict
 from cnncc.ir import ops as O
 from cnncc.ir.graph import Layer
 from cnncc.ir.types import MAX_ELEMENTS, TensorType
@@ -354,7 +354,7 @@ def _split(ctx, node, a):
 
 @handles("Slice")
 def _slice(ctx, node, a):
-    from cnncc.frontend.const_eval import slice_params
+    from cnncc.frontend.onnx.const_eval import slice_params
 
     x = node.input[0]
     shape = ctx.type(x).shape
@@ -365,7 +365,7 @@ def _slice(ctx, node, a):
 
 @handles("Reshape", "Flatten", "Squeeze", "Unsqueeze")
 def _reshape(ctx, node, a):
-    from cnncc.frontend.const_eval import CONST_OPS as C
+    from cnncc.frontend.onnx.const_eval import CONST_OPS as C
 
     x = node.input[0]
     shape = ctx.type(x).shape

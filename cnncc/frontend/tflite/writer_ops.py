@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnncc.errors import UnsupportedError
-from cnncc.export.tflite import _AXIS_4D, _NCHW_TO_NHWC, _NHWC_TO_NCHW, quantize_weights, same_pads
+from cnncc.frontend.tflite.writer import _AXIS_4D, _NCHW_TO_NHWC, _NHWC_TO_NCHW, quantize_weights, same_pads
 from cnncc.ir import ops as O
 
 EMITTERS: dict = {}
@@ -171,7 +171,7 @@ def _const(ex, layer, name: str) -> int:
     if a.ndim == 4:
         a = a.transpose(_NCHW_TO_NHWC)
     lo, hi = float(min(a.min(), 0)), float(max(a.max(), 0))
-    from cnncc.export.tflite import quant_params
+    from cnncc.frontend.tflite.writer import quant_params
 
     s, zp = quant_params(lo, hi)
     q = np.clip(np.round(a / s) + zp, -128, 127)

@@ -182,7 +182,7 @@ def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str
     Raises InvalidModelError (exit 2) or UnsupportedError (exit 3)."""
     from onnx import numpy_helper
 
-    from cnncc.frontend.onnx_ops import Context, convert_node
+    from cnncc.frontend.onnx.ops import Context, convert_node
 
     path = Path(path)
     model = _read_model(path)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cnncc.errors import UnsupportedError
-from cnncc.export.tflite_builder import ModelBuilder
+from cnncc.frontend.tflite.builder import ModelBuilder
 from cnncc.ir import ops as O
 from cnncc.ir.graph import Graph, Layer
 
@@ -170,7 +170,7 @@ class _Exporter:
 
     # ------------------------------------------------------------------ layers
     def layer(self, layer: Layer) -> None:
-        from cnncc.export import tflite_ops
+        from cnncc.frontend.tflite import writer_ops as tflite_ops
 
         fn = tflite_ops.EMITTERS.get(type(layer.op))
         if fn is None:
