@@ -7,10 +7,13 @@ import re
 
 import pytest
 from test_html_browser import dump
+from test_html_browser import pytestmark as _browser_mark
 
 from cnncc.compare import compare_targets
 from cnncc.driver import compile_model
 from cnncc.html import render_html
+
+pytestmark = _browser_mark  # skip with the reason when headless Chromium is missing
 
 CASES = [("ethos-u65-256", "small_residual_concat"), ("cgra", "cgra_baseline"), ("offload", "small_residual_concat")]
 
