@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 import numpy as np
@@ -11,18 +12,26 @@ import numpy as np
 from cnncc.errors import IRVerifyError
 from cnncc.ir import ops as O
 from cnncc.ir.loopnest import CONV, CONVT, DEPTHWISE, FC, MATMUL, POOL, LoopNest, intensities
-from cnncc.ir.types import MAX_ELEMENTS, TensorType, tensor_type
+from cnncc.ir.types import DTYPE_BYTES, MAX_ELEMENTS, QUANT_RANGES, QuantParams, TensorType, tensor_type
 
 
 class WeightTable(Mapping):
-    """Name -> read-only numpy array. Arrays are frozen (``writeable=False``) on entry."""
+    """Name -> read-only numpy array. Arrays are frozen (``writeable=False``) on entry.
 
-    def __init__(self, arrays: Mapping[str, np.ndarray] | None = None):
+    Quantised models keep their integer weights (int8/int16 weights, int32/int64 biases) as they are, and
+    ``quant`` maps tensor names to their :class:`QuantParams`: the weights' own and also those of the
+    graph's quantised *activations* (the table travels with the layers through every pass, so the output
+    quantisation of each layer survives re-inference). Read a tensor's record with ``graph.type_of(t).quant``.
+    """
+
+    def __init__(self, arrays: Mapping[str, np.ndarray] | None = None,
+                 quant: Mapping[str, QuantParams] | None = None):
         self._d: dict[str, np.ndarray] = {}
         for k, v in (arrays or {}).items():
             a = np.array(v, copy=True) if (not isinstance(v, np.ndarray) or v.flags.writeable) else v
             a.setflags(write=False)
             self._d[k] = a
+        self._q: dict[str, QuantParams] = dict(quant or {})
 
     def __getitem__(self, k: str) -> np.ndarray:
         return self._d[k]
@@ -33,19 +42,34 @@ class WeightTable(Mapping):
     def __len__(self) -> int:
         return len(self._d)
 
-    def with_arrays(self, extra: Mapping[str, np.ndarray], drop: Iterable[str] = ()) -> WeightTable:
-        """A new table with ``extra`` added (or replaced) and ``drop`` removed; unchanged arrays are shared."""
+    @property
+    def quant(self) -> Mapping[str, QuantParams]:
+        """Tensor name (weight or activation) -> QuantParams, read-only."""
+        return MappingProxyType(self._q)
+
+    def with_arrays(self, extra: Mapping[str, np.ndarray], drop: Iterable[str] = (),
+                    quant: Mapping[str, QuantParams] | None = None) -> WeightTable:
+        """A new table with ``extra`` added (or replaced) and ``drop`` removed (with their quantisation);
+        ``quant`` adds or replaces quantisation records; unchanged arrays are shared."""
         t = WeightTable()
         dropped = set(drop)
         t._d = {k: v for k, v in self._d.items() if k not in dropped}
         for k, v in WeightTable(extra)._d.items():
             t._d[k] = v
+        t._q = {k: v for k, v in self._q.items() if k not in dropped}
+        t._q.update(quant or {})
         return t
 
     def type_of(self, name: str) -> TensorType:
         a = self._d[name]
-        return TensorType(tuple(int(d) for d in a.shape), str(a.dtype) if str(a.dtype) in
-                          ("float32", "int64", "int32", "int8", "uint8", "bool", "float16") else "float32")
+        dt = str(a.dtype)
+        return TensorType(tuple(int(d) for d in a.shape), dt if dt in DTYPE_BYTES else "float32", "",
+                          self._q.get(name) if dt in QUANT_RANGES else None)
+
+    def typed(self, name: str, ty: TensorType) -> TensorType:
+        """``ty`` (an inferred activation type) with the quantisation this table records for ``name``."""
+        q = self._q.get(name)
+        return ty if q is None or ty.dtype not in QUANT_RANGES else ty.with_quant(q)
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,15 @@ class Layer:
     def origin(self) -> str:
         """The name of the original layer this one reports under."""
         return self.group or self.name
+
+
+@dataclass(frozen=True)
+class _GraphIndex:
+    """The lookup tables behind :meth:`Graph.layer`, :meth:`Graph.producer` and :meth:`Graph.consumers`."""
+
+    by_name: Mapping[str, Layer]
+    producers: Mapping[str, Layer]
+    consumers: Mapping[str, tuple[Layer, ...]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,7 +141,7 @@ class Graph:
                 raise IRVerifyError(f"layer {layer.name!r} ({layer.kind}) has {len(layer.outputs)} outputs, "
                                     f"its op produces {len(outs)}")
             for t, ty in zip(layer.outputs, outs):
-                types[t] = ty
+                types[t] = w.typed(t, ty)
         g = Graph(name, tuple(inputs), tuple(outputs), layers, MappingProxyType(types), w,
                   MappingProxyType(dict(meta or {})))
         g.verify()
@@ -131,20 +164,32 @@ class Graph:
     def is_weight(self, tensor: str) -> bool:
         return tensor in self.weights and tensor not in self.types
 
-    def layer(self, name: str) -> Layer:
+    @cached_property
+    def _index(self) -> _GraphIndex:
+        """Name -> layer, tensor -> producer and tensor -> consumers, built once (linear in the graph size)."""
+        by_name: dict[str, Layer] = {}
+        producers: dict[str, Layer] = {}
+        consumers: dict[str, list[Layer]] = {}
         for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise KeyError(name)
+            by_name.setdefault(layer.name, layer)
+            for t in layer.outputs:
+                producers.setdefault(t, layer)
+            for t in dict.fromkeys(layer.inputs):  # a layer reading a tensor twice is one consumer
+                consumers.setdefault(t, []).append(layer)
+        return _GraphIndex(by_name, producers, {k: tuple(v) for k, v in consumers.items()})
+
+    def layer(self, name: str) -> Layer:
+        try:
+            return self._index.by_name[name]
+        except KeyError:
+            raise KeyError(name) from None
 
     def producer(self, tensor: str) -> Layer | None:
-        for layer in self.layers:
-            if tensor in layer.outputs:
-                return layer
-        return None
+        return self._index.producers.get(tensor)
 
     def consumers(self, tensor: str) -> list[Layer]:
-        return [layer for layer in self.layers if tensor in layer.inputs]
+        """The layers reading ``tensor``, in graph order (a fresh list; O(1) lookup after the first query)."""
+        return list(self._index.consumers.get(tensor, ()))
 
     def activation_inputs(self, layer: Layer) -> list[str]:
         return [t for t in layer.inputs if not self.is_weight(t)]
@@ -201,7 +246,14 @@ class Graph:
         return nest.macs if nest else 0
 
     def intensities(self, layer: Layer):
-        return intensities(self.loop_nest(layer))
+        """Arithmetic intensities from the real element sizes (``TensorType.deployed_itemsize``)."""
+        nest = self.loop_nest(layer)
+        if nest is None:
+            return intensities(None)
+        acts, ws = self.activation_inputs(layer), self.weight_inputs(layer)
+        size = lambda ts: self.type_of(ts[0]).deployed_itemsize if ts else 1  # noqa: E731
+        w = ws if ws else acts[1:2]  # MatMul of two activations: the second plays the weight
+        return intensities(nest, size(acts), size(w), size(list(layer.outputs)))
 
     @property
     def total_macs(self) -> int:
@@ -240,6 +292,7 @@ class Graph:
             if len(outs) != len(layer.outputs):
                 raise IRVerifyError(f"layer {layer.name!r}: output count mismatch")
             for t, ty in zip(layer.outputs, outs):
+                ty = self.weights.typed(t, ty)
                 if t in defined or t in self.weights:
                     raise IRVerifyError(f"tensor {t!r} is defined twice (second time by {layer.name!r})")
                 if self.types.get(t) != ty:
@@ -258,8 +311,7 @@ class Graph:
         lines = [f"graph {self.name}(" + ", ".join(f"{i}: {self.types[i]}" for i in self.inputs) + ")"
                  + " -> (" + ", ".join(self.outputs) + ")"]
         for name in sorted(self.weights):
-            a = self.weights[name]
-            lines.append(f"  weight {name}: {a.dtype}[{'x'.join(str(d) for d in a.shape)}]")
+            lines.append(f"  weight {name}: {self.weights.type_of(name)}")
         for layer in self.layers:
             outs = ", ".join(f"{t}: {self.types[t]}" for t in layer.outputs)
             attrs = layer.op.attrs_text()
@@ -269,4 +321,4 @@ class Graph:
         return "\n".join(lines) + "\n"
 
 
-__all__ = ["Graph", "Layer", "WeightTable", "TensorType", "tensor_type"]
+__all__ = ["Graph", "Layer", "WeightTable", "TensorType", "QuantParams", "tensor_type"]

@@ -2,7 +2,8 @@
 
 A layer with a reduction (conv, depthwise conv, fully connected, matmul, transposed conv) or a sliding window
 (pooling) is described by the six loops K, C, OY, OX, FY, FX plus groups, strides, dilations and pads.
-Intensities follow ``shared/reference/abconv.md`` (int8, batch 1: bytes = elements).
+Intensities follow ``shared/reference/abconv.md`` (batch 1): bytes = elements × the element size of each operand
+(1 for int8 and for float graphs, which cnncc costs as their int8 equivalent; 2 for int16 activations).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class LoopNest:
 
 @dataclass(frozen=True)
 class Intensities:
-    """Arithmetic intensities in MAC/byte (int8, so bytes = elements). ``None`` where a term has no bytes."""
+    """Arithmetic intensities in MAC/byte. ``None`` where a term has no bytes."""
 
     ai_in: float | None
     ai_w: float | None
@@ -89,13 +90,15 @@ class Intensities:
                 "ai_bound": self.bound}
 
 
-def intensities(nest: LoopNest | None) -> Intensities:
+def intensities(nest: LoopNest | None, in_bytes: int = 1, w_bytes: int = 1, out_bytes: int = 1) -> Intensities:
     """AI_in = MACs/input bytes, AI_w = MACs/weight bytes, AI_out = MACs/output bytes,
-    overall = MACs/(all bytes); the bound names the smallest term (abconv.md)."""
+    overall = MACs/(all bytes); the bound names the smallest term (abconv.md). ``*_bytes`` are the element
+    sizes of the input, weight and output tensors."""
     if nest is None or nest.macs == 0:
         return Intensities(None, None, None, None, None)
     m = nest.macs
-    terms = {"input": nest.input_elems, "weight": nest.weight_elems, "output": nest.output_elems}
+    terms = {"input": nest.input_elems * in_bytes, "weight": nest.weight_elems * w_bytes,
+             "output": nest.output_elems * out_bytes}
     ai = {k: (m / v if v else None) for k, v in terms.items()}
     total = sum(terms.values())
     present = {k: v for k, v in ai.items() if v is not None}
