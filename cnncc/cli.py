@@ -180,28 +180,23 @@ def compile(  # noqa: A001
     """Compile MODEL for a target and report latency, energy and the per-layer schedule."""
     from cnncc.backends import CompileOptions
     from cnncc.driver import compile_model
-    from cnncc.gate import check_budgets
     from cnncc.target import load_target
 
     tgt = load_target(target, _overrides(set_))
     cb, prog = _progress(not quiet and format == Fmt.table)
-    opts = CompileOptions(out_dir=out, check=check, trace=trace, progress=cb)
+    opts = CompileOptions(check=check, trace=trace, progress=cb)
+    budgets = {"ms": budget_ms, "cycles": budget_cycles, "energy_uj": budget_energy_uj,
+               "sram_bytes": budget_sram_bytes}
     if prog is not None:
         prog.start()
     try:
         report = compile_model(model, tgt, pipeline, options=opts, input_shapes=_shapes(input_shape),
                                pass_log=_err, print_ir_after=_ir_after(print_ir_after_all, print_ir_after),
-                               time_passes=time_passes)
+                               time_passes=time_passes, out_dir=out, budgets=budgets, timings=timings)
     finally:
         if prog is not None:
             prog.stop()
-    gates = check_budgets(report.totals, report.layers, {"ms": budget_ms, "cycles": budget_cycles,
-                                                         "energy_uj": budget_energy_uj,
-                                                         "sram_bytes": budget_sram_bytes}, tgt.name)
-    if gates:
-        report.sections["budgets"] = [g.as_dict() for g in gates]
-    if out is not None:
-        _write_outputs(report, out, timings)
+    gates = report.gates()
     if not quiet:
         _emit(report, format, timings)
     if check and not quiet:
@@ -223,19 +218,6 @@ def _ir_after(all_: bool, names: str | None):
     if names:
         return {n.strip() for n in names.split(",") if n.strip()}
     return None
-
-
-def _write_outputs(report, out: Path, timings: bool = False) -> None:
-    from cnncc.report import atomic_write
-
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "report.json", report.to_json(stable=not timings))
-    atomic_write(out / "report.csv", report.to_csv())
-    try:
-        from cnncc.html import render_html
-    except ImportError:  # the HTML renderer is optional at this stage of the build
-        return
-    atomic_write(out / "report.html", render_html(report.to_dict(stable=not timings)))
 
 
 @app.command()
@@ -380,31 +362,73 @@ def check_cmd(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the app, map errors to one-line messages and exit codes.
-    Typer itself reports usage errors (exit 2)."""
+
+    Every failure prints exactly one ``cnncc: error: ...`` line on stderr: usage errors of the command line
+    (exit 2), CnnccErrors (their exit code), an interrupt (Ctrl-C, SIGINT: exit 130) and internal errors
+    (exit 70; ``--debug`` adds the traceback). Library warnings never reach stderr."""
+    import warnings
+
+    from typer._click import exceptions as click_exc
+
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="cnncc")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # recorded, never printed: where a warning matters (constant
+            try:                             # folding, --verify) cnncc turns it into an error or a note
+                rc = app(args=args, prog_name="cnncc", standalone_mode=False)
+            finally:
+                if debug:
+                    for w in caught:
+                        _err(f"cnncc: debug: {w.category.__name__}: {w.message} ({w.filename}:{w.lineno})")
     except CnnccError as e:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _err(f"cnncc: error: {e}")
+        _debug_traceback(debug)
+        _err(f"cnncc: error: {_one_line(str(e))}")
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        _err("cnncc: interrupted")
-        sys.exit(130)
+    except click_exc.NoArgsIsHelpError as e:
+        e.show()
+        sys.exit(EXIT_USAGE)
+    except click_exc.UsageError as e:
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        _err(f"cnncc: error: {_one_line(e.format_message())}{hint}")
+        sys.exit(EXIT_USAGE)
+    except click_exc.ClickException as e:
+        _err(f"cnncc: error: {_one_line(e.format_message())}")
+        sys.exit(e.exit_code if e.exit_code in (EXIT_USAGE, 1) else EXIT_USAGE)
+    except (KeyboardInterrupt, typer.Abort):
+        _err("cnncc: error: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(0)
+    except MemoryError:
+        _debug_traceback(debug)
+        _err("cnncc: error: out of memory (the model or the requested work is too large for this machine)")
+        sys.exit(EXIT_UNSUPPORTED)
     except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback without --debug
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _err(f"cnncc: internal error: {type(e).__name__}: {e} (run with --debug for the traceback; "
-             f"please report it)")
+        _debug_traceback(debug)
+        _err(f"cnncc: internal error: {type(e).__name__}: {_one_line(str(e))} (run with --debug for the "
+             f"traceback; please report it)")
         sys.exit(EXIT_INTERNAL)
+    if isinstance(rc, int) and rc:
+        if rc == EXIT_INTERRUPTED:  # typer maps a KeyboardInterrupt inside a command to Exit(130)
+            _err("cnncc: error: interrupted")
+        sys.exit(rc)
+
+
+#: Exit code after an interrupt (SIGINT, Ctrl-C): 128 + the signal number, as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+def _one_line(text: str) -> str:
+    """A message folded onto one line (newlines and runs of blanks become single spaces)."""
+    return " ".join(text.split()) or "(no message)"
+
+
+def _debug_traceback(debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
 
 
 if __name__ == "__main__":

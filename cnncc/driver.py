@@ -50,11 +50,15 @@ def _inputs(model_path: Path | None, graph: Graph, target: Target | None, pipeli
 def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipeline: str | None = None,
                   overrides: Mapping[str, Any] | None = None, options: CompileOptions | None = None,
                   input_shapes: Mapping[str, Any] | None = None, pass_log=None, print_ir_after=None,
-                  time_passes: bool = False) -> Report:
+                  time_passes: bool = False, out_dir: str | Path | None = None,
+                  budgets: Mapping[str, float | None] | None = None, timings: bool = False) -> Report:
     """Compile a model for a target. ``pipeline=None`` runs the target's default pipeline; ``""`` runs none.
-    ``overrides`` are target ``--set`` keys (values as strings or plain values)."""
+    ``overrides`` are target keys (typed values, or strings parsed as the key's type). ``budgets`` (``ms``,
+    ``cycles``, ``energy_uj``, ``sram_bytes``) are checked into ``report.sections["budgets"]``. With ``out_dir``
+    the driver writes report.json/csv/html and the backend's artefacts there, atomically. A ``--check`` mismatch
+    raises :class:`MismatchError` after the outputs are written."""
     if isinstance(target, str):
-        target = load_target(target, [(k, str(v)) for k, v in (overrides or {}).items()])
+        target = load_target(target, dict(overrides or {}))
     elif overrides:
         raise UsageError("overrides are given with a target name, not a loaded Target")
     model_path = None
@@ -76,9 +80,14 @@ def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipe
         graph, counters, notes, sections = res.graph, res.counters, list(res.notes), dict(res.sections)
         pipeline_text = str(parsed)
     options = options or CompileOptions()
-    if options.out_dir is not None:
-        options = replace(options, out_dir=Path(options.out_dir))
-    report = target.backend_module().compile(graph, target, options)
+    impl = target.backend_impl()
+    if impl is not None:
+        from cnncc.assemble import assemble_report
+
+        report = assemble_report(impl.compile(graph, target, replace(options, out_dir=None)), target)
+    else:  # a backend still on the first round's module contract
+        legacy_opts = replace(options, out_dir=Path(out_dir) if out_dir is not None else options.out_dir)
+        report = target.backend_module().compile(graph, target, legacy_opts)
     _add_intensities(report, graph)
     report.inputs = _inputs(model_path, graph, target, pipeline_text)
     report.notes = notes + report.notes
@@ -86,7 +95,45 @@ def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipe
         report.sections["passes"] = counters
     for k, v in sections.items():
         report.sections.setdefault(k, v)
+    if budgets:
+        from cnncc.gate import check_budgets
+
+        gates = check_budgets(report.totals, report.layers, dict(budgets), target.name)
+        if gates:
+            report.sections["budgets"] = [g.as_dict() for g in gates]
+    if out_dir is not None:
+        write_outputs(report, out_dir, timings, legacy=impl is None)
+    if options.trace is not None and report.trace is not None:
+        from cnncc.output import write_file
+
+        write_file(options.trace, report.trace)
+    if report.mismatches:
+        from cnncc.errors import MismatchError
+
+        where = f"; outputs written to {out_dir}" if out_dir is not None else ""
+        raise MismatchError(f"--check: {len(report.mismatches)} mismatch(es): {report.mismatches[0]}{where}")
     return report
+
+
+def write_outputs(report: Report, out_dir: str | Path, timings: bool = False, legacy: bool = False) -> None:
+    """Write report.json, report.csv, report.html and the report's artefacts as the new contents of
+    ``out_dir`` (atomically: :func:`cnncc.output.write_folder`). ``legacy``: a first-round backend already
+    wrote its artefacts into ``out_dir``; the reports are added file by file."""
+    from cnncc.html import render_html
+    from cnncc.output import write_file, write_folder
+
+    d = report.to_dict(stable=not timings)
+    files: dict[str, str | bytes] = {"report.json": report.to_json(stable=not timings), "report.csv": report.to_csv(),
+                                     "report.html": render_html(d)}
+    for rel, data in report.artefacts.items():
+        if rel in files:
+            raise InternalError(f"backend artefact {rel!r} collides with a report file")
+        files[rel] = data
+    if legacy:
+        for rel, data in files.items():
+            write_file(Path(out_dir) / rel, data)
+        return
+    write_folder(out_dir, files)
 
 
 def _add_intensities(report: Report, graph: Graph) -> None:

@@ -33,6 +33,12 @@ class GateResult:
         return (f"budget {self.budget}: {self.value:,.6g} {unit} {verdict} limit {self.limit:,.6g} {unit}"
                 + (f"; top layers: {top}" if top and not self.passed else ""))
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GateResult:
+        """The inverse of :meth:`as_dict` (budgets checked by the driver, read back from a report)."""
+        return cls(d["budget"], float(d["limit"]), float(d["value"]), bool(d["passed"]),
+                   tuple((t["name"], float(t["value"])) for t in d["top_layers"]))
+
     def as_dict(self) -> dict[str, Any]:
         return {"budget": self.budget, "limit": self.limit, "value": self.value, "passed": self.passed,
                 "top_layers": [{"name": n, "value": v} for n, v in self.top_layers]}

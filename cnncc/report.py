@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,13 @@ class Column:
 
 def _clean(v: Any) -> Any:
     """Make a value JSON-safe and stable: non-finite floats become None, tuples lists, numpy scalars python."""
-    if hasattr(v, "item") and not isinstance(v, (list, tuple, dict)):
+    if hasattr(v, "item") and not isinstance(v, (list, tuple, Mapping)):
         v = v.item()
     if isinstance(v, float):
         if not math.isfinite(v):
             return None
         return float(f"{v:.10g}")
-    if isinstance(v, dict):
+    if isinstance(v, Mapping):
         return {str(k): _clean(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_clean(x) for x in v]
@@ -78,6 +79,12 @@ class Report:
     notes: list[str] = field(default_factory=list)
     sections: dict[str, Any] = field(default_factory=dict)
     title: str = ""
+    #: backend artefacts (relative path -> bytes) the driver writes under ``-o`` (not part of the JSON)
+    artefacts: dict[str, bytes] = field(default_factory=dict, repr=False)
+    #: a Perfetto trace the backend produced (written by the driver to ``--trace``)
+    trace: bytes | None = field(default=None, repr=False)
+    #: functional-check mismatches (``--check``); the driver writes the outputs, then raises MismatchError
+    mismatches: list[str] = field(default_factory=list)
 
     # --------------------------------------------------------------- API sugar
     @property
@@ -93,6 +100,12 @@ class Report:
         target = self.inputs.get("target", {}).get("name", "")
         return check_budgets(self.totals, self.layers, {"ms": ms, "cycles": cycles, "energy_uj": energy_uj,
                                                         "sram_bytes": sram_bytes}, target)
+
+    def gates(self) -> list:
+        """The budgets the driver checked (``sections["budgets"]``) as :class:`cnncc.gate.GateResult` records."""
+        from cnncc.gate import GateResult
+
+        return [GateResult.from_dict(d) for d in self.sections.get("budgets", [])]
 
     def to_dict(self, stable: bool = False) -> dict[str, Any]:
         d = {"schema_version": SCHEMA_VERSION, "cnncc_version": version(), "command": self.command,
@@ -182,21 +195,8 @@ def layer_identity(layer, graph) -> dict[str, Any]:
 
 
 def atomic_write(path: str | Path, data: str | bytes) -> None:
-    """Write to a temp file in the same folder, then rename: never a half-written output."""
-    import os
-    import tempfile
+    """Write to a temp file in the same folder, then rename: never a half-written output
+    (:func:`cnncc.output.write_file`)."""
+    from cnncc.output import write_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
+    write_file(path, data)

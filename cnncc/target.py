@@ -21,7 +21,6 @@ the type of the key it replaces.
 from __future__ import annotations
 
 import copy
-import importlib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,17 +34,12 @@ TARGETS_DIR = Path(__file__).parent / "targets"
 TOP_KEYS = {"schema_version", "name", "backend", "description", "aliases", "inherit", "default_pipeline",
             "params"}
 
-#: backend name -> module implementing ``validate_params(params)`` and ``compile(graph, target, options)``
-BACKENDS = {
-    "ethos_u65": "cnncc.backends.ethos_u65",
-    "openedgecgra": "cnncc.backends.openedgecgra",
-    "offload": "cnncc.backends.offload",
-}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Target:
-    """A fully resolved target: inheritance merged, overrides applied, params validated by its backend."""
+    """A fully resolved target: inheritance merged, overrides applied, params validated. ``spec`` is the backend's
+    typed spec (what backends read); ``params`` its plain form (what reports echo)."""
 
     name: str
     backend: str
@@ -53,7 +47,16 @@ class Target:
     default_pipeline: str
     params: Mapping[str, Any]
     source: str
-    overrides: tuple[tuple[str, str], ...] = field(default=())
+    overrides: tuple[tuple[str, Any], ...] = field(default=())
+    spec: Any = None
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.backend, self.source, self.spec if self.spec is not None else
+                     repr(_plain(self.params))))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and (self.name, self.backend, self.source, self.spec, _plain(self.params)) \
+            == (other.name, other.backend, other.source, other.spec, _plain(other.params))
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -64,11 +67,51 @@ class Target:
     def to_dict(self) -> dict:
         """JSON form echoed by every report (so a report can be reproduced)."""
         return {"name": self.name, "backend": self.backend, "source": self.source,
-                "overrides": {k: v for k, v in self.overrides}, "default_pipeline": self.default_pipeline,
+                "overrides": {k: _plain(v) for k, v in self.overrides}, "default_pipeline": self.default_pipeline,
                 "params": _plain(self.params)}
 
-    def backend_module(self):
-        return importlib.import_module(BACKENDS[self.backend])
+    def backend_impl(self) -> Any:
+        """The :class:`cnncc.backends.base.Backend` of this target (None while the backend is a legacy module)."""
+        from cnncc.backends.registry import get_backend
+
+        return get_backend(self.backend)
+
+    # ---------------------------------------------------------------- typed calls passes make on a target
+    def layer_cycles(self, graph: Any, layer: Any) -> float:
+        """Cycles of one layer in isolation on this target (``abconv{select=cost}``)."""
+        impl = self.backend_impl()
+        if impl is not None:
+            return float(impl.layer_cycles(graph, layer, self))
+        hook = getattr(self.backend_module(), "estimate_layer_cycles", None)
+        if hook is None:
+            raise TargetError(f"target {self.name!r} ({self.backend}) has no per-layer cost hook")
+        return float(hook(graph, layer, self))
+
+    def onchip_capacity_bytes(self) -> int | None:
+        """The on-chip memory ``tile`` fits layers into by default (bytes), or None."""
+        impl = self.backend_impl()
+        if impl is not None:
+            return impl.onchip_capacity_bytes(self)
+        for key in ("onchip_bytes", "sram_bytes"):
+            v = self.params.get(key)
+            if isinstance(v, int) and v > 0:
+                return v
+        return None
+
+    def activation_bytes(self, dtype: str) -> int:
+        """Bytes per activation element of ``dtype`` as this target stores it (float graphs are costed as their
+        int8 equivalent: 1 byte)."""
+        impl = self.backend_impl()
+        if impl is not None:
+            return int(impl.activation_bytes(self, dtype))
+        from cnncc.ir.types import DTYPE_BYTES
+
+        return 1 if dtype in ("float32", "float16") else DTYPE_BYTES.get(dtype, 1)
+
+    def backend_module(self) -> Any:
+        from cnncc.backends.registry import legacy_module
+
+        return legacy_module(self.backend)
 
 
 def _plain(v):
@@ -100,16 +143,20 @@ def _resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
         p = Path(name_or_path)
         if not p.is_absolute() and relative_to is not None:
             p = relative_to / p
-        if not p.is_file():
-            raise TargetError(f"target file not found: {p}")
+        try:
+            ok = p.is_file()
+        except (OSError, ValueError):
+            ok = False
+        if not ok:
+            raise TargetError(f"target file not found (or not a regular file): {p}")
         return p
     shipped = shipped_targets()
     if name_or_path in shipped:
         return shipped[name_or_path]
-    base = TARGETS_DIR / f"{name_or_path}.toml"
-    if base.is_file():
-        return base
-    raise TargetError(f"unknown target {name_or_path!r}; shipped targets: {', '.join(sorted(shipped))}")
+    from cnncc.suggest import did_you_mean
+
+    raise TargetError(f"unknown target {name_or_path!r}{did_you_mean(name_or_path, shipped)}; shipped targets: "
+                      f"{', '.join(sorted(shipped))}")
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -126,7 +173,12 @@ def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if path.resolve() in chain:
         raise TargetError(f"target inheritance cycle through {path}")
     try:
-        data = tomllib.loads(path.read_text())
+        raw = path.read_bytes()
+        if len(raw) > 1 << 20:
+            raise TargetError(f"{path}: target file larger than 1 MiB")
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise TargetError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise TargetError(f"{path}: invalid TOML: {e}") from None
     except OSError as e:
@@ -138,6 +190,8 @@ def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if data.get("schema_version") != SCHEMA_VERSION:
         raise TargetError(f"{path}: schema_version must be {SCHEMA_VERSION}, got {data.get('schema_version')!r}")
     if "inherit" in data:
+        if not isinstance(data["inherit"], str):
+            raise TargetError(f"{path}: inherit must be a target name or a path, got {data['inherit']!r}")
         parent = _load_raw(_resolve_path(data["inherit"], path.parent), chain + (path.resolve(),))
         merged = _merge(parent, {k: v for k, v in data.items() if k not in ("inherit", "aliases")})
         merged["aliases"] = data.get("aliases", [])
@@ -156,7 +210,8 @@ def parse_override(item: str) -> tuple[str, str]:
     return k, v.strip()
 
 
-def _coerce(key: str, raw: str, old: Any) -> Any:
+def _parse_text(key: str, raw: str, old: Any) -> Any:
+    """A ``--set`` string parsed as the type of the value it replaces."""
     try:
         if isinstance(old, bool):
             if raw.lower() in ("1", "true", "yes", "on"):
@@ -166,54 +221,107 @@ def _coerce(key: str, raw: str, old: Any) -> Any:
             raise ValueError
         if isinstance(old, int):
             f = float(raw.replace("_", ""))
-            if f != int(f):
+            if not f.is_integer():
                 raise ValueError
             return int(f)
         if isinstance(old, float):
-            return float(raw)
-        if isinstance(old, list):
-            return [_coerce(key, x, old[0] if old else "") for x in raw.split(",") if x]
-    except ValueError:
-        raise TargetError(f"--set {key}={raw}: expected a {type(old).__name__}") from None
+            return float(raw.replace("_", ""))
+        if isinstance(old, (list, tuple)):
+            return [_parse_text(key, x.strip(), old[0] if old else "") for x in raw.split(",") if x.strip()]
+    except (ValueError, OverflowError):
+        raise TargetError(f"--set {key}={raw}: expected a {_kind(old)}") from None
     return raw
 
 
-def apply_overrides(params: dict, overrides: list[tuple[str, str]]) -> dict:
-    out = copy.deepcopy(params)
-    for key, raw in overrides:
-        parts = key.split(".")
-        node = out
-        for p in parts[:-1]:
-            if not isinstance(node.get(p), dict):
-                raise TargetError(f"--set {key}: no table {p!r} in this target")
-            node = node[p]
-        leaf = parts[-1]
-        if leaf not in node:
-            keys = sorted(k for k, v in node.items() if not isinstance(v, dict))
-            raise TargetError(f"--set {key}: unknown key; known keys: {', '.join(keys)}")
-        if isinstance(node[leaf], dict):
-            raise TargetError(f"--set {key}: is a table, set one of its keys instead")
-        node[leaf] = _coerce(key, raw, node[leaf])
+def _kind(old: Any) -> str:
+    if isinstance(old, (list, tuple)):
+        return f"comma-separated list of {_kind(old[0]) if old else 'str'}"
+    return {bool: "bool", int: "int", float: "float", str: "str"}.get(type(old), type(old).__name__)
+
+
+def _typed(key: str, value: Any, old: Any) -> Any:
+    """An override value: strings are parsed as the old value's type; typed values are taken as they are (the
+    spec checks them)."""
+    if isinstance(value, str) and not isinstance(old, str):
+        return _parse_text(key, value, old)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _leaf_keys(node: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for k, v in node.items():
+        if isinstance(v, Mapping):
+            out.extend(_leaf_keys(v, f"{prefix}{k}."))
+        else:
+            out.append(f"{prefix}{k}")
     return out
 
 
-def load_target(name_or_path: str, overrides: Mapping[str, str] | list[tuple[str, str]] | None = None) -> Target:
-    """Load a shipped target by name/alias or a TOML file by path, apply ``--set`` overrides and let the
-    backend validate the params. Raises TargetError (exit 2)."""
+def apply_overrides(params: dict, overrides: list[tuple[str, Any]], defaults: Mapping[str, Any] | None = None
+                    ) -> dict:
+    """``params`` with each ``(dotted.key, value)`` set; ``defaults`` (a spec's plain form) supplies the keys a
+    TOML file leaves at their default. Unknown keys are refused with the closest known key."""
+    from cnncc.suggest import did_you_mean
+
+    out = _merge(dict(defaults or {}), params)
+    for key, raw in overrides:
+        parts = key.split(".")
+        node = out
+        for i, p in enumerate(parts[:-1]):
+            if not isinstance(node.get(p), dict):
+                known = _leaf_keys(out)
+                raise TargetError(f"--set {key}: no table {'.'.join(parts[:i + 1])!r} in this target"
+                                  f"{did_you_mean(key, known)}")
+            node = node[p]
+        leaf = parts[-1]
+        if leaf not in node:
+            known = _leaf_keys(out)
+            raise TargetError(f"--set {key}: unknown key{did_you_mean(key, known)}; known keys: "
+                              f"{', '.join(sorted(known))}")
+        if isinstance(node[leaf], dict):
+            raise TargetError(f"--set {key}: is a table, set one of its keys instead "
+                              f"({', '.join(sorted(_leaf_keys(node[leaf], key + '.')))})")
+        node[leaf] = _typed(key, raw, node[leaf])
+    return out
+
+
+def load_target(name_or_path: str, overrides: Mapping[str, Any] | list[tuple[str, Any]] | None = None) -> Target:
+    """Load a shipped target by name/alias or a TOML file by path, apply overrides and validate the params.
+    Override values may be typed (``mappings=["conv-wp"]``) or strings (``--set``), parsed as the key's type.
+    Raises TargetError (exit 2)."""
+    from cnncc.backends import registry
+
     path = _resolve_path(name_or_path)
     data = _load_raw(path)
     backend = data.get("backend")
-    if backend not in BACKENDS:
-        raise TargetError(f"{path}: backend must be one of {', '.join(sorted(BACKENDS))}, got {backend!r}")
+    if backend not in registry.names():
+        raise TargetError(f"{path}: backend must be one of {', '.join(registry.names())}, got {backend!r}")
     ov = list(overrides.items()) if isinstance(overrides, Mapping) else list(overrides or [])
-    params = apply_overrides(data.get("params", {}), ov)
-    module = importlib.import_module(BACKENDS[backend])
-    module.validate_params(params)
+    raw_params = data.get("params", {})
+    if not isinstance(raw_params, dict):
+        raise TargetError(f"{path}: [params] must be a table")
+    spec_cls = registry.spec_class(backend)
+    spec = None
+    if spec_cls is not None:
+        base = spec_cls.from_params(raw_params)
+        params = apply_overrides(raw_params, ov, base.to_params()) if ov else raw_params
+        spec = spec_cls.from_params(params) if ov else base
+        plain: Mapping[str, Any] = spec.to_params()
+    else:
+        plain = apply_overrides(raw_params, ov)
+        registry.legacy_module(backend).validate_params(plain)
+    for k in ("name", "description", "default_pipeline"):
+        if k in data and not isinstance(data[k], str):
+            raise TargetError(f"{path}: {k} must be a string, got {data[k]!r}")
     is_shipped = path.parent == TARGETS_DIR
     return Target(name=str(data.get("name", path.stem)), backend=backend,
                   description=str(data.get("description", "")),
-                  default_pipeline=str(data.get("default_pipeline", "")), params=params,
-                  source=f"<shipped>/{path.name}" if is_shipped else str(path), overrides=tuple(ov))
+                  default_pipeline=str(data.get("default_pipeline", "")), params=plain,
+                  source=f"<shipped>/{path.name}" if is_shipped else str(path),
+                  overrides=tuple((k, _typed(k, v, None) if not isinstance(v, str) else v) for k, v in ov),
+                  spec=spec)
 
 
 def check_keys(params: Mapping[str, Any], allowed: Mapping[str, type | tuple], where: str = "params") -> None:

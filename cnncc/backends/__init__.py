@@ -1,15 +1,10 @@
-"""Backends. Each subpackage implements the backend contract:
+"""Backends: ``ethos_u65/``, ``openedgecgra/``, ``offload/``.
 
-* ``validate_params(params: dict) -> None`` — reject unknown keys / bad values of a target's ``[params]``
-  with :class:`cnncc.errors.TargetError` (use :func:`cnncc.target.check_keys`);
-* ``compile(graph, target, options: CompileOptions) -> cnncc.report.Report`` — cost (and simulate) every layer.
-
-The driver (``cnncc/driver.py``) fills ``Report.inputs`` (model, target, pipeline) and pass counters; a
-backend fills ``layers`` (each starting with :func:`cnncc.report.layer_identity`), ``totals``, ``columns``,
-``notes`` and ``sections``. Common layer keys: ``macs``, ``cycles``, ``mac_per_cycle``, ``bound``,
-``device``; common totals: ``cycles``, ``latency_ms``, ``clock_hz``, ``macs``, ``inferences_per_s``, and where
-modelled ``energy_uj`` and ``peak_sram_bytes``. ``sections["roofline"]`` = {"peak_macs_per_cycle": float,
-"bandwidths_bytes_per_cycle": {memory: float}} feeds the HTML roofline chart.
+The contract is typed (:mod:`cnncc.backends.base`): each backend has a :class:`cnncc.spec.TargetSpec` subclass in
+``<pkg>/spec.py`` (its ``[params]`` keys) and a :class:`cnncc.backends.base.Backend` subclass in
+``<pkg>/backend.py`` whose ``compile(graph, target, options)`` returns a :class:`~cnncc.backends.base.NetworkResult`
+of :class:`~cnncc.backends.base.LayerCost` records; :mod:`cnncc.backends.registry` lists them. The driver computes
+totals and the roofline once and writes every file.
 """
 
 from __future__ import annotations
@@ -21,11 +16,17 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class CompileOptions:
-    """Options every backend receives. ``out_dir``: write artefacts there (atomic writes); ``check``: run the
-    functional check where the backend has one (exit 1 on mismatch); ``trace``: write a Perfetto trace;
-    ``progress(label, done, total)``: progress callback (may be None)."""
+    """Options every backend receives. ``check``: run the functional check where the backend has one (the driver
+    exits 1 on a mismatch); ``seed``: seed of the check's random inputs (None: the target's); ``want_trace``:
+    produce a Perfetto trace (``NetworkResult.trace``); ``progress(label, done, total)``: progress callback (may
+    be None). ``out_dir`` and ``trace`` are where the *driver* writes; typed backends never see ``out_dir``."""
 
     out_dir: Path | None = None
     check: bool = False
     trace: Path | None = None
     progress: Callable[[str, int, int], None] | None = None
+    seed: int | None = None
+
+    @property
+    def want_trace(self) -> bool:
+        return self.trace is not None

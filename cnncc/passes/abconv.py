@@ -73,13 +73,13 @@ class ABConvPass(Pass):
         return ctx.target
 
     def _hook(self, target):
+        """The typed per-layer cost call of the target (``Target.layer_cycles``), or None without a target."""
         if target is None:
             return None
-        mod = target.backend_module()
-        hook = getattr(mod, "estimate_layer_cycles", None)
-        if hook is None and self.select == "cost":
-            raise PipelineError(f"abconv select=cost: backend {target.backend!r} of target {target.name!r} "
-                                f"has no cost hook estimate_layer_cycles(graph, layer, target)")
+
+        def hook(graph, layer, target):
+            return target.layer_cycles(graph, layer)
+
         return hook
 
     # ------------------------------------------------------------------ pass

@@ -22,19 +22,18 @@ from cnncc.passes.base import Namer, Pass, PassContext, drop_unused_weights, use
 from cnncc.passes.tiling import ConvGeom, choose_tiles, spatial_chunks
 
 
-def target_capacity(target) -> int | None:
-    """On-chip bytes of a target (``onchip_bytes`` or ``sram_bytes`` param), or None."""
-    if target is None:
-        return None
+def _target(target):
     if isinstance(target, str):
         from cnncc.target import load_target
 
-        target = load_target(target)
-    for key in ("onchip_bytes", "sram_bytes"):
-        v = target.get(key)
-        if v:
-            return int(v)
-    return None
+        return load_target(target)
+    return target
+
+
+def target_capacity(target) -> int | None:
+    """On-chip bytes a target's backend fits layers into (:meth:`cnncc.target.Target.onchip_capacity_bytes`)."""
+    target = _target(target)
+    return None if target is None else target.onchip_capacity_bytes()
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,8 @@ class Tile(Pass):
 
     sram-bytes: capacity in bytes (auto: the target's ``onchip_bytes``/``sram_bytes``).
     ty tx tk tc: fixed tile sizes (output rows, output cols, output channels, input channels; for grouped
-    convs tk >= K/groups means whole groups per tile). elem-bytes: bytes per element (auto: the target's
-    ``elem_bytes``, else the tensor dtype). only: tile only these layers.
+    convs tk >= K/groups means whole groups per tile). elem-bytes: bytes per element (auto: what the target
+    stores an element of the tensor's dtype in, else the dtype's size). only: tile only these layers.
     Counters: ``layers-tiled``, ``tiles``."""
 
     NAME: ClassVar[str] = "tile"
@@ -76,9 +75,7 @@ class Tile(Pass):
         missing = [n for n in self.only if n not in names]
         if missing:
             raise PipelineError(f"tile only=: no layer named {', '.join(missing)}")
-        eb = self.elem_bytes
-        if eb is None and ctx.target is not None and not isinstance(ctx.target, str):
-            eb = ctx.target.get("elem_bytes")
+        tgt = _target(ctx.target)
         name = Namer(used_names(graph))
         layers: list[Layer] = []
         new_w: dict = {}
@@ -88,7 +85,9 @@ class Tile(Pass):
                     or not all(graph.is_weight(t) for t in layer.inputs[1:])):
                 layers.append(layer)
                 continue
-            geom = ConvGeom.of(graph, layer, eb or DTYPE_BYTES[graph.type_of(layer.inputs[0]).dtype])
+            dtype = graph.type_of(layer.inputs[0]).dtype
+            eb = self.elem_bytes or (tgt.activation_bytes(dtype) if tgt is not None else DTYPE_BYTES[dtype])
+            geom = ConvGeom.of(graph, layer, eb)
             if cap is not None and not any(fixed.values()) and geom.working_set(geom.full()) <= cap:
                 layers.append(layer)
                 continue

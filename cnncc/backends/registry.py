@@ -1,0 +1,64 @@
+"""The lazy backend registry: backend name -> (spec class, Backend class), as ``module:attribute`` strings.
+
+Adding a backend = ``spec.py`` + ``backend.py`` in its folder and one line here. Looking up a spec imports only
+the (light) spec module, so loading a target does not import a backend's cost model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from cnncc.backends.base import Backend
+from cnncc.spec import TargetSpec
+
+#: backend name -> ("module:SpecClass", "module:BackendClass")
+BACKENDS: dict[str, tuple[str, str]] = {
+}
+
+#: backends still on the first round's module contract (``validate_params``/``compile -> Report``), run through
+#: the driver's legacy adapter until they are migrated
+LEGACY: dict[str, str] = {
+    "ethos_u65": "cnncc.backends.ethos_u65",
+    "openedgecgra": "cnncc.backends.openedgecgra",
+    "offload": "cnncc.backends.offload",
+}
+
+
+def names() -> list[str]:
+    """Every registered backend name."""
+    return sorted(set(BACKENDS) | set(LEGACY))
+
+
+def _load(ref: str) -> Any:
+    mod, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(mod), attr)
+
+
+def spec_class(name: str) -> type[TargetSpec] | None:
+    """The typed spec class of a backend (None for a legacy backend)."""
+    if name in BACKENDS:
+        cls = _load(BACKENDS[name][0])
+        assert issubclass(cls, TargetSpec)
+        return cls
+    return None
+
+
+_INSTANCES: dict[str, Backend] = {}
+
+
+def get_backend(name: str) -> Backend | None:
+    """The Backend instance of a registered backend (None for a legacy backend)."""
+    if name not in BACKENDS:
+        return None
+    if name not in _INSTANCES:
+        cls = _load(BACKENDS[name][1])
+        inst = cls()
+        assert isinstance(inst, Backend) and inst.name == name, f"registry entry {name!r} is inconsistent"
+        _INSTANCES[name] = inst
+    return _INSTANCES[name]
+
+
+def legacy_module(name: str) -> Any:
+    """The module of a backend still on the old contract."""
+    return importlib.import_module(LEGACY[name])
