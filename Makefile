@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 SAMPLES := samples/models/.stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup samples demo test lint bench clean
+.PHONY: help setup samples demo test lint typecheck bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test: $(SAMPLES) ## Run the test suite
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check cnncc tests bench samples
+
+typecheck: $(STAMP) ## mypy on cnncc/ (config in pyproject.toml)
+	$(BIN)/mypy
 
 bench: $(SAMPLES) ## Run the benchmarks (Vela fidelity, ABConv on U65, CGRA paper table, offload vs ZigZag); slow
 	$(BIN)/python bench/vela_fidelity.py
