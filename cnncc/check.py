@@ -33,7 +33,7 @@ class Entry:
     model: Path
     target: str
     pipeline: str | None
-    overrides: tuple[tuple[str, str], ...]
+    overrides: tuple[tuple[str, Any], ...]
     budgets: dict[str, float]
     input_shape: tuple[tuple[str, str], ...] = ()
 
@@ -98,7 +98,7 @@ def parse_budgets_file(path: str | Path) -> list[Entry]:
         names.add(name)
         shapes = c.get("input_shape", {})
         entries.append(Entry(name, path.parent / c["model"], target, c.get("pipeline"),
-                             tuple((k, str(v)) for k, v in sets.items()), budgets,
+                             tuple((k, v) for k, v in sets.items()), budgets,
                              tuple((k, str(v)) for k, v in shapes.items())))
     return entries
 
