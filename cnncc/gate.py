@@ -7,12 +7,13 @@ from typing import Any
 
 from cnncc.errors import UnsupportedError
 
-#: budget name -> (report totals key(s) that carry the value, per-layer key used to rank contributors, unit)
+#: budget name -> (report totals key that carries the value, per-layer key used to rank contributors, unit);
+#: the keys are the typed contract's (cnncc/assemble.py totals, cnncc/backends/base.py LayerCost fields)
 BUDGETS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "ms": (("latency_ms",), "cycles", "ms"),
     "cycles": (("cycles",), "cycles", "cycles"),
     "energy_uj": (("energy_uj",), "energy_uj", "µJ"),
-    "sram_bytes": (("peak_sram_bytes", "peak_onchip_bytes"), "peak_sram_bytes", "bytes"),
+    "sram_bytes": (("peak_sram_bytes",), "onchip_bytes", "bytes"),
 }
 
 
@@ -49,7 +50,7 @@ def _top_layers(layers: list[dict], key: str, n: int = 3) -> tuple[tuple[str, fl
     for row in layers:
         v = row.get(key)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            agg[row["name"]] = max(agg.get(row["name"], 0.0), v) if key == "peak_sram_bytes" else \
+            agg[row["name"]] = max(agg.get(row["name"], 0.0), v) if key == "onchip_bytes" else \
                 agg.get(row["name"], 0.0) + v
     ranked = sorted(agg.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
     return tuple((k, float(v)) for k, v in ranked)
