@@ -349,7 +349,14 @@ def run(graph: Graph, feeds: Mapping[str, np.ndarray], weights: Mapping[str, np.
         outputs: list[str] | None = None, keep_all: bool = False) -> dict[str, np.ndarray]:
     """Run ``graph`` on ``feeds`` (graph input name -> array). ``weights`` overrides entries of the weight
     table (e.g. integer weights for a bit-exact check). Returns the graph outputs (or ``outputs``; or every
-    tensor with ``keep_all``)."""
+    tensor with ``keep_all``). A quantised graph (tensors with QuantParams) runs with TFLite integer semantics
+    (:mod:`cnncc.ir.interp_int`)."""
+    from cnncc.ir.quant import is_quantized
+
+    if is_quantized(graph) and not weights:
+        from cnncc.ir.interp_int import run as run_int
+
+        return run_int(graph, feeds, outputs, keep_all)
     env: dict[str, np.ndarray] = {}
     for name in graph.inputs:
         if name not in feeds:
