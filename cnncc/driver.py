@@ -15,10 +15,11 @@ from cnncc.target import Target, load_target
 
 
 def load_model(path: str | Path, input_shapes: Mapping[str, Any] | None = None) -> Graph:
-    """Load an ONNX file into the IR (InvalidModelError/UnsupportedError on bad input)."""
-    from cnncc.frontend.onnx import load_onnx
+    """Load an ONNX or TFLite file (format detected by content) into the IR (InvalidModelError/UnsupportedError
+    on bad input)."""
+    from cnncc.frontend.detect import load_any
 
-    return load_onnx(path, input_shapes=input_shapes)
+    return load_any(path, input_shapes)
 
 
 def run_passes(graph: Graph, pipeline, target: Target | None = None, **kw):
@@ -84,7 +85,8 @@ def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipe
     if impl is not None:
         from cnncc.assemble import assemble_report
 
-        report = assemble_report(impl.compile(graph, target, replace(options, out_dir=None)), target)
+        typed_opts = replace(options, out_dir=None, want_artefacts=options.want_artefacts or out_dir is not None)
+        report = assemble_report(impl.compile(graph, target, typed_opts), target)
     else:  # a backend still on the first round's module contract
         legacy_opts = replace(options, out_dir=Path(out_dir) if out_dir is not None else options.out_dir)
         report = target.backend_module().compile(graph, target, legacy_opts)
@@ -125,13 +127,13 @@ def write_outputs(report: Report, out_dir: str | Path, timings: bool = False, le
     d = report.to_dict(stable=not timings)
     files: dict[str, str | bytes] = {"report.json": report.to_json(stable=not timings), "report.csv": report.to_csv(),
                                      "report.html": render_html(d)}
-    for rel, data in report.artefacts.items():
+    for rel, blob in report.artefacts.items():
         if rel in files:
             raise InternalError(f"backend artefact {rel!r} collides with a report file")
-        files[rel] = data
+        files[rel] = blob
     if legacy:
-        for rel, data in files.items():
-            write_file(Path(out_dir) / rel, data)
+        for rel, content in files.items():
+            write_file(Path(out_dir) / rel, content)
         return
     write_folder(out_dir, files)
 
@@ -141,7 +143,7 @@ def _add_intensities(report: Report, graph: Graph) -> None:
     backend set them; the roofline chart and ``compare`` read them."""
     by_output = {layer.outputs[0]: layer for layer in graph.layers}
     for row in report.layers:
-        layer = by_output.get(row.get("output"))
+        layer = by_output.get(str(row.get("output")))
         if layer is None or "ai" in row:
             continue
         for k, v in graph.intensities(layer).as_dict().items():

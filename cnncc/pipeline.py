@@ -146,7 +146,9 @@ class Pipeline:
 
 def _split_top(text: str) -> list[str]:
     """Split on commas outside braces."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "{":
             depth += 1

@@ -6,6 +6,10 @@ Each pass is a frozen dataclass (fields = options) with ``NAME``, a docstring an
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnncc.passes.base import Pass
 
 #: pass name -> "module:Class" (modules under cnncc.passes)
 _PASSES = {
@@ -21,7 +25,7 @@ _PASSES = {
 _cache: dict[str, type] = {}
 
 
-def registry() -> dict[str, type]:
+def registry() -> dict[str, type[Pass]]:
     """Pass name -> pass class (a frozen dataclass whose fields are its options), in a stable order."""
     if len(_cache) != len(_PASSES):
         for name, spec in _PASSES.items():

@@ -117,6 +117,8 @@ class ABConvPass(Pass):
         if not isinstance(op, O.Conv) or op.groups != 1 or not all(graph.is_weight(t) for t in layer.inputs[1:]):
             return None
         nest = graph.loop_nest(layer)
+        if nest is None:
+            return None
         before = _intens(nest)
         if before["ai_bound"] != "weight":
             return None
@@ -144,7 +146,7 @@ class ABConvPass(Pass):
         if best is None:
             return None
         _, g, after, cyc_after = best
-        if self.select == "cost" and not cyc_after < cyc_before:
+        if self.select == "cost" and (cyc_after is None or cyc_before is None or not cyc_after < cyc_before):
             return None
         repl, weights, big = build(graph, layer, g, self.layout, self.gap, name, self.lowering)
         row = {"name": layer.name, "g": g, "layout": self.layout, "gap": self.gap, "lowering": self.lowering,
@@ -160,11 +162,14 @@ def build(graph: Graph, conv: Layer, g: int, layout: str, gap: bool, taken, lowe
     """The ABConv(g) layers replacing ``conv``, their new weights, and the shared conv's LoopNest.
     ``lowering``: ``transpose`` (6-D Reshape/Transpose) or ``slice-concat`` (4-D Slice/Concat/Pad)."""
     name = taken if isinstance(taken, Namer) else Namer(taken)
-    op: O.Conv = conv.op
+    op = conv.op
+    assert isinstance(op, O.Conv)
     x = conv.inputs[0]
     n, c, h, w = graph.type_of(x).shape
     _, k, oy, ox = graph.type_of(conv.outputs[0]).shape
-    gy, gx = split(g, layout)
+    grid = split(g, layout)
+    assert grid is not None, f"abconv: no {layout} split of {g} groups"  # validate() refuses such options
+    gy, gx = grid
     (fy, fx), (sy, sx), (dy, dx) = op.kernel, op.strides, op.dilations
     ay = axis(h, oy, fy, sy, dy, op.pads[0], op.pads[2], gy, gap)
     ax = axis(w, ox, fx, sx, dx, op.pads[1], op.pads[3], gx, gap)

@@ -53,7 +53,8 @@ class Im2colPass(Pass):
         return graph.with_layers(layers, drop_unused_weights(layers, graph.weights.with_arrays(new_w)))
 
     def lower(self, graph: Graph, conv: Layer, name: Namer, new_w: dict) -> list[Layer]:
-        op: O.Conv = conv.op
+        op = conv.op
+        assert isinstance(op, O.Conv)
         x = conv.inputs[0]
         n, c, _, _ = graph.type_of(x).shape
         _, k, oy, ox = graph.type_of(conv.outputs[0]).shape
@@ -72,6 +73,8 @@ class Im2colPass(Pass):
 
         cols = add("im2col", O.Im2col(op.kernel, op.strides, op.dilations, op.pads, self.layout), (x,))
         act_last = op.act
+        wm: np.ndarray
+        bshape: tuple[int, ...]
         if self.layout == "chw":
             if g == 1:
                 wm, bshape = w.reshape(k, cg * ff), (k, 1)
