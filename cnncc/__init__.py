@@ -17,10 +17,10 @@ __all__ = ["__version__", "load", "compile"]
 
 
 def load(path, input_shapes=None):
-    """Load an ONNX model into the layer IR (:class:`cnncc.ir.Graph`)."""
-    from cnncc.frontend.onnx import load_onnx
+    """Load an ONNX or TFLite model (detected by content) into the layer IR (:class:`cnncc.ir.Graph`)."""
+    from cnncc.frontend.detect import load_any
 
-    return load_onnx(path, input_shapes=input_shapes)
+    return load_any(path, input_shapes)
 
 
 def compile(model, target: str = "cgra", pipeline: str | None = None, **overrides):  # noqa: A001
