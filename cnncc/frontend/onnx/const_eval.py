@@ -6,6 +6,7 @@ omitted optional input. Semantics follow the ONNX operator specification.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -17,7 +18,7 @@ _ONNX_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32
 
 
 def attr_dict(node) -> dict:
-    from onnx import helper
+    from cnncc.frontend.onnx import proto as helper
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
@@ -29,7 +30,7 @@ def _np_dtype(code: int):
 
 
 def _constant(node, vals, ctx):
-    from onnx import numpy_helper
+    from cnncc.frontend.onnx import proto as numpy_helper
 
     a = attr_dict(node)
     if "value" in a:
@@ -47,15 +48,43 @@ def _shape(node, vals, ctx):
     return s[a.get("start", 0):a.get("end", len(s))] if ("start" in a or "end" in a) else s
 
 
+#: largest constant (elements) evaluated at load time: shape arithmetic never needs more
+MAX_CONST_ELEMENTS = 1 << 26
+
+
 def _size_guard(shape) -> tuple[int, ...]:
     shape = tuple(int(d) for d in shape)
-    if any(d < 0 for d in shape) or math.prod(shape) > 1 << 26:
-        raise InvalidModelError(f"constant of shape {shape} is negative or too large to build at load time")
+    if any(d < 0 for d in shape) or math.prod(shape) > MAX_CONST_ELEMENTS:
+        raise InvalidModelError(f"constant of shape {shape} is negative or too large to build at load time "
+                                f"(limit {MAX_CONST_ELEMENTS} elements)")
     return shape
 
 
+def _bcast(*arrays) -> tuple[int, ...]:
+    """The broadcast shape of ``arrays`` (InvalidModelError when they do not broadcast or it is too large)."""
+    try:
+        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays if a is not None))
+    except ValueError:
+        raise InvalidModelError(f"constant shapes {[list(np.shape(a)) for a in arrays]} do not broadcast") from None
+    return _size_guard(shape)
+
+
+def _axes_in_range(node, axes, rank: int) -> list[int]:
+    """Distinct axes in [-rank, rank), normalised."""
+    out = []
+    for ax in axes:
+        if not -rank <= ax < rank:
+            raise InvalidModelError(f"node {node.name or node.output[0]!r} ({node.op_type}): attribute "
+                                    f"axes={list(axes)} is out of range for rank {rank}")
+        out.append(ax % rank)
+    if len(set(out)) != len(out):
+        raise InvalidModelError(f"node {node.name or node.output[0]!r} ({node.op_type}): attribute "
+                                f"axes={list(axes)} repeats an axis")
+    return out
+
+
 def _cos(node, vals, ctx):
-    from onnx import numpy_helper
+    from cnncc.frontend.onnx import proto as numpy_helper
 
     a = attr_dict(node)
     v = numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, np.float32)
@@ -90,9 +119,11 @@ def _axes(node, vals, idx=1):
 def _unsqueeze(node, vals, ctx):
     x = vals[0]
     axes = _axes(node, vals)
+    if axes is None:
+        raise InvalidModelError(f"node {node.name or node.output[0]!r} (Unsqueeze): axes missing")
     rank = x.ndim + len(axes)
     shape = list(x.shape)
-    for ax in sorted(a % rank for a in axes):
+    for ax in sorted(_axes_in_range(node, axes, rank)):
         shape.insert(ax, 1)
     return x.reshape(shape)
 
@@ -102,7 +133,10 @@ def _squeeze(node, vals, ctx):
     axes = _axes(node, vals)
     if axes is None:
         return x.reshape([d for d in x.shape if d != 1])
-    axes = {a % x.ndim for a in axes}
+    axes = set(_axes_in_range(node, axes, x.ndim))
+    if any(x.shape[a] != 1 for a in axes):
+        raise InvalidModelError(f"node {node.name or node.output[0]!r} (Squeeze): axes {sorted(axes)} of shape "
+                                f"{list(x.shape)} are not all of length 1")
     return x.reshape([d for i, d in enumerate(x.shape) if i not in axes])
 
 
@@ -116,9 +150,11 @@ def slice_params(node, a, vals, shape, opset):
         starts, ends = [int(v) for v in vals[0]], [int(v) for v in vals[1]]
         axes = [int(v) for v in vals[2]] if len(vals) > 2 and vals[2] is not None else list(range(len(starts)))
         steps = [int(v) for v in vals[3]] if len(vals) > 3 and vals[3] is not None else [1] * len(starts)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise InvalidModelError(f"Slice {node.name!r}: starts/ends/axes/steps have different lengths "
+                                f"{len(starts)}/{len(ends)}/{len(axes)}/{len(steps)}")
     out = ([], [], [], [])
-    for st, en, ax, sp in zip(starts, ends, axes, steps):
-        ax = ax % len(shape)
+    for st, en, ax, sp in zip(starts, ends, _axes_in_range(node, [int(v) for v in axes], len(shape)), steps):
         d = shape[ax]
         if sp == 0:
             raise InvalidModelError(f"Slice {node.name!r}: step 0")
@@ -145,11 +181,18 @@ def _slice(node, vals, ctx):
 
 
 def _gather(node, vals, ctx):
-    return np.take(vals[0], vals[1].astype(np.int64), axis=attr_dict(node).get("axis", 0))
+    x, idx = vals[0], np.asarray(vals[1]).astype(np.int64)
+    (axis,) = _axes_in_range(node, [int(attr_dict(node).get("axis", 0))], max(x.ndim, 1))
+    _size_guard(x.shape[:axis] + idx.shape + x.shape[axis + 1:])
+    if idx.size and (idx.min() < -x.shape[axis] or idx.max() >= x.shape[axis]):
+        raise InvalidModelError(f"Gather {node.name!r}: indices out of range for axis {axis} of {list(x.shape)}")
+    return np.take(x, idx, axis=axis)
 
 
 def _concat(node, vals, ctx):
-    return np.concatenate([v for v in vals if v is not None], axis=attr_dict(node).get("axis", 0))
+    parts = [np.asarray(v) for v in vals if v is not None]
+    _size_guard((sum(p.size for p in parts),))
+    return np.concatenate(parts, axis=attr_dict(node).get("axis", 0))
 
 
 def _cast(node, vals, ctx):
@@ -158,26 +201,45 @@ def _cast(node, vals, ctx):
 
 def _range(node, vals, ctx):
     start, limit, delta = (np.asarray(v).reshape(()) for v in vals)
-    n = max(int(math.ceil((limit - start) / delta)), 0)
+    if delta == 0 or not all(np.isfinite(v) for v in (start, limit, delta)):
+        raise InvalidModelError(f"Range {node.name!r}: delta 0 or a non-finite bound")
+    n = max(int(math.ceil((float(limit) - float(start)) / float(delta))), 0)
     _size_guard((n,))
     return (start + delta * np.arange(n)).astype(np.asarray(vals[0]).dtype)
 
 
 def _div(node, vals, ctx):
     a, b = vals
+    _bcast(a, b)
     if np.issubdtype(a.dtype, np.integer):
+        if np.any(np.asarray(b) == 0):
+            raise InvalidModelError(f"Div {node.name!r}: integer division by zero in a constant")
         return (np.trunc(a / b)).astype(a.dtype)
     return (a / b).astype(a.dtype)
 
 
 def _binop(fn):
-    return lambda node, vals, ctx: fn(vals[0], vals[1]).astype(np.result_type(vals[0], vals[1])) \
-        if fn not in (np.equal, np.less, np.greater, np.logical_and, np.logical_or) else fn(vals[0], vals[1])
+    def run(node, vals, ctx):
+        _bcast(vals[0], vals[1])
+        if fn in (np.equal, np.less, np.greater, np.logical_and, np.logical_or):
+            return fn(vals[0], vals[1])
+        return fn(vals[0], vals[1]).astype(np.result_type(vals[0], vals[1]))
+
+    return run
+
+
+def _nary(fn):
+    def run(node, vals, ctx):
+        present = [v for v in vals if v is not None]
+        _bcast(*present)
+        return fn(*present)
+
+    return run
 
 
 def _expand(node, vals, ctx):
-    shape = np.broadcast_shapes(vals[0].shape, tuple(int(d) for d in vals[1]))
-    return np.broadcast_to(vals[0], _size_guard(shape)).copy()
+    target = _size_guard(tuple(int(d) for d in np.asarray(vals[1]).reshape(-1)))
+    return np.broadcast_to(vals[0], _bcast(vals[0], np.empty(target, np.uint8))).copy()
 
 
 def _split(node, vals, ctx):
@@ -206,7 +268,11 @@ def _reduce(fn):
 
 
 def _tile(node, vals, ctx):
-    return np.tile(vals[0], [int(r) for r in vals[1]])
+    reps = [int(r) for r in np.asarray(vals[1]).reshape(-1)]
+    if len(reps) != vals[0].ndim:
+        raise InvalidModelError(f"Tile {node.name!r}: {len(reps)} repeats for a rank-{vals[0].ndim} input")
+    _size_guard(tuple(d * r for d, r in zip(vals[0].shape, reps)))
+    return np.tile(vals[0], reps)
 
 
 def _transpose(node, vals, ctx):
@@ -244,9 +310,9 @@ CONST_OPS = {
     "And": _binop(np.logical_and),
     "Or": _binop(np.logical_or),
     "Not": lambda node, vals, ctx: np.logical_not(vals[0]),
-    "Where": lambda node, vals, ctx: np.where(vals[0], vals[1], vals[2]),
-    "Min": lambda node, vals, ctx: np.minimum.reduce([v for v in vals if v is not None]),
-    "Max": lambda node, vals, ctx: np.maximum.reduce([v for v in vals if v is not None]),
+    "Where": _nary(np.where),
+    "Min": _nary(lambda *vs: functools.reduce(np.minimum, vs)),
+    "Max": _nary(lambda *vs: functools.reduce(np.maximum, vs)),
     "Neg": lambda node, vals, ctx: -vals[0],
     "Abs": lambda node, vals, ctx: np.abs(vals[0]),
     "Floor": lambda node, vals, ctx: np.floor(vals[0]),

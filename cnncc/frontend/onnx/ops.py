@@ -69,8 +69,15 @@ class Context:
             i += 1
             name = f"{base}_{i}"
         self.names.add(name)
+        for t in inputs:
+            if t in self.consts and self.consts[t].dtype.kind not in "fiuc":
+                raise UnsupportedError(f"node {name!r} ({node.op_type}): weight {t!r} has element type "
+                                       f"{_dtype_word(self.consts[t])}; only numeric weights are supported")
         ins = [self.type(t) for t in inputs]
-        outs = op.infer(ins)
+        try:
+            outs = op.infer(ins)
+        except InvalidModelError as e:
+            raise InvalidModelError(f"node {name!r} ({node.op_type}): {e}") from None
         for t, ty in zip(outputs, outs):
             if ty.numel > MAX_ELEMENTS:
                 raise InvalidModelError(f"node {name!r} would produce {ty.numel} elements; refused")
@@ -81,6 +88,51 @@ class Context:
 
 def node_name(node) -> str:
     return node.name or (node.output[0] if node.output else node.op_type)
+
+
+def _dtype_word(a: np.ndarray) -> str:
+    return {"O": "string", "S": "string", "U": "string", "b": "bool"}.get(a.dtype.kind, str(a.dtype))
+
+
+def invalid(node, key: str, value, why: str) -> InvalidModelError:
+    """The error for an attribute the ONNX spec does not allow: names the node, the attribute and why."""
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    return InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): attribute {key}={value!r} {why}")
+
+
+def enum_attr(node, a: dict, key: str, default: str, allowed: tuple[str, ...]) -> str:
+    """A string attribute that must be one of ``allowed`` (InvalidModelError otherwise)."""
+    v = a.get(key, default)
+    v = v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+    if v not in allowed:
+        raise invalid(node, key, v, f"is not one of {', '.join(x for x in allowed if x)}")
+    return v
+
+
+def axis_attr(node, key: str, axis: int, rank: int) -> int:
+    """An axis in [-rank, rank-1], normalised to [0, rank) (InvalidModelError otherwise)."""
+    axis = int(axis)
+    if not -rank <= axis < rank:
+        raise invalid(node, key, axis, f"is out of range for a rank-{rank} input")
+    return axis % rank
+
+
+def axes_attr(node, key: str, axes, rank: int) -> tuple[int, ...]:
+    """Distinct axes in range, normalised to [0, rank)."""
+    out = tuple(axis_attr(node, key, ax, rank) for ax in axes)
+    if len(set(out)) != len(out):
+        raise invalid(node, key, [int(x) for x in axes], "repeats an axis")
+    return out
+
+
+def scalar(node, t: str, v: np.ndarray) -> float:
+    """A one-element constant as a float (InvalidModelError for anything else)."""
+    v = np.asarray(v)
+    if v.size != 1 or v.dtype.kind not in "fiub":
+        raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): input {t!r} must be a scalar, "
+                                f"got shape {list(v.shape)} of {_dtype_word(v)}")
+    return float(v.reshape(-1)[0])
 
 
 def convert_node(ctx: Context, node) -> None:
@@ -101,7 +153,18 @@ def convert_node(ctx: Context, node) -> None:
     if node.op_type in CONST_OPS and all(ctx.is_const(t) for t in present) and \
             not any(o in ctx.graph_outputs for o in node.output):
         vals = [ctx.consts[ctx.resolve(t)] if t else None for t in ins]
-        res = CONST_OPS[node.op_type](node, vals, ctx)
+        try:
+            with np.errstate(divide="raise", invalid="raise", over="raise"):
+                res = CONST_OPS[node.op_type](node, vals, ctx)
+        except FloatingPointError as e:
+            raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): {e} while evaluating "
+                                    f"constants at load time") from None
+        except InvalidModelError as e:
+            msg = str(e)
+            if msg.startswith("node "):
+                raise
+            msg = msg.removeprefix(f"{node.op_type} {node.name!r}: ")
+            raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): {msg}") from None
         res = res if isinstance(res, list) else [res]
         for o, v in zip(node.output, res):
             if o:
@@ -114,14 +177,24 @@ def convert_node(ctx: Context, node) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+AUTO_PAD = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+def _auto_pad(node, a) -> str:
+    auto = enum_attr(node, a, "auto_pad", "NOTSET", AUTO_PAD + ("",))
+    auto = auto or "NOTSET"
+    if auto != "NOTSET" and "pads" in a:
+        raise invalid(node, "pads", list(a["pads"]), f"cannot be given together with auto_pad={auto}")
+    return auto
+
+
 def _pads2d(ctx, node, a, x_hw, kernel, strides, dilations) -> tuple[int, int, int, int]:
-    auto = a.get("auto_pad", "NOTSET")
-    if isinstance(auto, bytes):
-        auto = auto.decode()
-    if auto in ("NOTSET", ""):
-        p = list(a.get("pads", [0, 0, 0, 0]))
+    auto = _auto_pad(node, a)
+    if auto == "NOTSET":
+        p = [int(v) for v in a.get("pads", [0, 0, 0, 0])]
         if len(p) != 4:
-            raise UnsupportedError(f"node {node_name(node)!r}: only 2-D {node.op_type} is supported")
+            raise UnsupportedError(f"node {node_name(node)!r}: only 2-D {node.op_type} is supported "
+                                   f"(pads={p})")
         return (p[0], p[1], p[2], p[3])
     if auto == "VALID":
         return (0, 0, 0, 0)
@@ -142,19 +215,51 @@ def _spatial(node, a, key, default):
     return v
 
 
+#: largest kernel, stride, dilation or pad cnncc accepts (no real CNN comes near; the cost models and the
+#: interpreter index with them)
+MAX_WINDOW = 1 << 16
+
+
 def _check_window(node, kernel, strides, dilations, pads, groups=1):
-    """Kernel, strides, dilations and groups must be >= 1 and pads >= 0."""
+    """Kernel, strides, dilations and groups must be >= 1 and pads >= 0; none may exceed MAX_WINDOW."""
     for key, vals, least in (("kernel_shape", kernel, 1), ("strides", strides, 1), ("dilations", dilations, 1),
                              ("pads", pads, 0), ("group", (groups,), 1)):
         if any(int(v) < least for v in vals):
             raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): {key}={list(vals)} must be "
                                     f">= {least}")
+        if key not in ("strides", "group") and any(int(v) > MAX_WINDOW for v in vals):
+            raise UnsupportedError(f"node {node_name(node)!r} ({node.op_type}): {key}={list(vals)} is over "
+                                   f"cnncc's limit of {MAX_WINDOW}")
+
+
+def _canonical_strides(x_hw, kernel, strides, dilations, pads) -> tuple[int, int]:
+    """Strides with the same outputs: along an axis with one output position any stride beyond the padded
+    span is equivalent, so a stride of 10**18 becomes the smallest stride that still gives one output."""
+    out = []
+    for i, (size, k, s, d) in enumerate(zip(x_hw, kernel, strides, dilations)):
+        span = size + pads[i] + pads[i + 2] - (d * (k - 1) + 1)   # input positions past the first window
+        out.append(int(s) if s <= span else max(1, span + 1))
+    return out[0], out[1]
 
 
 def _check_4d(ctx, node, t):
-    if ctx.type(t).rank != 4:
-        raise UnsupportedError(f"node {node_name(node)!r}: {node.op_type} on a rank-{ctx.type(t).rank} "
+    ty = ctx.type(t)
+    if ty.rank < 3 and node.op_type.startswith("Global"):
+        raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): input {t!r} has rank {ty.rank}; "
+                                f"the op needs N x C x D1 x ... (rank >= 3)")
+    if ty.rank != 4:
+        raise UnsupportedError(f"node {node_name(node)!r}: {node.op_type} on a rank-{ty.rank} "
                                f"tensor is not supported (2-D spatial NCHW only)")
+    if ty.shape[0] != 1:
+        raise UnsupportedError(f"node {node_name(node)!r}: {node.op_type} on batch {ty.shape[0]} (input "
+                               f"{t!r} of shape {list(ty.shape)}) is not supported: cnncc compiles batch 1")
+
+
+def _bias(ctx, node, t: str, k: int) -> None:
+    b = ctx.const(t, node)
+    if tuple(b.shape) != (k,):
+        raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): bias {t!r} has shape "
+                                f"{list(b.shape)}, expected [{k}]")
 
 
 # ------------------------------------------------------------------------------------------------ conv family
@@ -168,13 +273,19 @@ def _conv(ctx, node, a):
     kernel = _spatial(node, a, "kernel_shape", wv.shape[2:])
     strides = _spatial(node, a, "strides", (1, 1))
     dil = _spatial(node, a, "dilations", (1, 1))
-    _check_window(node, kernel, strides, dil, (), int(a.get("group", 1)))
+    groups = int(a.get("group", 1))
+    _check_window(node, kernel, strides, dil, (), groups)
+    c, k = ctx.type(x).shape[1], int(wv.shape[0])
+    if c % groups or k % groups or wv.shape[1] * groups != c:
+        raise invalid(node, "group", groups, f"does not fit input channels {c} and weight shape "
+                                             f"{list(wv.shape)} (needs C = group x W.shape[1], group | K)")
     pads = _pads2d(ctx, node, a, ctx.type(x).shape[2:], kernel, strides, dil)
     _check_window(node, kernel, strides, dil, pads)
+    strides = _canonical_strides(ctx.type(x).shape[2:], kernel, strides, dil, pads)
     ins = [x, w] + ([node.input[2]] if len(node.input) > 2 and node.input[2] else [])
-    for t in ins[1:]:
-        ctx.const(t, node)
-    ctx.emit(node, O.Conv(kernel, strides, dil, pads, int(a.get("group", 1))), ins)
+    if len(ins) > 2:
+        _bias(ctx, node, ins[2], k)
+    ctx.emit(node, O.Conv(kernel, strides, dil, pads, groups), ins)
 
 
 @handles("ConvTranspose")
@@ -185,44 +296,96 @@ def _convt(ctx, node, a):
     kernel = _spatial(node, a, "kernel_shape", wv.shape[2:])
     strides = _spatial(node, a, "strides", (1, 1))
     dil = _spatial(node, a, "dilations", (1, 1))
-    outpad = tuple(a.get("output_padding", (0, 0)))
-    _check_window(node, kernel, strides, dil, outpad, int(a.get("group", 1)))
+    outpad = tuple(int(v) for v in a.get("output_padding", (0, 0)))
+    groups = int(a.get("group", 1))
+    _check_window(node, kernel, strides, dil, outpad, groups)
+    if len(outpad) != 2:
+        raise invalid(node, "output_padding", list(outpad), "must have 2 values (2-D)")
+    if any(op >= max(s, d) for op, s, d in zip(outpad, strides, dil)):
+        raise invalid(node, "output_padding", list(outpad), "must be less than the stride or the dilation")
+    c = ctx.type(x).shape[1]
+    if wv.ndim != 4 or c % groups or wv.shape[0] != c:
+        raise invalid(node, "group", groups, f"does not fit input channels {c} and weight shape "
+                                             f"{list(wv.shape)} (needs W.shape[0] = C, group | C)")
+    auto = _auto_pad(node, a)
     h, wd = ctx.type(x).shape[2:]
     if "output_shape" in a:
         pads = []
         outs = list(a["output_shape"])[-2:]
         for i, (size, o) in enumerate(zip((h, wd), outs)):
             total = strides[i] * (size - 1) + outpad[i] + (kernel[i] - 1) * dil[i] + 1 - o
-            auto = a.get("auto_pad", b"NOTSET")
-            upper = auto in (b"SAME_UPPER", "SAME_UPPER")  # ONNX: only SAME_UPPER puts the extra pad last
+            upper = auto == "SAME_UPPER"  # ONNX: only SAME_UPPER puts the extra pad last
             lo = total // 2 if upper else total - total // 2
             pads.append((lo, total - lo))
         p = (pads[0][0], pads[1][0], pads[0][1], pads[1][1])
     else:
-        auto = a.get("auto_pad", "NOTSET")
-        auto = auto.decode() if isinstance(auto, bytes) else auto
         if auto in ("SAME_UPPER", "SAME_LOWER"):
             tot = [max(0, strides[i] * ((h, wd)[i] - 1) + outpad[i] + (kernel[i] - 1) * dil[i] + 1
                        - (h, wd)[i] * strides[i]) for i in range(2)]
             lo = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in tot]
             p = (lo[0], lo[1], tot[0] - lo[0], tot[1] - lo[1])
+        elif auto == "VALID":
+            p = (0, 0, 0, 0)
         else:
-            p = tuple(a.get("pads", (0, 0, 0, 0)))
+            p = tuple(int(v) for v in a.get("pads", (0, 0, 0, 0)))
+            if len(p) != 4:
+                raise UnsupportedError(f"node {node_name(node)!r}: only 2-D ConvTranspose is supported "
+                                       f"(pads={list(p)})")
     ins = [x, w] + ([node.input[2]] if len(node.input) > 2 and node.input[2] else [])
     _check_window(node, kernel, strides, dil, p)
-    ctx.emit(node, O.ConvTranspose(kernel, strides, dil, p, outpad, int(a.get("group", 1))), ins)
+    if len(ins) > 2:
+        _bias(ctx, node, ins[2], int(wv.shape[1]) * groups)
+    ctx.emit(node, O.ConvTranspose(kernel, strides, dil, p, outpad, groups), ins)
 
 
 @handles("Gemm")
 def _gemm(ctx, node, a):
     ins = [t for t in node.input if t]
+    if len(ins) < 2:
+        raise InvalidModelError(f"node {node_name(node)!r} (Gemm): needs inputs A and B, got {len(ins)}")
+    sa, sb = ctx.type(ins[0]).shape, ctx.type(ins[1]).shape
+    if len(ins) > 2 and len(sa) == 2 and len(sb) == 2:
+        m = sa[1] if a.get("transA", 0) else sa[0]
+        n = sb[0] if a.get("transB", 0) else sb[1]
+        sc = ctx.type(ins[2]).shape
+        if len(sc) > 2 or any(d not in (1, full) for d, full in zip(sc[::-1], (n, m))):
+            raise InvalidModelError(f"node {node_name(node)!r} (Gemm): C {ins[2]!r} of shape {list(sc)} does "
+                                    f"not broadcast to the output [{m}, {n}]")
     ctx.emit(node, O.Gemm(bool(a.get("transA", 0)), bool(a.get("transB", 0)), float(a.get("alpha", 1.0)),
                           float(a.get("beta", 1.0))), ins)
 
 
 @handles("MatMul")
 def _matmul(ctx, node, a):
-    ctx.emit(node, O.MatMul(), list(node.input))
+    """MatMul; a 1-D operand is lowered as numpy does: A [K] -> [1, K], B [K] -> [K, 1], then the added
+    axis is removed from the result by a Reshape."""
+    if len(node.input) != 2 or not all(node.input):
+        raise InvalidModelError(f"node {node_name(node)!r} (MatMul): needs exactly 2 inputs")
+    a_t, b_t = node.input
+    sa, sb = ctx.type(a_t).shape, ctx.type(b_t).shape
+    if not sa or not sb:
+        raise InvalidModelError(f"node {node_name(node)!r} (MatMul): operands must have rank >= 1, got "
+                                f"{list(sa)} and {list(sb)}")
+    if len(sa) > 1 and len(sb) > 1:
+        ctx.emit(node, O.MatMul(), [a_t, b_t])
+        return
+    out = node.output[0]
+    ins = []
+    for t, shape, new in ((a_t, sa, (1,) + sa if len(sa) == 1 else sa), (b_t, sb, sb + (1,) if len(sb) == 1
+                                                                          else sb)):
+        if new == shape:
+            ins.append(t)
+        elif ctx.is_const(t):
+            name = f"{t}__2d"
+            ctx.consts[name] = ctx.const(t, node).reshape(new)
+            ins.append(name)
+        else:
+            ins.extend(ctx.emit(node, O.Reshape(new), [t], [f"{out}__{len(ins)}_2d"], f"/2d{len(ins)}"))
+    res = ctx.emit(node, O.MatMul(), ins, [f"{out}__mm"], "/matmul")
+    full = ctx.types[res[0]].shape
+    final = full[:-2] + ((full[-1],) if len(sa) == 1 and len(sb) > 1 else (full[-2],) if len(sb) == 1 and
+                         len(sa) > 1 else ())
+    ctx.emit(node, O.Reshape(final or (1,)), res, [out])
 
 
 # ------------------------------------------------------------------------------------------------ pooling
@@ -239,6 +402,8 @@ def _pool(ctx, node, a):
     pads = _pads2d(ctx, node, a, ctx.type(x).shape[2:], kernel, strides, dil)
     _check_window(node, kernel, strides, dil, pads)
     ceil = bool(a.get("ceil_mode", 0))
+    if not ceil:
+        strides = _canonical_strides(ctx.type(x).shape[2:], kernel, strides, dil, pads)
     if node.op_type == "MaxPool":
         op = O.MaxPool(kernel, strides, dil, pads, ceil)
     else:
@@ -248,24 +413,35 @@ def _pool(ctx, node, a):
 
 @handles("GlobalAveragePool")
 def _gap(ctx, node, a):
+    _check_4d(ctx, node, node.input[0])
     ctx.emit(node, O.GlobalAveragePool(), [node.input[0]])
 
 
 @handles("GlobalMaxPool")
 def _gmp(ctx, node, a):
+    _check_4d(ctx, node, node.input[0])
     ctx.emit(node, O.GlobalMaxPool(), [node.input[0]])
 
 
 @handles("LRN")
 def _lrn(ctx, node, a):
-    ctx.emit(node, O.LRN(int(a["size"]), float(a.get("alpha", 1e-4)), float(a.get("beta", 0.75)),
+    if "size" not in a:
+        raise InvalidModelError(f"node {node_name(node)!r} (LRN): the required attribute size is missing")
+    size = int(a["size"])
+    if not 1 <= size <= MAX_WINDOW:
+        raise invalid(node, "size", size, f"must be in 1..{MAX_WINDOW}")
+    _check_4d(ctx, node, node.input[0])
+    ctx.emit(node, O.LRN(size, float(a.get("alpha", 1e-4)), float(a.get("beta", 0.75)),
                          float(a.get("bias", 1.0))), [node.input[0]])
 
 
 @handles("BatchNormalization")
 def _bn(ctx, node, a):
-    if any(o for o in node.output[1:]):
+    if any(o for o in node.output[1:]) or int(a.get("training_mode", 0)):
         raise UnsupportedError(f"node {node_name(node)!r}: BatchNormalization in training mode is not supported")
+    if len(node.input) != 5 or not all(node.input):
+        raise InvalidModelError(f"node {node_name(node)!r} (BatchNormalization): needs 5 inputs (X, scale, B, "
+                                f"mean, var), got {len([t for t in node.input if t])}")
     for t in node.input[1:5]:
         ctx.const(t, node)
     ctx.emit(node, O.BatchNormalization(float(a.get("epsilon", 1e-5))), list(node.input[:5]), [node.output[0]])
@@ -306,8 +482,12 @@ def _clip(ctx, node, a):
     if ctx.opset < 11:
         lo, hi = float(a.get("min", -math.inf)), float(a.get("max", math.inf))
     else:
-        lo = float(ctx.const(node.input[1], node)) if len(node.input) > 1 and node.input[1] else -math.inf
-        hi = float(ctx.const(node.input[2], node)) if len(node.input) > 2 and node.input[2] else math.inf
+        lo = scalar(node, node.input[1], ctx.const(node.input[1], node)) \
+            if len(node.input) > 1 and node.input[1] else -math.inf
+        hi = scalar(node, node.input[2], ctx.const(node.input[2], node)) \
+            if len(node.input) > 2 and node.input[2] else math.inf
+    if math.isnan(lo) or math.isnan(hi):
+        raise InvalidModelError(f"node {node_name(node)!r} (Clip): min/max is NaN")
     ctx.emit(node, O.Clip(lo, hi), [node.input[0]])
 
 
@@ -332,14 +512,20 @@ def _cast(ctx, node, a):
 
 @handles("Concat")
 def _concat(ctx, node, a):
-    ctx.emit(node, O.Concat(int(a.get("axis", 1))), [t for t in node.input if t])
+    ins = [t for t in node.input if t]
+    if not ins:
+        raise InvalidModelError(f"node {node_name(node)!r} (Concat): no inputs")
+    if "axis" not in a:
+        raise InvalidModelError(f"node {node_name(node)!r} (Concat): the required attribute axis is missing")
+    axis_attr(node, "axis", a["axis"], ctx.type(ins[0]).rank)
+    ctx.emit(node, O.Concat(int(a["axis"])), ins)
 
 
 @handles("Split")
 def _split(ctx, node, a):
     x = node.input[0]
     shape = ctx.type(x).shape
-    axis = int(a.get("axis", 0)) % len(shape)
+    axis = axis_attr(node, "axis", a.get("axis", 0), len(shape))
     outs = [o for o in node.output]
     if "split" in a:
         sizes = tuple(int(s) for s in a["split"])
@@ -347,8 +533,13 @@ def _split(ctx, node, a):
         sizes = tuple(int(s) for s in ctx.const(node.input[1], node))
     else:
         n = int(a.get("num_outputs", len(outs)))
+        if not 1 <= n <= shape[axis]:
+            raise invalid(node, "num_outputs", n, f"must be in 1..{shape[axis]} (the axis length)")
         chunk = -(-shape[axis] // n)
         sizes = tuple(min(chunk, shape[axis] - i * chunk) for i in range(n))
+    if len(sizes) != len(outs) or sum(sizes) != shape[axis] or any(s <= 0 for s in sizes):
+        raise invalid(node, "split", list(sizes), f"must be {len(outs)} positive sizes summing to "
+                                                  f"{shape[axis]} (axis {axis} of {list(shape)})")
     ctx.emit(node, O.Split(axis, sizes), [x], outs)
 
 
@@ -370,7 +561,10 @@ def _reshape(ctx, node, a):
     x = node.input[0]
     shape = ctx.type(x).shape
     if node.op_type == "Flatten":
-        ctx.emit(node, O.Flatten(int(a.get("axis", 1))), [x])
+        axis = int(a.get("axis", 1))
+        if not -len(shape) <= axis <= len(shape):
+            raise invalid(node, "axis", axis, f"is out of range for a rank-{len(shape)} input")
+        ctx.emit(node, O.Flatten(axis % (len(shape) + 1) if axis < 0 else axis), [x])
         return
     probe = np.empty(shape, np.uint8)
     vals = [probe] + [ctx.const(t, node) if t else None for t in node.input[1:]]
@@ -387,19 +581,31 @@ def _transpose(ctx, node, a):
 def _pad(ctx, node, a):
     x = node.input[0]
     rank = ctx.type(x).rank
-    mode = a.get("mode", b"constant")
-    mode = mode.decode() if isinstance(mode, bytes) else mode
+    mode = enum_attr(node, a, "mode", "constant", ("constant", "reflect", "edge", "wrap"))
+    if mode == "wrap":
+        raise UnsupportedError(f"node {node_name(node)!r}: Pad mode 'wrap' is not supported")
     if ctx.opset < 11:
+        if "pads" not in a:
+            raise InvalidModelError(f"node {node_name(node)!r} (Pad): the required attribute pads is missing")
         pads, value = tuple(int(p) for p in a["pads"]), float(a.get("value", 0.0))
     else:
-        pads = tuple(int(p) for p in ctx.const(node.input[1], node))
-        value = float(ctx.const(node.input[2], node)) if len(node.input) > 2 and node.input[2] else 0.0
+        if len(node.input) < 2 or not node.input[1]:
+            raise InvalidModelError(f"node {node_name(node)!r} (Pad): the pads input is missing")
+        pads = tuple(int(p) for p in ctx.const(node.input[1], node).reshape(-1))
+        value = scalar(node, node.input[2], ctx.const(node.input[2], node)) \
+            if len(node.input) > 2 and node.input[2] else 0.0
         if len(node.input) > 3 and node.input[3]:
-            axes = [int(ax) % rank for ax in ctx.const(node.input[3], node)]
+            axes = axes_attr(node, "axes", ctx.const(node.input[3], node).reshape(-1), rank)
+            if len(pads) != 2 * len(axes):
+                raise invalid(node, "pads", list(pads), f"must have 2 x {len(axes)} values (one pair per axis)")
             full = [0] * (2 * rank)
             for i, ax in enumerate(axes):
                 full[ax], full[ax + rank] = pads[i], pads[i + len(axes)]
             pads = tuple(full)
+    if len(pads) != 2 * rank:
+        raise invalid(node, "pads", list(pads), f"must have {2 * rank} values for a rank-{rank} input")
+    if any(abs(p) > MAX_ELEMENTS for p in pads):
+        raise invalid(node, "pads", list(pads), "is out of range")
     ctx.emit(node, O.Pad(pads, mode, value), [x])
 
 
@@ -410,7 +616,7 @@ def _softmax(ctx, node, a):
     if ctx.opset >= 13:
         ctx.emit(node, O.Softmax(int(a.get("axis", -1))), [x])
         return
-    axis = int(a.get("axis", 1)) % len(shape)
+    axis = axis_attr(node, "axis", a.get("axis", 1), len(shape))
     if axis == len(shape) - 1:
         ctx.emit(node, O.Softmax(-1), [x])
         return
@@ -450,17 +656,34 @@ def _resize(ctx, node, a):
             raise UnsupportedError(f"node {node_name(node)!r}: Resize with axes/antialias/aspect policy "
                                    f"is not supported")
     if sizes is not None and len(sizes):
-        sizes = [int(s) for s in sizes]
+        sizes = [int(s) for s in np.asarray(sizes).reshape(-1)]
+        if len(sizes) != 4 or any(s <= 0 for s in sizes):
+            raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): sizes {sizes} must be 4 "
+                                    f"positive values for a rank-4 input")
         if sizes[:2] != list(shape[:2]):
             raise UnsupportedError(f"node {node_name(node)!r}: Resize of batch/channel axes is not supported")
         out = (sizes[2], sizes[3])
         sc = (out[0] / shape[2], out[1] / shape[3])
     else:
-        scales = [float(s) for s in scales]
+        if scales is None:
+            raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): neither scales nor sizes "
+                                    f"is given")
+        scales = [float(s) for s in np.asarray(scales).reshape(-1)]
+        if len(scales) != 4 or not all(math.isfinite(s) and s > 0 for s in scales):
+            raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): scales {scales} must be 4 "
+                                    f"positive finite values for a rank-4 input")
         if scales[:2] != [1.0, 1.0]:
             raise UnsupportedError(f"node {node_name(node)!r}: Resize of batch/channel axes is not supported")
         sc = (scales[2], scales[3])
         out = (int(math.floor(shape[2] * sc[0])), int(math.floor(shape[3] * sc[1])))
+    if out[0] <= 0 or out[1] <= 0:
+        raise InvalidModelError(f"node {node_name(node)!r} ({node.op_type}): output size {list(out)} is empty")
+    if ctm not in ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
+                   "tf_half_pixel_for_nn", "tf_crop_and_resize"):
+        raise invalid(node, "coordinate_transformation_mode", ctm, "is not a mode of the ONNX spec")
+    if mode == "nearest" and nmode not in ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil"):
+        raise invalid(node, "nearest_mode", nmode, "is not one of round_prefer_floor, round_prefer_ceil, "
+                                                   "floor, ceil")
     if ctm == "tf_crop_and_resize":
         raise UnsupportedError(f"node {node_name(node)!r}: Resize tf_crop_and_resize is not supported")
     if legacy and mode == "nearest":
@@ -486,4 +709,5 @@ def _reducemean(ctx, node, a):
         axes = ()
     if not axes and int(a.get("noop_with_empty_axes", 0)):
         return _identity(ctx, node, a)
+    axes_attr(node, "axes", axes, ctx.type(node.input[0]).rank)
     ctx.emit(node, O.ReduceMean(axes, bool(a.get("keepdims", 1))), [node.input[0]])

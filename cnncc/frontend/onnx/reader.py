@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,18 +38,50 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return dims
 
 
-def _read_model(path: Path):
-    import onnx
-    from google.protobuf.message import DecodeError
+#: Largest model file read (bytes): protobuf itself cannot parse more than 2 GiB.
+MAX_MODEL_BYTES = 2**31 - 1
 
-    if not path.exists():
-        raise InvalidModelError(f"{path}: no such file")
-    if path.is_dir():
-        raise InvalidModelError(f"{path}: is a directory, expected an .onnx file")
+
+def _regular_file(path: Path, what: str) -> int:
+    """The size in bytes of ``path`` after checking it is a regular file (not a FIFO, device or folder)."""
     try:
-        data = path.read_bytes()
+        st = path.stat()
+    except FileNotFoundError:
+        raise InvalidModelError(f"{path}: no such file") from None
+    except (OSError, ValueError) as e:
+        raise InvalidModelError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InvalidModelError(f"{path}: is a directory, expected {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidModelError(f"{path}: not a regular file (a FIFO, socket or device), expected {what}")
+    return st.st_size
+
+
+def _read_bounded(path: Path, offset: int, length: int) -> bytes:
+    """Exactly ``length`` bytes of a regular file from ``offset`` (never more, whatever the file holds)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read(length)
     except OSError as e:
         raise InvalidModelError(f"{path}: cannot read: {e.strerror}") from None
+    if len(data) != length:
+        raise InvalidModelError(f"{path}: file shorter than expected ({len(data)} of {length} bytes)")
+    return data
+
+
+def _read_model(path: Path):
+    from google.protobuf.message import DecodeError
+
+    from cnncc.frontend.onnx import proto as onnx  # not `import onnx`: start-up time (proto.py)
+
+    if "\0" in str(path):
+        raise InvalidModelError(f"{str(path)!r}: a NUL byte in the path")
+    size = _regular_file(path, "an .onnx file")
+    if size > MAX_MODEL_BYTES:
+        raise InvalidModelError(f"{path}: {size} bytes, over the {MAX_MODEL_BYTES}-byte limit of an ONNX file "
+                                f"(put the weights in external data)")
+    data = _read_bounded(path, 0, size)
     if not data:
         raise InvalidModelError(f"{path}: empty file, not an ONNX model")
     model = onnx.ModelProto()
@@ -62,9 +95,26 @@ def _read_model(path: Path):
     return model
 
 
+_ELEM_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2}
+
+
+def _expected_bytes(t, path: Path) -> int:
+    """The payload size (bytes) a tensor's dims and element type call for; refuses oversized tensors."""
+    if t.data_type not in _ELEM_BYTES:
+        raise UnsupportedError(f"{path}: tensor {t.name!r} with external data has element type {t.data_type}, "
+                               f"not supported")
+    if any(d < 0 for d in t.dims):
+        raise InvalidModelError(f"{path}: tensor {t.name!r} has a negative dimension {list(t.dims)}")
+    n = math.prod(t.dims)
+    if n > MAX_ELEMENTS:
+        raise InvalidModelError(f"{path}: tensor {t.name!r} has {n} elements (limit {MAX_ELEMENTS}); refused")
+    return n * _ELEM_BYTES[t.data_type]
+
+
 def _load_external(model, path: Path) -> None:
-    """Load external tensor data, refusing any location outside the model's folder."""
-    from onnx import external_data_helper as edh
+    """Load external tensor data, refusing any location outside the model's folder; reads exactly the bytes
+    the tensor's dims and element type call for (a longer ``length`` or file is refused, never read)."""
+    from cnncc.frontend.onnx import proto as edh
 
     base = path.parent.resolve()
     tensors = list(edh._get_all_tensors(model))
@@ -72,12 +122,16 @@ def _load_external(model, path: Path) -> None:
     for t in ext:
         info = {e.key: e.value for e in t.external_data}
         loc = info.get("location", "")
+        if not loc or "\0" in loc:
+            raise InvalidModelError(f"{path}: external data location {loc!r} of tensor {t.name!r} is empty or "
+                                    f"has a NUL byte; refused")
         target = (base / loc).resolve()
         if os.path.isabs(loc) or not str(target).startswith(str(base) + os.sep):
             raise InvalidModelError(f"{path}: external data {loc!r} of tensor {t.name!r} lies outside the "
                                     f"model's folder; refused")
-        if not target.is_file():
+        if not target.exists():
             raise InvalidModelError(f"{path}: external data file {loc!r} of tensor {t.name!r} not found")
+        size = _regular_file(target, f"the external data of tensor {t.name!r}")
         try:
             offset = int(info.get("offset", 0))
             length = int(info["length"]) if "length" in info else None
@@ -85,12 +139,13 @@ def _load_external(model, path: Path) -> None:
             raise InvalidModelError(f"{path}: external data of tensor {t.name!r} has a bad offset/length") from None
         if offset < 0 or (length is not None and length < 0):
             raise InvalidModelError(f"{path}: external data of tensor {t.name!r} has a negative offset/length")
-        size = target.stat().st_size
-        if offset > size or (length is not None and offset + length > size):
+        want = _expected_bytes(t, path)
+        if length is not None and length != want:
+            raise InvalidModelError(f"{path}: external data of tensor {t.name!r} has length {length}, its dims "
+                                    f"{list(t.dims)} need {want} bytes")
+        if offset + want > size:
             raise InvalidModelError(f"{path}: external data of {t.name!r} extends past the end of {loc!r}")
-        with open(target, "rb") as f:
-            f.seek(offset)
-            t.raw_data = f.read() if length is None else f.read(length)
+        t.raw_data = _read_bounded(target, offset, want)
         del t.external_data[:]
         t.data_location = 0
 
@@ -104,8 +159,13 @@ def _opset(model) -> int:
 
 def _input_types(graph, init_names: set[str], input_shapes: Mapping[str, tuple[int, ...]]) -> dict:
     types: dict[str, TensorType] = {}
+    seen: set[str] = set()
     for vi in graph.input:
-        if vi.name in init_names:
+        if vi.name in seen or not vi.name:
+            raise InvalidModelError(f"graph input {vi.name!r} is listed twice" if vi.name else
+                                    "a graph input has an empty name")
+        seen.add(vi.name)
+        if vi.name in init_names:  # an initializer listed as an input (old exporters): a weight
             continue
         tt = vi.type.tensor_type
         elem = tt.elem_type
@@ -135,6 +195,8 @@ def _input_types(graph, init_names: set[str], input_shapes: Mapping[str, tuple[i
             raise InvalidModelError(f"graph input {vi.name!r} shape {shape} has {math.prod(shape)} elements, "
                                     f"over the limit of {MAX_ELEMENTS}; refused")
         types[vi.name] = tensor_type(shape, dtype)
+    if not types:
+        raise UnsupportedError("the model has no graph input that is not an initializer; nothing to compile")
     unknown = set(input_shapes) - set(types)
     if unknown:
         raise InvalidModelError(f"--input-shape names unknown input(s) {sorted(unknown)}; inputs are "
@@ -180,8 +242,7 @@ def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str
 
     ``input_shapes`` maps input names to shapes (tuples or ``"1x3x224x224"``) for symbolic dimensions.
     Raises InvalidModelError (exit 2) or UnsupportedError (exit 3)."""
-    from onnx import numpy_helper
-
+    from cnncc.frontend.onnx import proto as numpy_helper
     from cnncc.frontend.onnx.ops import Context, convert_node
 
     path = Path(path)
@@ -219,6 +280,7 @@ def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str
                 raise UnsupportedError(f"graph output {o.name!r} is a constant; nothing to compile")
             raise InvalidModelError(f"graph output {o.name!r} is never produced")
         outputs.append(name)
+    _refuse_batch(types)
     used = {t for layer in ctx.layers for t in layer.inputs}
     weights = WeightTable({k: _as_weight(v) for k, v in ctx.consts.items() if k in used})
     try:
@@ -226,6 +288,17 @@ def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str
                            {"opset": str(opset), "producer": model.producer_name or "", "source": str(path)})
     except IRVerifyError as e:
         raise InvalidModelError(f"{path}: {e}") from None
+
+
+def _refuse_batch(types: Mapping[str, TensorType]) -> None:
+    """Batch > 1 of an image input (rank 4, N first) is refused: the cost models count one image. (Layers
+    that cost one image refuse a batched tensor themselves, with the node, see ``ops._check_4d``.)"""
+    for name, ty in types.items():
+        if ty.rank == 4 and ty.shape[0] > 1:
+            fix = "x".join(str(d) for d in (1,) + ty.shape[1:])
+            raise UnsupportedError(f"graph input {name!r} has batch {ty.shape[0]} (shape "
+                                   f"{'x'.join(map(str, ty.shape))}); cnncc compiles batch 1 only (e.g. "
+                                   f"--input-shape {name}={fix})")
 
 
 def _as_weight(a: np.ndarray) -> np.ndarray:

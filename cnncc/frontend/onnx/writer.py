@@ -121,8 +121,11 @@ class _Emitter:
         if k == "Split":
             return self.node(k, [ins[0], self.i64(f"{name}.split", op.sizes)], outs, name, axis=op.axis)
         if k == "Slice":
+            # the IR's normalised end -1 of a negative step means "through index 0"; ONNX reads -1 as the
+            # last index, so it is written as -INT64_MAX (how torch.flip exports it), which ONNX clamps to -1
+            ends = [-(2**63 - 1) if sp < 0 and en < 0 else en for en, sp in zip(op.ends, op.steps)]
             return self.node(k, [ins[0], self.i64(f"{name}.starts", op.starts),
-                                 self.i64(f"{name}.ends", op.ends), self.i64(f"{name}.axes", op.axes),
+                                 self.i64(f"{name}.ends", ends), self.i64(f"{name}.axes", op.axes),
                                  self.i64(f"{name}.steps", op.steps)], outs, name)
         if k == "Reshape":
             return self.node(k, [ins[0], self.i64(f"{name}.shape", op.shape)], outs, name)
