@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+#: 2: compile layers carry the shared `bound` vocabulary + `bound_detail`, `device`, `onchip_bytes`; totals
+#: `sram_capacity_bytes` and `fits` (1: `bound` held each backend's own word)
+SCHEMA_VERSION = 2
 
 
 def version() -> str:
