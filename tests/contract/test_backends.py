@@ -29,8 +29,8 @@ def test_spec_modules_are_light():
     import subprocess
     import sys
 
-    code = ("import sys; from cnncc.target import load_target; [load_target(t) for t in %r]; "
-            "heavy = [m for m in ('numpy', 'onnx', 'z3') if m in sys.modules]; print(heavy)" % TARGETS)
+    code = (f"import sys; from cnncc.target import load_target; [load_target(t) for t in {TARGETS!r}]; "
+            "heavy = [m for m in ('numpy', 'onnx', 'z3') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     if registry.LEGACY:
         pytest.skip(f"legacy backends still import their cost model to validate params: {sorted(registry.LEGACY)}")
