@@ -29,8 +29,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-vela", action="store_true", help="cnncc's model only")
     ap.add_argument("--lowerings", default="slice-concat,transpose", help="abconv lowerings to compare")
     a = ap.parse_args(argv)
-    from cnncc.driver import load_model, run_passes
-    from cnncc.export.tflite import write_tflite
+    from cnncc.driver import compile_model, load_model, run_passes
+    from cnncc.frontend.tflite.writer import write_tflite
     from cnncc.target import load_target
 
     use_vela = not a.no_vela
@@ -64,17 +64,16 @@ def main(argv=None) -> int:
                         write_tflite(after.replace(name=f"{name}_{accel}_{tag.replace('-', '_')}"), paths[tag])
                     for system in SYSTEMS:
                         t = load_target(accel, {"system": system})
-                        mod = t.backend_module()
-                        cb = mod.compile(before, t, None).totals
-                        ca = mod.compile(after, t, None).totals
+                        cb = compile_model(before, t, pipeline="").totals
+                        ca = compile_model(after, t, pipeline="").totals
                         row = [name, accel, low, system.replace("Ethos_U65_", ""), f"{cb['latency_ms']:.3f}",
                                f"{ca['latency_ms']:.3f}", f"{cb['cycles'] / ca['cycles']:.2f}x"]
                         same = "-"
                         if use_vela:
                             if system not in vela_before:
-                                vela_before[system] = run_vela(paths["before"], system, accel)[1]
+                                vela_before[system] = run_vela(paths["before"], system, accel)["total"]
                             vb = vela_before[system]
-                            _, va, _ = run_vela(paths[tag], system, accel)
+                            va = run_vela(paths[tag], system, accel)["total"]
                             ms = 1e3 / cb["clock_hz"]
                             row += [f"{vb * ms:.3f}", f"{va * ms:.3f}", f"{vb / va:.2f}x"]
                             same = "yes" if (cb["cycles"] > ca["cycles"]) == (vb > va) else "no"

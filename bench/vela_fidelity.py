@@ -31,9 +31,10 @@ def vela_ini() -> Path:
     return Path(ethosu.vela.__file__).parents[1] / "config_files" / "Arm" / "vela.ini"
 
 
-def run_vela(tflite: Path, system: str, accel: str, mode: str = MODE) -> tuple[dict[str, float], float, float]:
-    """Compile with Vela; returns ({layer name: Op Cycles}, total cycles, wall seconds)."""
-    out = tflite.parent / f"vela_{system}_{accel}"
+def run_vela(tflite: Path, system: str, accel: str, mode: str = MODE) -> dict:
+    """Compile with Vela. Returns {"per": {layer: Op Cycles}, "rows": {layer: {NPU, SRAM AC, DRAM AC, ...}},
+    "blocks": {OFM name: OFM block}, "total": cycles, "sram_bytes": SRAM used, "wall_s": seconds}."""
+    out = tflite.parent / f"vela_{system}_{accel}_{mode}"
     t0 = time.perf_counter()
     cmd = [str(Path(sys.executable).parent / "vela"), str(tflite), "--config", str(vela_ini()),
            "--system-config", system, "--memory-mode", mode, "--accelerator-config", accel,
@@ -41,28 +42,50 @@ def run_vela(tflite: Path, system: str, accel: str, mode: str = MODE) -> tuple[d
     r = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if r.returncode != 0:
-        raise RuntimeError(f"vela failed on {tflite.name}: {r.stderr.strip()[-500:]}")
+        raise RuntimeError(f"vela failed on {tflite.name}: {(r.stderr or r.stdout).strip()[-500:]}")
     per: dict[str, float] = {}
+    rows: dict[str, dict[str, float]] = {}
     with open(out / f"{tflite.stem}_per-layer.csv") as f:
         for row in csv.DictReader(f):
             per[row["Name"]] = per.get(row["Name"], 0.0) + float(row["Op Cycles"])
+            acc = rows.setdefault(row["Name"], {"NPU": 0.0, "SRAM AC": 0.0, "DRAM AC": 0.0, "OffFlash AC": 0.0,
+                                                "op": row["NNG Operator"]})
+            for k in ("NPU", "SRAM AC", "DRAM AC", "OffFlash AC"):
+                acc[k] += float(row[k])
     with open(next(out.glob(f"{tflite.stem}_summary_*.csv"))) as f:
-        total = float(next(csv.DictReader(f))["cycles_total"])
-    return per, total, wall
+        summ = next(csv.DictReader(f))
+    return {"per": per, "rows": rows, "total": float(summ["cycles_total"]),
+            "sram_bytes": float(summ["sram_memory_used"]) * 1024, "wall_s": wall}
 
 
-def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE) -> dict:
-    """One graph under one system config: per-layer pairs, within-10 % share, total ratio, wall times."""
-    from cnncc.export.tflite import write_tflite
+def ours(graph, target) -> tuple[list[dict], int, int | None]:
+    """cnncc's rows (name, cycles, device, ...), total cycles and peak SRAM bytes for ``graph`` on ``target``."""
+    from cnncc.driver import compile_model
+
+    rep = compile_model(graph, target, pipeline="")
+    return rep.layers, int(rep.totals["cycles"]), rep.totals.get("peak_sram_bytes")
+
+
+def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, target_name: str | None = None,
+            path: Path | None = None) -> dict:
+    """One graph under one system config + memory mode: per-layer pairs (name, cnncc, Vela), the within-10 %
+    count, the total ratio, SRAM use of both, and diagnostics (``rows``: per layer both tools' NPU/AC cycles)."""
+    from cnncc.frontend.tflite.writer import write_tflite
     from cnncc.target import load_target
 
-    path = workdir / f"{graph.name}.tflite"
-    write_tflite(graph, path)
-    target = load_target(accel, {"system": system, "memory_mode": mode})
+    if path is None:
+        path = workdir / f"{graph.name}.tflite"
+        write_tflite(graph, path)
+    target = load_target(target_name or accel, {"system": system, "memory_mode": mode})
     t0 = time.perf_counter()
-    rep = target.backend_module().compile(graph, target, None)
+    layers, total, peak = ours(graph, target)
     ours_wall = time.perf_counter() - t0
-    vela, vela_total, vela_wall = run_vela(path, system, accel, mode)
+    v = run_vela(path, system, accel, mode)
+    vela: dict[str, float] = {}
+    names = sorted((x.name for x in graph.layers), key=len, reverse=True)
+    for vname, cyc in v["per"].items():  # Vela's extra ops of a lowered layer are named "<layer>_..."
+        owner = vname if vname in names else next((n for n in names if vname.startswith(n + "_")), vname)
+        vela[owner] = vela.get(owner, 0.0) + cyc
     # Vela names an op that writes straight into a Concat's map after the Concat's output: compare a Concat
     # together with the layers producing its inputs (one unit named "<concat>+")
     unit = {}
@@ -71,19 +94,23 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE) -> 
             prods = [graph.producer(t) for t in layer.inputs]
             for x in [layer] + [q for q in prods if q is not None]:
                 unit.setdefault(x.name, layer.name + "+")
-    ours: dict[str, list] = {}
-    for d in rep.layers:
+    acc: dict[str, list] = {}
+    diag = {}
+    for d in layers:
         key = unit.get(d["name"], d["name"])
-        e = ours.setdefault(key, [0, 0.0, False])
+        e = acc.setdefault(key, [0, 0.0, False])
         e[0] += d["cycles"]
         e[1] += vela.get(d["name"], 0.0)
         e[2] |= d["device"] == "npu"
-    pairs = [(k, c, v) for k, (c, v, npu) in ours.items() if npu and v > 0]
-    within = sum(1 for _, c, v in pairs if abs(c / v - 1) <= 0.10)
-    return {"graph": graph.name, "system": system, "accel": accel, "pairs": pairs, "within": within,
-            "layers": len(pairs), "ours_total": rep.totals["cycles"], "vela_total": vela_total,
-            "total_ratio": rep.totals["cycles"] / vela_total if vela_total else float("nan"),
-            "ours_time_s": ours_wall, "vela_time_s": vela_wall}
+        diag[d["name"]] = ({k: d.get(k) for k in ("npu_cycles", "sram_access_cycles", "dram_access_cycles",
+                                                  "ofm_block", "device")}, v["rows"].get(d["name"]))
+    pairs = [(k, c, x) for k, (c, x, npu) in acc.items() if npu and x > 0]
+    within = sum(1 for _, c, x in pairs if abs(c / x - 1) <= 0.10)
+    return {"graph": graph.name, "system": system, "accel": accel, "mode": mode, "pairs": pairs, "within": within,
+            "layers": len(pairs), "ours_total": total, "vela_total": v["total"],
+            "total_ratio": total / v["total"] if v["total"] else float("nan"),
+            "ours_sram_bytes": peak, "vela_sram_bytes": v["sram_bytes"], "rows": diag,
+            "ours_time_s": ours_wall, "vela_time_s": v["wall_s"]}
 
 
 def load_sample(path: Path, target_name: str = "ethos-u65-256"):
@@ -95,11 +122,58 @@ def load_sample(path: Path, target_name: str = "ethos-u65-256"):
     return run_passes(g, t.default_pipeline, t).graph
 
 
+#: (accelerator, system configuration, memory mode) of the random-network sweep
+CONFIGS = (("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB"),
+           ("ethos-u65-256", "Ethos_U65_High_End", "Dedicated_Sram_384KB"),
+           ("ethos-u65-256", "Ethos_U65_Client_Server", "Shared_Sram"),
+           ("ethos-u65-256", "Ethos_U65_High_End", "Sram_Only"),
+           ("ethos-u65-512", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB"),
+           ("ethos-u65-512", "Ethos_U65_High_End", "Dedicated_Sram_384KB"),
+           ("ethos-u65-512", "Ethos_U65_Client_Server", "Shared_Sram"))
+
+
+def random_sweep(seeds, configs=CONFIGS, workdir: Path | None = None, verbose: bool = False) -> list[dict]:
+    """Agreement on the seeded random networks (tests/ethos_u65/randnet.py) per configuration: NPU layers within
+    ±10 %, networks within ±5 %, and peak SRAM within ±10 % of Vela's; one dict per configuration."""
+    sys.path.insert(0, str(ROOT))
+    from cnncc.frontend.tflite.writer import write_tflite
+    from tests.ethos_u65.randnet import random_network
+
+    out = []
+    with tempfile.TemporaryDirectory() as td:
+        wd = workdir or Path(td)
+        graphs = {s: random_network(s) for s in seeds}
+        paths = {}
+        for s, g in graphs.items():
+            paths[s] = wd / f"{g.name}.tflite"
+            write_tflite(g, paths[s])
+        for accel, system, mode in configs:
+            agg = {"accel": accel, "system": system, "mode": mode, "within": 0, "layers": 0, "nets": 0,
+                   "totals_ok": 0, "sram_ok": 0, "sram_n": 0, "ratios": []}
+            for s, g in graphs.items():
+                r = compare(g, system, accel, wd, mode, path=paths[s])
+                agg["within"] += r["within"]
+                agg["layers"] += r["layers"]
+                agg["nets"] += 1
+                agg["totals_ok"] += abs(r["total_ratio"] - 1) <= 0.05
+                agg["ratios"].append(round(r["total_ratio"], 3))
+                if r["vela_sram_bytes"] > 4096 and r["ours_sram_bytes"]:
+                    agg["sram_n"] += 1
+                    agg["sram_ok"] += abs(r["ours_sram_bytes"] / r["vela_sram_bytes"] - 1) <= 0.10
+                if verbose:
+                    bad = [(n, c, int(v)) for n, c, v in r["pairs"] if abs(c / v - 1) > 0.10]
+                    print(f"  {g.name} {accel} {system} {mode}: {r['within']}/{r['layers']} "
+                          f"total {r['total_ratio']:.3f} off: {bad}")
+            out.append(agg)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="", help="comma-separated ONNX files (default: samples/models/*.onnx)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--accel", default="ethos-u65-256")
+    ap.add_argument("--random", type=int, default=0, help="also sweep N seeded random networks over CONFIGS")
     ap.add_argument("--verbose", action="store_true", help="print every layer")
     a = ap.parse_args(argv)
     try:
@@ -107,6 +181,12 @@ def main(argv=None) -> int:
     except ImportError:
         print("Vela (ethos-u-vela) is not installed: pip install -e '.[bench]'", file=sys.stderr)
         return 1
+    if a.random:
+        for r in random_sweep(range(a.random), verbose=a.verbose):
+            print(f"{r['accel']:14s} {r['system']:24s} {r['mode']:22s} NPU layers {r['within']}/{r['layers']} "
+                  f"({100 * r['within'] / max(r['layers'], 1):.1f}%) within ±10%; totals within ±5%: "
+                  f"{r['totals_ok']}/{r['nets']}; peak SRAM within ±10%: {r['sram_ok']}/{r['sram_n']}")
+        return 0
     models = [Path(m) for m in a.models.split(",") if m] or sorted((ROOT / "samples" / "models").glob("*.onnx"))
     all_within = all_layers = 0
     with tempfile.TemporaryDirectory() as td:

@@ -14,12 +14,12 @@ from cnncc.spec import TargetSpec
 
 #: backend name -> ("module:SpecClass", "module:BackendClass")
 BACKENDS: dict[str, tuple[str, str]] = {
+    "ethos_u65": ("cnncc.backends.ethos_u65.spec:EthosU65Spec", "cnncc.backends.ethos_u65.backend:EthosU65Backend"),
 }
 
 #: backends still on the first round's module contract (``validate_params``/``compile -> Report``), run through
 #: the driver's legacy adapter until they are migrated
 LEGACY: dict[str, str] = {
-    "ethos_u65": "cnncc.backends.ethos_u65",
     "openedgecgra": "cnncc.backends.openedgecgra",
     "offload": "cnncc.backends.offload",
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnncc.export.tflite import same_pads
+from cnncc.frontend.tflite.writer import same_pads
 from cnncc.ir import Graph, Layer, tensor_type
 from cnncc.ir import ops as O
 

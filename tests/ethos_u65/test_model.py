@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from cnncc.backends.ethos_u65 import compile, estimate_layer_cycles
+from cnncc.backends.ethos_u65.backend import EthosU65Backend, arch_of
 from cnncc.backends.ethos_u65.blocks import NpuOp, find_block_config, part_kernel_first
-from cnncc.backends.ethos_u65.config import from_params
 from cnncc.backends.ethos_u65.cycles import conv_cycles, mac_block_cycles, pipeline_fill_cycles, transfer_bytes
 from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles
+from cnncc.driver import compile_model
 from cnncc.errors import TargetError
 from cnncc.target import load_target
 from tests.ethos_u65 import nets
@@ -17,19 +17,19 @@ from tests.ethos_u65 import nets
 
 @pytest.fixture(scope="module")
 def u256():
-    return from_params(load_target("ethos-u65-256").params)
+    return arch_of(load_target("ethos-u65-256"))
 
 
 def test_targets_alias_defaults_and_overrides():
     t = load_target("ethos-u65")
-    assert t.name == "ethos-u65-256" and t["system"] == "Ethos_U65_Client_Server"
-    assert t["memory_mode"] == "Dedicated_Sram_384KB" and t.default_pipeline == "fold-bn,fuse-act"
-    a = from_params(load_target("ethos-u65-512", {"system": "Ethos_U65_High_End", "memory_mode": "Shared_Sram",
-                                                  "weight_compression": "0.8"}).params)
+    assert t.name == "ethos-u65-256" and t.spec.system == "Ethos_U65_Client_Server"
+    assert t.spec.memory_mode == "Dedicated_Sram_384KB" and t.default_pipeline == "fold-bn,fuse-act"
+    a = arch_of(load_target("ethos-u65-512", {"system": "Ethos_U65_High_End", "memory_mode": "Shared_Sram",
+                                                  "weight_compression": "0.8"}))
     assert (a.cores, a.clock_hz, a.offchip.bytes_per_cycle, a.const_mem, a.arena_mem) == \
         (2, 1_000_000_000, 3.75, "offchip", "sram")
     assert a.weight_compression == 0.8 and a.ao["conv"] == 0.125
-    assert from_params(load_target("ethos-u65", {"system": "Ethos_U65_Mid_End"}).params).offchip.bytes_per_cycle \
+    assert arch_of(load_target("ethos-u65", {"system": "Ethos_U65_Mid_End"})).offchip.bytes_per_cycle \
         == 7.5
     with pytest.raises(TargetError):
         load_target("ethos-u65", {"system": "Nope"})
@@ -37,6 +37,8 @@ def test_targets_alias_defaults_and_overrides():
         load_target("ethos-u65", {"memory_mode": "Everywhere"})
     with pytest.raises(TargetError):
         load_target("ethos-u65", {"weight_compression": "-1"})
+    with pytest.raises(TargetError):
+        load_target("ethos-u65", {"ofm_ublock": [2, 2]})
 
 
 def test_traversal_choice():
@@ -56,14 +58,14 @@ def test_block_search_and_mac_cycles_4x4x512(u256):
     # MAC-bound blocks + the command-issue-bounded AO of the last block + pipeline fill: IFM block 4·4·32 B
     # (32 latency + 32) and OFM block 4·4·128 B (32 + 128) in SRAM; Vela (Sram_Only): 313,880
     assert pipeline_fill_cycles(op, cfg, u256) == 64 + 160
-    assert c.cycles == 4 * 73728 + 18616 + 224 == 313752
+    assert c.cycles == 4 * 73728 + (73728 + 512 + (160 - 64)) // 4 + 224 == 313720
 
 
 def test_block_search_8x8x256(u256):
     op = NpuOp("conv", (8, 8, 256), (8, 8, 256), (3, 3))
     cfg = find_block_config(op, u256)
     assert cfg.ofm == (8, 8, 64)
-    assert conv_cycles(op, cfg, u256, 32).cycles == 157104 + pipeline_fill_cycles(op, cfg, u256)  # Vela 157,728
+    assert conv_cycles(op, cfg, u256, 32).cycles == 157728  # Vela 157,728 (exact)
 
 
 def test_burst_efficiency_and_dma(u256):
@@ -86,7 +88,7 @@ CH = {2: 1024, 4: 512, 8: 256, 16: 128, 32: 64}
 def test_iso_mac_sweep_matches_vela(system, mode, accel, points):
     t = load_target(accel, {"system": system, "memory_mode": mode})
     for hw, vela in points.items():
-        ours = compile(nets.single_conv(hw, CH[hw]), t).totals["cycles"]
+        ours = compile_model(nets.single_conv(hw, CH[hw]), t, pipeline="").totals["cycles"]
         assert abs(ours / vela - 1) <= 0.05, (hw, ours, vela)
 
 
@@ -95,7 +97,7 @@ VELA_NET8 = {"conv1": 15960, "conv2": 20106, "dw3": 7392, "pw4": 9664, "conv5": 
 
 
 def test_net8_matches_vela():
-    rep = compile(nets.net8(), load_target("ethos-u65-256"))
+    rep = compile_model(nets.net8(), load_target("ethos-u65-256"), pipeline="")
     ours = {d["name"]: d["cycles"] for d in rep.layers if d["device"] == "npu"}
     assert set(VELA_NET8) <= set(ours)
     # measured with Vela 5.2.0: 6 of 8 (conv1 0.895, dw3 1.117)
@@ -107,22 +109,23 @@ def test_net8_matches_vela():
 def test_report_fields_and_hook():
     t = load_target("ethos-u65-256")
     g = nets.small_residual()
-    rep = compile(g, t)
+    rep = compile_model(g, t, pipeline="")
     for d in rep.layers:
         for k in ("name", "op", "macs", "cycles", "npu_cycles", "sram_access_cycles", "dram_access_cycles",
                   "mac_per_cycle", "bound", "device", "utilisation_pct", "sram_read_bytes", "dram_read_bytes"):
             assert k in d
     npu = [d for d in rep.layers if d["device"] == "npu"]
     assert {d["op"] for d in npu} >= {"Conv", "Add", "MaxPool", "GlobalAveragePool", "Gemm"}
-    assert all(d["bound"] in ("compute", "weight-feed", "sram", "dram") for d in npu)
+    assert all(d["bound"] in ("compute", "overhead", "memory") for d in npu)
+    assert all(d["bound_detail"] in ("compute", "weight-feed", "sram", "dram") for d in npu)
     tot = rep.totals
     assert tot["cycles"] == sum(d["cycles"] for d in rep.layers) > 0
     assert tot["latency_ms"] == pytest.approx(tot["cycles"] / 1e6, rel=1e-6) and tot["clock_hz"] == 10**9
     assert tot["peak_sram_bytes"] > 0 and tot["inferences_per_s"] > 0
     assert rep.sections["roofline"]["peak_macs_per_cycle"] == 256.0
     conv = g.layer("branch_a")
-    assert estimate_layer_cycles(g, conv, t) > 0
-    assert rep.to_json(stable=True) == compile(g, t).to_json(stable=True)  # deterministic
+    assert EthosU65Backend().layer_cycles(g, conv, t) > 0
+    assert rep.to_json(stable=True) == compile_model(g, t, pipeline="").to_json(stable=True)  # deterministic
 
 
 # Vela 5.2.0 MemoryCopy rows (4-D Slice -> Concat, maps in SRAM, NHCWB16), ethos-u65-256
@@ -168,7 +171,7 @@ def test_concat_and_slice_lowering():
     # channel-to-space: two 8×8×8 groups copied next to each other; space-to-channel: two 8×8×8 regions
     assert copies(sub, row, kinds) == [((8, 8, 8), conv.inputs[0])] * 2
     assert [b for b, _ in copies(sub, out, kinds)] == [(8, 8, 8)] * 2
-    assert np.isfinite(compile(sub, load_target("ethos-u65-256")).totals["cycles"])
+    assert np.isfinite(compile_model(sub, load_target("ethos-u65-256"), pipeline="").totals["cycles"])
 
 
 def test_transpose_cost_is_one_cycle_per_element_in_sram(u256):
@@ -199,12 +202,12 @@ def test_weight_staging_choice_matches_vela(u256):
     a 32x32x256 1x1 conv (several spatial blocks, weights re-fetched) stages its 19 KB."""
     from cnncc.backends.ethos_u65.network import stages_weights
 
-    he = from_params(load_target("ethos-u65", {"system": "Ethos_U65_High_End"}).params)
+    he = arch_of(load_target("ethos-u65", {"system": "Ethos_U65_High_End"}))
     pw = NpuOp("conv", (4, 4, 512), (4, 4, 512), weight_bytes=250943, scale_bytes=5120)
     dw = NpuOp("depthwise", (4, 4, 512), (4, 4, 512), (3, 3), weight_bytes=4608, scale_bytes=5120)
     big = NpuOp("conv", (32, 32, 64), (32, 32, 256), weight_bytes=16384, scale_bytes=2560, ofm_mem="offchip")
     assert [stages_weights(op, find_block_config(op, he), he) for op in (pw, dw, big)] == [False, True, True]
-    sram_only = from_params(load_target("ethos-u65", {"memory_mode": "Sram_Only"}).params)
+    sram_only = arch_of(load_target("ethos-u65", {"memory_mode": "Sram_Only"}))
     assert not stages_weights(big, find_block_config(big, sram_only), sram_only)
 
 

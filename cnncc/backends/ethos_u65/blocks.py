@@ -40,6 +40,7 @@ class NpuOp:
     ofm_mem: str = "sram"
     weight_bytes: int = 0
     scale_bytes: int = 0
+    lut: bool = False                        # the op itself is a LUT lookup (standalone Sigmoid/Tanh/...)
 
 
 @dataclass(frozen=True)
@@ -78,18 +79,17 @@ def ifm_block_for(ofm_w: int, ofm_h: int, op: NpuOp, arch: U65Config) -> tuple[i
     return _ru(w, arch.ublock[0]), _ru(h, arch.ublock[1])
 
 
-def _fits(ofm: tuple[int, int, int], ifm: tuple[int, int, int], ew: str, arch: U65Config,
-          ifm_depth_scale: int) -> bool:
-    """Does the block pair fit SHRAM? (IFM double buffer + 32-bit accumulators double buffer, bank granules)."""
-    ifm_depth = _cdiv(ifm[2], ifm_depth_scale)
-    ofm_depth = _cdiv(ofm[2], arch.cores)
-    ifm_banks = _cdiv(ifm[0] * ifm[1] * _ru(ifm_depth, 8), arch.bank_bytes) * 2
+def _fits(ofm: tuple[int, int, int], ifm: tuple[int, int, int], ew: str, arch: U65Config, lut: bool) -> bool:
+    """Does the block pair fit SHRAM? IFM double buffer (+ a second one for full elementwise) and the 32-bit
+    accumulator double buffer, both in bank granules, below the LUT banks (at least the reserved end banks).
+    Vela 5.2.0 sizes these per core: a second core has its own SHRAM, so the depth is not split."""
+    ifm_banks = _cdiv(ifm[0] * ifm[1] * _ru(ifm[2], 8), arch.bank_bytes) * 2
     ifm_banks = _ru(ifm_banks, arch.ifm_ew_granule if ew != "no" else arch.ifm_granule)
-    lut_start = arch.shram_banks - arch.reserved_end_banks
+    lut_banks = max(1 if lut else 0, arch.reserved_end_banks)
+    acc_start = arch.shram_banks - lut_banks
     ifm_end = arch.reserved_output_banks + ifm_banks
-    acc_start = lut_start
     if ew == "no":
-        acc_banks = _ru(_cdiv(ofm[0] * ofm[1] * _ru(ofm_depth, 8) * 4, arch.bank_bytes) * 2, arch.acc_granule)
+        acc_banks = _ru(_cdiv(ofm[0] * ofm[1] * _ru(ofm[2], 8) * 4, arch.bank_bytes) * 2, arch.acc_granule)
         acc_start -= acc_banks
     else:
         ifm2_banks = ifm_banks if ew == "full" else 0
@@ -113,18 +113,16 @@ def find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
     kelems = op.kernel[0] * op.kernel[1]
     part = op.kind == CONV and part_kernel_first(ic, kelems)
     traversal = "depthwise" if depthwise else ("part_kernel" if part else "depth_first")
-    scale = arch.cores if (op.kind in (POOL, DEPTHWISE) or (ew != "no" and (op.ifm2 is None or
-                                                                            op.ifm[2] == op.ifm2[2]))) else 1
     ifm_bd = _ru(min(ic, 16 if part else 32), 8)
     dil_w, dil_h = (op.kernel[1] - 1) * op.dilation[1] + 1, (op.kernel[0] - 1) * op.dilation[0] + 1
     repeats = _cdiv(dil_w, arch.subkernel_max[0]) * _cdiv(dil_h, arch.subkernel_max[1])
     wfetch_wh = kelems if op.kind in (CONV, DEPTHWISE) else 0
-    ub_w, ub_h, ub_c = arch.ublock
-    ub_d = ub_c * arch.cores
+    ub_w, ub_h, ub_d = arch.ublock
     sw = _ru(min(ow, arch.block_max[0]), ub_w)
     sh = _ru(min(oh, arch.block_max[1]), ub_h)
     sd = _ru(min(oc, arch.block_max[2]), ub_d)
     ofm_elems = oh * ow * oc
+    lut = op.act == "lut" or op.lut
     best, best_cov, choice = math.inf, math.inf, None
     depth = max(ub_d, min(sd, arch.split_depth))
     if depth < oc:
@@ -138,11 +136,11 @@ def find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
                 bw_, bh_ = ifm_block_for(w, h, op, arch)
                 iblk = (bw_, bh_, depth if equal_depth else ifm_bd)
                 oblk = (w, min(h, oh) if (oh == 1 and op.kernel[0] == 1 and ub_h == 2) else h, depth)
-                if not _fits(oblk, iblk, ew, arch, scale):
+                if not _fits(oblk, iblk, ew, arch, lut):
                     wont_fit.add((h, w))
                     continue
-                full = (_cdiv(oh, h), _cdiv(ow, w), _cdiv(oc, depth))
-                bx, by, bz = ow / w, oh / h, oc / depth
+                full = (_cdiv(oh, oblk[1]), _cdiv(ow, w), _cdiv(oc, depth))
+                bx, by, bz = ow / w, oh / oblk[1], oc / depth
                 wfetch = float(wfetch_wh * ic * full[0] * full[1])
                 if not depthwise:
                     wfetch *= bz * depth

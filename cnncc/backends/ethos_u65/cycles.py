@@ -1,11 +1,14 @@
 """NPU cycles of one op: micro-block MAC cycles, AO/activation cycles, command-issue bound (after Vela 5.2.0's
-Ethos-U55/U65 performance model, ``ethos_u55_performance.cpp``; our own implementation).
+Ethos-U55/U65 performance model, ``ethos_u55_performance.cpp`` in Regor; our own implementation).
 
-Per OFM block: MAC cycles = Σ over ≤8×8 sub-kernels of max(weight-feed floor, 4·micro-blocks in W×H) × kernel
-steps × micro-blocks in C (+ pipeline delay when the block is one micro-block wide and high), × IFM depth blocks
-for conv/FC, ÷ cores. AO cycles = cycles per element × block elements (at least the scale/bias fetch). The
-command-issue bound is (IFM block + OFM block memory cycles + AO + MAC) / 4. Op cycles = the larger of MAC and AO
-per block × number of blocks + the other once.
+Per OFM block (clipped to the OFM): MAC cycles = Σ over ≤8×8 sub-kernels of max(weight-feed floor, 4·micro-blocks
+in W×H) × kernel steps × micro-blocks in C (+ pipeline delay when the block is one micro-block wide and high), ×
+IFM depth blocks for conv/FC, ÷ cores. AO cycles = ceil(cycles per element × block elements), at least the
+scale/bias fetch (10 · block depth · read latency / 256). Blocks = OFM micro-blocks / micro-blocks per block (a
+fraction: edge blocks count by their share). The command-issue bound is (|OFM − IFM block transfer| + MAC + AO)
+/ 4 per block. Op cycles = the larger of MAC and AO per block × blocks + the other once, + one IFM block transfer
+(pipeline fill) + one OFM block transfer (drain). Elementwise: max(AO cycles per element, command bound per
+element) × OFM elements.
 """
 
 from __future__ import annotations
@@ -56,87 +59,66 @@ def transfer_bytes(arch: U65Config, read: bool, mem: str, fmt: str, block: tuple
     return int(nbytes * m.burst_bytes) // burst
 
 
-def min_block_memory_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
-    """Latency + transfer cycles of one IFM block (the larger IFM for binary ops) plus one OFM block."""
-    cyc_ifm = 0
-    ifms = [(op.ifm, op.ifm_mem, op.ifm_fmt)]
+def _block_transfer_cycles(arch: U65Config, read: bool, mem: str, fmt: str, block: tuple[int, int, int],
+                           shape: tuple[int, int, int]) -> int:
+    """Latency + transfer cycles of one (IFM or OFM) block of ``block`` (W, H, C) in a map of ``shape`` (H, W, C)."""
+    n = min(shape[0], block[1]) * min(shape[1], block[0]) * min(shape[2], block[2])
+    m = arch.mem(mem)
+    lat = m.read_latency if read else m.write_latency
+    return lat + int(transfer_bytes(arch, read, mem, fmt, block, shape, n) / m.bytes_per_cycle)
+
+
+def ifm_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
+    """The slower of the IFM block transfers (IFM and, for binary ops, IFM2)."""
+    c = _block_transfer_cycles(arch, True, op.ifm_mem, op.ifm_fmt, cfg.ifm, op.ifm)
     if op.ifm2 is not None:
-        ifms.append((op.ifm2, op.ifm2_mem, op.ifm_fmt))
-    for shape, mem, fmt in ifms:
-        ib = cfg.ifm
-        n = min(shape[0], ib[1]) * min(shape[1], ib[0]) * min(shape[2], ib[2])
-        m = arch.mem(mem)
-        c = m.read_latency + int(transfer_bytes(arch, True, mem, fmt, ib, shape, n) / m.bytes_per_cycle)
-        cyc_ifm = max(cyc_ifm, c)
-    ob = cfg.ofm
-    n = min(op.ofm[0], ob[1]) * min(op.ofm[1], ob[0]) * min(op.ofm[2], ob[2])
-    m = arch.mem(op.ofm_mem)
-    cyc_ofm = m.write_latency + int(transfer_bytes(arch, False, op.ofm_mem, op.ofm_fmt, ob, op.ofm, n)
-                                    / m.bytes_per_cycle)
-    return cyc_ifm + cyc_ofm
+        c = max(c, _block_transfer_cycles(arch, True, op.ifm2_mem, op.ifm_fmt, cfg.ifm, op.ifm2))
+    return c
+
+
+def ofm_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
+    return _block_transfer_cycles(arch, False, op.ofm_mem, op.ofm_fmt, cfg.ofm, op.ofm)
 
 
 def pipeline_fill_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
-    """Cycles Vela 5.2.0 adds once per op before the first block / after the last: the first IFM block's
-    latency + transfer and the last OFM block's, when those maps are in SRAM. Fitted to Vela's output: for
-    maps off-chip only the OFM block's bytes / bandwidth (no latency, no burst loss) show up, the IFM block
-    not at all."""
-    ib, ob = cfg.ifm, cfg.ofm
-    cyc = 0
-    if op.ifm_mem == "sram":
-        n = min(op.ifm[0], ib[1]) * min(op.ifm[1], ib[0]) * min(op.ifm[2], ib[2])
-        cyc += arch.sram.read_latency + int(transfer_bytes(arch, True, "sram", op.ifm_fmt, ib, op.ifm, n)
-                                            / arch.sram.bytes_per_cycle)
-    n = min(op.ofm[0], ob[1]) * min(op.ofm[1], ob[0]) * min(op.ofm[2], ob[2])
-    m = arch.mem(op.ofm_mem)
-    if op.ofm_mem == "sram":
-        cyc += m.write_latency + int(transfer_bytes(arch, False, "sram", op.ofm_fmt, ob, op.ofm, n) / m.bytes_per_cycle)
-    else:
-        cyc += int(n / m.bytes_per_cycle)
-    return cyc
+    """Cycles added once per op: the first IFM block's transfer before the first block, the last OFM block's after
+    the last one."""
+    return ifm_block_cycles(op, cfg, arch) + ofm_block_cycles(op, cfg, arch)
 
 
-def output_cycles_per_elem(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> tuple[float, float]:
-    """(cycles per OFM element incl. the elementwise command bound, AO cycles per element)."""
-    per = max(arch.ao[op.ao_kind], arch.act[op.act])
-    total = per
-    if op.kind == ELEMENTWISE:
-        n = cfg.ofm[0] * cfg.ofm[1] * cfg.ofm[2]
-        total = max(per, (min_block_memory_cycles(op, cfg, arch) / n + per) / 4.0)
-    return total, per
+def ao_cycles_per_elem(op: NpuOp, arch: U65Config) -> float:
+    """AO cycles per OFM element: the larger of the output kind's and the fused activation's (a standalone LUT op
+    has no fused activation: its lookup is not an extra AO cost)."""
+    return max(arch.ao[op.ao_kind], arch.act[op.act])
 
 
-def block_sizes(op: NpuOp, cfg: BlockConfig) -> list[tuple[tuple[int, int, int], int]]:
-    """The distinct OFM block sizes (W, H, C) of the block grid with their counts (edge blocks are smaller)."""
-    dims = []
-    for extent, blk in ((op.ofm[1], cfg.ofm[0]), (op.ofm[0], cfg.ofm[1]), (op.ofm[2], cfg.ofm[2])):
-        b = min(extent, blk)
-        full, rem = divmod(extent, b)
-        dims.append([(b, full)] + ([(rem, 1)] if rem else []))
-    return [((w, h, c), nw * nh * nc) for w, nw in dims[0] for h, nh in dims[1] for c, nc in dims[2]]
-
-
-def mac_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, size=None) -> int:
-    """MAC (DPU) cycles of one OFM block of ``size`` (W, H, C; default the configured block; see module doc)."""
+def micro_block(op: NpuOp, arch: U65Config) -> tuple[int, int, int]:
+    """The OFM micro-block (W, H, C): 4×1 for a 1-row conv/FC with an even width and kernel height 1 on 2-high
+    micro-blocks (the hardware's Conv1D mode), else the architecture's."""
     ub_w, ub_h, ub_c = arch.ublock
-    ofm_blk = list(size) if size else [min(op.ofm[1], cfg.ofm[0]), min(op.ofm[0], cfg.ofm[1]),
-                                       min(op.ofm[2], cfg.ofm[2])]
-    if op.kind in (CONV, VECTOR) and op.ofm[0] == 1 and op.ofm[1] % 2 == 0 and op.kernel[0] == 1 and ub_h == 2:
-        ub_w, ub_h = 4, 1  # Conv1D micro-block 4×1
-        ofm_blk[1] = 1
+    if ub_h == 2 and op.kind in (CONV, VECTOR) and op.ofm[0] == 1 and op.ofm[1] % 2 == 0 and op.kernel[0] == 1:
+        return 4, 1, ub_c
+    return ub_w, ub_h, ub_c
+
+
+def mac_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
+    """MAC (DPU) cycles of one OFM block clipped to the OFM (see module doc)."""
+    ub_w, ub_h, ub_c = micro_block(op, arch)
+    ofm_blk = (min(op.ofm[1], cfg.ofm[0]), min(op.ofm[0], cfg.ofm[1]), min(op.ofm[2], cfg.ofm[2]))
     ifm_depth_blk = min(op.ifm[2], cfg.ifm[2])
     nx, ny, nz = _cdiv(ofm_blk[0], ub_w), _cdiv(ofm_blk[1], ub_h), _cdiv(ofm_blk[2], ub_c)
     nxy = nx * ny
     wb = arch.weight_feed_cycles * ub_c // 8
     sk_w, sk_h = (1, 1) if op.kind == VECTOR else arch.subkernel_max
     kh, kw = op.kernel
+    small = arch.macs_per_cycle <= 32  # Ethos-U55-32: no IFM-bits factor for pooling, 3-cycle delay
     total = 0
     for x in range(0, kw, sk_w):
         for y in range(0, kh, sk_h):
             elems = min(kh - y, sk_h) * min(kw - x, sk_w)
             if op.kind == POOL:
                 steps = 1
-                cyc = max(4, elems) * nxy * nz * 4  # int8: ifm_bits / 2
+                cyc = max(4, elems) * nxy * nz * (1 if small else 4)  # int8: IFM bits / 2
             elif op.kind == DEPTHWISE:
                 steps = _cdiv(elems, 4)
                 cyc = max(wb, 4 * nxy) * steps * nz
@@ -147,11 +129,12 @@ def mac_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, size=None) ->
                 steps = _cdiv(elems, 4)
                 cyc = max(wb, 4 * nxy) * steps * nz * _cdiv(ifm_depth_blk, 8)
             delay = 0
+            d = 3 if small else arch.mac_delay
             if nxy == 1:
                 if nz == 1:
-                    delay = arch.mac_delay * steps
+                    delay = d * steps
                 elif steps > 1:
-                    delay = arch.mac_delay * (steps - 1) * nz
+                    delay = d * (steps - 1) * nz
             if op.kind == CONV and cfg.traversal == "part_kernel":
                 delay *= _cdiv(ifm_depth_blk, 8)
             total += cyc + delay
@@ -169,41 +152,39 @@ def op_macs(op: NpuOp) -> int:
 def conv_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int) -> OpCycles:
     """NPU cycles of a MAC-using op (conv, depthwise, FC, pooling). ``const_latency``: read latency of the memory
     the scales/biases come from (bounds the per-block AO cycles)."""
-    oblk = (min(op.ofm[0], cfg.ofm[1]), min(op.ofm[1], cfg.ofm[0]), min(op.ofm[2], cfg.ofm[2]))
+    ub = micro_block(op, arch)
+    oblk = (min(op.ofm[1], cfg.ofm[0]), min(op.ofm[0], cfg.ofm[1]), min(op.ofm[2], cfg.ofm[2]))  # W, H, C
+    per_blk = _cdiv(oblk[0], ub[0]) * _cdiv(oblk[1], ub[1]) * _cdiv(oblk[2], ub[2])
+    nblk = _cdiv(op.ofm[1], ub[0]) * _cdiv(op.ofm[0], ub[1]) * _cdiv(op.ofm[2], ub[2]) / per_blk
+    ao_compute = math.ceil(ao_cycles_per_elem(op, arch) * math.prod(oblk))
+    ao = float(ao_compute)
+    if op.kind != POOL and op.weight_bytes:
+        ao = max(ao, 10 * oblk[2] * const_latency / 256)
     mac = mac_block_cycles(op, cfg, arch)
-    blocks = _cdiv(op.ofm[0], oblk[0]) * _cdiv(op.ofm[1], oblk[1]) * _cdiv(op.ofm[2], oblk[2])
-    tot_pe, _ = output_cycles_per_elem(op, cfg, arch)
-    n = math.prod(oblk)
-    out = int(tot_pe * n)
-    if op.kind != POOL:
-        out = max(out, 10 * oblk[2] * const_latency // 256)
-    cmd = (min_block_memory_cycles(op, cfg, arch) + out + mac) // 4
-    mac_b, out_b = max(mac, cmd), max(out, cmd)
-    # Vela 5.2.0 costs edge blocks at their real size: sum the per-block cycles over the block grid
-    mac_sum = out_sum = 0
-    for size, count in block_sizes(op, cfg):
-        m = max(mac_block_cycles(op, cfg, arch, size), cmd)
-        o = int(tot_pe * math.prod(size))
-        if op.kind != POOL:
-            o = max(o, 10 * size[2] * const_latency // 256)
-        mac_sum += m * count
-        out_sum += max(o, cmd) * count
-    total = mac_sum + out_b if mac_b > out_b else out_sum + mac_b
-    # Vela 5.2.0's C++ core adds one IFM + OFM block transfer (latency + bytes) per op: the pipeline fill before
-    # the first block can start and the drain after the last (measured: 1×1 convs are +448 cycles, memory copies
-    # fit mac·blocks + ao + this exactly)
-    if op.kind != VECTOR:
-        total += pipeline_fill_cycles(op, cfg, arch)
-    return OpCycles(int(total), mac, out, cmd, blocks, op_macs(op))
+    ifm_c, ofm_c = ifm_block_cycles(op, cfg, arch), ofm_block_cycles(op, cfg, arch)
+    min_mem = abs(ofm_c - ifm_c) if nblk > 1 else 0
+    cmd = (min_mem + mac + ao) / 4
+    mac_b, ao_b = max(mac, cmd), max(ao, cmd)
+    if mac_b > ao_b:
+        total = int(mac_b * nblk) + ao_b
+    else:
+        total = ao_b * nblk + mac_b
+    total = int(total + ifm_c + ofm_c)
+    blocks = math.prod(_cdiv(e, b) for e, b in zip(op.ofm, (oblk[1], oblk[0], oblk[2])))
+    return OpCycles(total, mac, ao_compute, int(cmd), blocks, op_macs(op))
 
 
 def elementwise_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> OpCycles:
-    """NPU cycles of an elementwise op: cycles per element (incl. command bound) × OFM elements."""
-    tot_pe, ao_pe = output_cycles_per_elem(op, cfg, arch)
+    """NPU cycles of an elementwise op: max(AO, command-issue bound) over the OFM elements (depth rounded to 16
+    in the brick format); the command bound uses the larger block transfer and the unclipped block size."""
+    ao_pe = ao_cycles_per_elem(op, arch)
     n = math.prod(op.ofm)
     if op.ofm_fmt == "NHCWB16":
         n = op.ofm[0] * op.ofm[1] * _cdiv(op.ofm[2], 16) * 16
-    return OpCycles(int(tot_pe * n), 0, int(ao_pe * n), 0, 1, 0)
+    ao = math.ceil(ao_pe * n)
+    blk = max(ofm_block_cycles(op, cfg, arch), ifm_block_cycles(op, cfg, arch))
+    cmd = math.ceil((blk / math.prod(cfg.ofm) + ao_pe) / 4.0 * n)
+    return OpCycles(int(max(cmd, ao)), 0, ao, cmd, 1, 0)
 
 
 def npu_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int) -> OpCycles:

@@ -39,6 +39,7 @@ class Lowered:
     out_channels: int = 0
     weight_ratio: float = 1.0  # estimated encoded bytes per int8 weight (weights.py)
     reason: str = ""
+    lut: bool = False          # a standalone LUT op (Sigmoid, Tanh, HardSwish, LeakyRelu as Vela lowers int8 ones)
 
 
 def hwc(shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -109,8 +110,10 @@ def lower(graph: Graph, layer: Layer) -> Lowered:
         return Lowered(ELEMENTWISE, ifm=shapes[0], ifm2=shapes[1], ofm=out,
                        ao_kind="mul" if isinstance(op, O.Mul) else "add_sub", act=act_kind(op.act))
     if isinstance(op, (O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)):
+        # a standalone activation is an AvgPool no-op; Vela's AO cost counts only a *fused* activation, so the op
+        # itself is costed as a plain pass (int8 Sigmoid/Tanh/HardSwish/LeakyRelu become a 256-entry LUT)
         ifm = hwc(graph.type_of(layer.inputs[0]).shape)
-        return Lowered(POOL, ifm=ifm, ofm=out, act=act_kind(op))
+        return Lowered(POOL, ifm=ifm, ofm=out, lut=act_kind(op) == "lut")
     if isinstance(op, (O.Reshape, O.Flatten, O.Identity)):
         return Lowered(FREE, ofm=out)
     if isinstance(op, (O.Concat, O.Slice, O.Split)) or (isinstance(op, O.Pad) and op.mode == "constant"

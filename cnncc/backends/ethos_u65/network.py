@@ -16,7 +16,7 @@ from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.cycles import npu_cycles
 from cnncc.backends.ethos_u65.lower import CPU, FREE, MEMCOPY, TRANSPOSE, Lowered, lower
 from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles, op_traffic, spatial_blocks
-from cnncc.backends.ethos_u65.placement import place
+from cnncc.backends.ethos_u65.placement import Placement, place
 from cnncc.ir.graph import Graph, Layer
 
 
@@ -49,7 +49,7 @@ def encoded_weight_bytes(lw: Lowered, arch: U65Config) -> tuple[int, int]:
 def npu_op(lw: Lowered, arch: U65Config, mems: tuple[str, str, str], fmts: tuple[str, str]) -> NpuOp:
     wb, sb = encoded_weight_bytes(lw, arch) if lw.weight_elems else (0, 0)
     return NpuOp(lw.kind, lw.ifm, lw.ofm, lw.kernel, lw.stride, lw.dilation, lw.ifm2, lw.ao_kind, lw.act,
-                  fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb)
+                  fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb, lw.lut)
 
 
 def cost_npu_op(op: NpuOp, arch: U65Config, slack_prev: int = 0, stripe: tuple[int, int] | None = None
@@ -61,21 +61,23 @@ def cost_npu_op(op: NpuOp, arch: U65Config, slack_prev: int = 0, stripe: tuple[i
     staged = stages_weights(op, cfg, arch)
     const_lat = arch.mem(arch.const_mem).read_latency if op.kind not in (POOL, ELEMENTWISE) else 0
     oc = npu_cycles(op, cfg, arch, arch.sram.read_latency if staged else const_lat)
-    npu, dma, pre = oc.cycles, 0, 0
+    npu, dma = oc.cycles, 0
     if staged:
+        # Vela: the first DMA (the first OFM depth slice's weights) must arrive before the op starts, less the
+        # previous op's cycles it hides under; the whole transfer (double-buffered) overlaps the op
         total_w = op.weight_bytes + op.scale_bytes
         full = mem_to_mem_cycles(arch, OFFCHIP, SRAM, total_w)
-        pre = total_w if full <= slack_prev else int(total_w * slack_prev / full)
-        # double-buffered: the DMA of the rest overlaps the op; the first part must arrive before it starts
-        first = mem_to_mem_cycles(arch, OFFCHIP, SRAM, max(total_w - pre, 0) // max(1, _slices(op, cfg)))
-        npu = max(full - slack_prev, oc.cycles + (first if pre < total_w else 0))
+        first = mem_to_mem_cycles(arch, OFFCHIP, SRAM, total_w // _slices(op, cfg))
+        npu = max(full - slack_prev, oc.cycles + max(first - slack_prev, 0))
         dma = full
-    tr = op_traffic(op, cfg, arch, arch.const_mem, staged, pre)
+    if op.lut and arch.const_mem == OFFCHIP:
+        npu += max(mem_to_mem_cycles(arch, OFFCHIP, SRAM, 256) - slack_prev, 0)  # the LUT's DMA into SHRAM
+    tr = op_traffic(op, cfg, arch, arch.const_mem, staged, 0)
     total = max([npu] + list(tr.access_cycles.values()))
     bound = _bound(oc, npu, tr.access_cycles, op)
     cost = OpCost("npu", oc.macs, npu, oc.mac_block * oc.blocks, dma, tr.access_cycles, tr.read, tr.write,
                   total, bound, cfg.ofm, cfg.traversal)
-    return cost, max(oc.cycles - (dma - pre if staged else 0), 0)
+    return cost, npu
 
 
 def stripe_op(op: NpuOp, stripe: tuple[int, int]) -> NpuOp:
@@ -90,7 +92,8 @@ def stages_weights(op: NpuOp, cfg, arch: U65Config) -> bool:
     from off-chip memory). Rule after Regor's weight-buffering choice (``ProposeSlicedWeightBuffering`` in
     ethos-u-vela's ethosu/regor/compiler/scheduler.cpp; our own formulation): staging pays off when the weights are
     fetched more than once (several spatial OFM blocks); fetched once, it pays only when the DMA plus the read from
-    SRAM still hide under the op (DMA cycles + weight bytes / SRAM bandwidth <= NPU cycles). Weight sets larger
+    SRAM still hide under the unbuffered op (DMA cycles + weight bytes / SRAM bandwidth <= its NPU cycles). Weight
+    sets larger
     than 1.25 x the SRAM cache are never staged (observed: 410 KB staged, 590 KB not, with a 384 KiB cache)."""
     if not op.weight_bytes or arch.const_mem != OFFCHIP:
         return False
@@ -99,7 +102,7 @@ def stages_weights(op: NpuOp, cfg, arch: U65Config) -> bool:
         return False
     if spatial_blocks(op, cfg) > 1:
         return True
-    probe = npu_cycles(op, cfg, arch, arch.sram.read_latency).cycles
+    probe = npu_cycles(op, cfg, arch, arch.mem(arch.const_mem).read_latency).cycles  # the unbuffered op
     return mem_to_mem_cycles(arch, OFFCHIP, SRAM, wb) + int(wb / arch.sram.bytes_per_cycle) <= probe
 
 
@@ -153,8 +156,21 @@ def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) ->
     return OpCost("npu", 0, tot["npu"], 0, 0, acc, rd, wr, tot["cycles"], bound, None, "")
 
 
-def estimate(graph: Graph, arch: U65Config) -> tuple[list[tuple[Layer, Lowered, OpCost]], int]:
-    """Cost every layer in order. Returns [(layer, lowered, cost)] and the peak SRAM bytes."""
+@dataclass(frozen=True)
+class Estimate:
+    """Every layer's cost in order, the feature-map placement and the SRAM reserved for weight staging (bytes)."""
+
+    rows: list[tuple[Layer, Lowered, OpCost]]
+    placement: Placement
+    staging_bytes: int
+
+    @property
+    def peak_sram_bytes(self) -> int:
+        return self.placement.peak_sram_bytes
+
+
+def estimate(graph: Graph, arch: U65Config) -> Estimate:
+    """Cost every layer in order (see module doc)."""
     lowered = [lower(graph, layer) for layer in graph.layers]
     staging = 0
     if arch.const_mem == OFFCHIP:
@@ -186,7 +202,7 @@ def estimate(graph: Graph, arch: U65Config) -> tuple[list[tuple[Layer, Lowered, 
                         (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]))
             cost, slack = cost_npu_op(op, arch, slack, stripe_of.get(idx))
         out.append((layer, lw, cost))
-    return out, pl.peak_sram_bytes
+    return Estimate(out, pl, staging)
 
 
 CASCADABLE = (CONV, DEPTHWISE, POOL, ELEMENTWISE)
@@ -209,3 +225,33 @@ def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[C
         chain.append(ChainOp(lw.ifm, lw.ofm, (lw.kernel[0] - 1) * lw.dilation[0] + 1, lw.stride[0],
                              lw.kind == ELEMENTWISE, wb, link))
     return find_cascades(chain, arch.cache_bytes)
+
+
+class _Const(dict):
+    """A mapping that answers every key with one value (placement of an isolated layer: all maps in SRAM)."""
+
+    def __init__(self, value: str):
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, key: str) -> str:
+        return self.value
+
+
+def isolated_cycles(graph: Graph, layer: Layer, arch: U65Config, cpu_cost) -> float:
+    """Cycles of one layer run alone with its maps in SRAM (the abconv cost hook; see EthosU65Backend)."""
+    from types import SimpleNamespace
+
+    lw = lower(graph, layer)
+    if lw.kind == FREE:
+        return 0.0
+    if lw.kind == CPU:
+        return float(cpu_cost(graph, layer, arch))
+    if lw.kind == TRANSPOSE:
+        return float(cost_transpose(lw, arch, SRAM, SRAM).cycles)
+    if lw.kind == MEMCOPY:
+        kinds = {x.name: lower(graph, x).kind for x in graph.layers}
+        pl = SimpleNamespace(memory=_Const(SRAM), fmt=_Const("NHCWB16"))
+        return float(cost_copies(graph, layer, kinds, pl, arch).cycles)
+    op = npu_op(lw, arch, (SRAM, SRAM, SRAM), ("NHCWB16", "NHCWB16"))
+    return float(cost_npu_op(op, arch, 0)[0].cycles)

@@ -1,0 +1,126 @@
+"""The ``ethos_u65`` Backend (Arm Ethos-U65 and Ethos-U55): the per-layer Vela-calibrated cost model returned as a
+:class:`cnncc.backends.base.NetworkResult`, the memory report, and the ``abconv{select=cost}`` hook.
+
+Every layer is costed: NPU ops with Vela 5.2.0's rules (network.py), views cost 0 (bound ``none``), and ops the NPU
+cannot run get a host-CPU cost (device ``cpu``, bound ``host``): ``cpu_cycles_per_elem`` per output element +
+``cpu_cycles_per_mac`` per MAC at ``cpu_clock_hz``, converted to NPU core cycles (column ``cpu_cycles``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+from cnncc.backends import CompileOptions
+from cnncc.backends.base import Backend, LayerCost, MemoryUse, NetworkResult
+from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config, from_spec
+from cnncc.backends.ethos_u65.network import OpCost, estimate
+from cnncc.backends.ethos_u65.spec import EthosU65Spec
+from cnncc.ir.graph import Graph, Layer
+from cnncc.report import Column
+from cnncc.spec import FrozenMap
+from cnncc.target import Target
+
+COLUMNS = (
+    Column("name", "layer"), Column("op", "op"), Column("device", "dev"), Column("macs", "MACs", ",d"),
+    Column("npu_cycles", "NPU cyc", ",d"), Column("sram_access_cycles", "SRAM AC", ",d"),
+    Column("dram_access_cycles", "DRAM AC", ",d"), Column("cpu_cycles", "CPU cyc", ",d"),
+    Column("cycles", "cycles", ",d"), Column("utilisation_pct", "util %", ".1f"), Column("bound", "bound"),
+)
+
+#: the model's own bound words -> the shared vocabulary
+SHARED_BOUND = {"compute": "compute", "weight-feed": "overhead", "sram": "memory", "dram": "memory",
+                "cpu": "host", "none": "none"}
+
+
+def arch_of(target: Target) -> U65Config:
+    spec = target.spec
+    assert isinstance(spec, EthosU65Spec)
+    return from_spec(spec, target.name)
+
+
+def cpu_cycles(graph: Graph, layer: Layer, arch: U65Config) -> int:
+    """Host-CPU cost of a layer in NPU core cycles (see module doc)."""
+    elems = sum(math.prod(graph.type_of(o).shape) for o in layer.outputs)
+    macs = graph.macs(layer)
+    host = elems * arch.cpu_cycles_per_elem + macs * arch.cpu_cycles_per_mac
+    return int(math.ceil(host * arch.clock_hz / arch.cpu_clock_hz))
+
+
+def _row(layer: Layer, graph: Graph, c: OpCost, arch: U65Config, cpu: int) -> LayerCost:
+    rd, wr = c.read_bytes, c.write_bytes
+    cycles = int(c.cycles) + cpu
+    util = 100.0 * c.macs / (cycles * arch.peak_macs_per_cycle) if cycles and c.device == "npu" else None
+    extras: dict[str, Any] = {
+        "npu_cycles": int(c.npu_cycles), "mac_cycles": int(c.mac_cycles), "weight_dma_cycles": int(c.weight_dma_cycles),
+        "sram_access_cycles": int(c.access_cycles.get(SRAM, 0)),
+        "dram_access_cycles": int(c.access_cycles.get(OFFCHIP, 0)), "cpu_cycles": cpu,
+        "mac_per_cycle": round(c.macs / cycles, 4) if cycles else None,
+        "utilisation_pct": round(util, 3) if util is not None else None,
+        "sram_read_bytes": int(rd.get(SRAM, 0)), "sram_write_bytes": int(wr.get(SRAM, 0)),
+        "dram_read_bytes": int(rd.get(OFFCHIP, 0)), "dram_write_bytes": int(wr.get(OFFCHIP, 0)),
+        "ofm_block": list(c.block) if c.block else None, "traversal": c.traversal or None,
+    }
+    if c.device == "cpu":
+        extras["reason"] = c.reason
+    bound = "cpu" if c.device == "cpu" else c.bound
+    return LayerCost.of(layer, graph, device=c.device, cycles=cycles, macs=int(c.macs), bound=SHARED_BOUND[bound],
+                        bound_detail="cpu-op" if bound == "cpu" else ("" if bound == "none" else bound),
+                        extras=extras)
+
+
+class EthosU65Backend(Backend):
+    """Arm Ethos-U55/U65 (see module doc)."""
+
+    name: ClassVar[str] = "ethos_u65"
+    spec_class: ClassVar[type[EthosU65Spec]] = EthosU65Spec
+
+    def compile(self, graph: Graph, target: Target, options: CompileOptions) -> NetworkResult:
+        from cnncc.backends.ethos_u65.memreport import memory_use
+
+        arch = arch_of(target)
+        est = estimate(graph, arch)
+        layers, cpu_ops = [], []
+        for layer, _lw, c in est.rows:
+            cpu = cpu_cycles(graph, layer, arch) if c.device == "cpu" else 0
+            layers.append(_row(layer, graph, c, arch, cpu))
+            if c.device == "cpu":
+                cpu_ops.append(f"{layer.name} ({layer.kind}, {cpu:,} cycles)")
+        mem = memory_use(graph, est, arch)
+        notes = [f"Ethos-U analytic model after Vela 5.2.0: system {arch.system}, memory mode {arch.memory_mode}, "
+                 f"{arch.cores} core(s) x {arch.macs_per_cycle} MACs/cycle at {arch.clock_hz / 1e6:g} MHz",
+                 f"encoded weight size: estimated per layer from the entropy of the int8 weights (as Vela's "
+                 f"weight codec compresses them), times weight_compression = {arch.weight_compression:g}"]
+        if cpu_ops:
+            notes.append(f"ops on the host CPU (costed at {arch.cpu_cycles_per_elem:g} cycles/element + "
+                         f"{arch.cpu_cycles_per_mac:g} cycles/MAC at {arch.cpu_clock_hz / 1e6:g} MHz, included in "
+                         f"the totals): " + ", ".join(cpu_ops))
+        if not mem.fits:
+            notes.append(f"warning: peak SRAM use {mem.peak_bytes:,} B exceeds the {arch.memory_mode} capacity "
+                         f"{mem.capacity_bytes:,} B: the network does not fit this memory mode")
+        extra = {"npu_ops": sum(1 for x in layers if x.device == "npu"), "cpu_ops": len(cpu_ops),
+                 "cpu_cycles": sum(int(x.extras["cpu_cycles"]) for x in layers),
+                 "npu_cycles": sum(int(x.extras["npu_cycles"]) for x in layers),
+                 "sram_access_cycles": sum(int(x.extras["sram_access_cycles"]) for x in layers),
+                 "dram_access_cycles": sum(int(x.extras["dram_access_cycles"]) for x in layers)}
+        return NetworkResult(
+            layers=tuple(layers), clock_hz=float(arch.clock_hz), peak_macs_per_cycle=float(arch.peak_macs_per_cycle),
+            bandwidths_bytes_per_cycle=FrozenMap({"sram": arch.sram.bytes_per_cycle,
+                                                  arch.offchip.name: arch.offchip.bytes_per_cycle}),
+            columns=COLUMNS, title=f"{target.name} ({arch.system}, {arch.memory_mode})", notes=tuple(notes),
+            memory=mem, totals_extra=FrozenMap(extra))
+
+    def layer_cycles(self, graph: Graph, layer: Layer, target: Target) -> float:
+        """Cycles of one layer run in isolation: its op costed with its maps in SRAM (as inside a network) and its
+        weights where the memory mode keeps them; data movement (Concat/Slice/Pad copies, Transpose) is costed
+        too, so that a rewrite adding such layers (abconv) pays for them; views cost 0, host ops their CPU cost."""
+        from cnncc.backends.ethos_u65.network import isolated_cycles
+
+        arch = arch_of(target)
+        return isolated_cycles(graph, layer, arch, cpu_cycles)
+
+    def onchip_capacity_bytes(self, target: Target) -> int | None:
+        return arch_of(target).sram_capacity
+
+    def activation_bytes(self, target: Target, dtype: str) -> int:
+        return 2 if dtype == "int16" else (4 if dtype == "int32" else 1)
