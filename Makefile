@@ -23,7 +23,8 @@ $(SAMPLES): $(STAMP) samples/make_samples.py
 	$(BIN)/python samples/make_samples.py samples/models
 	touch $(SAMPLES)
 
-samples: $(SAMPLES) ## Write the sample ONNX models (seeded) into samples/models/
+samples: $(SAMPLES) ## Write the sample ONNX models (seeded) into samples/models/; fetch real TFLite models into samples/thirdparty/
+	$(BIN)/python samples/fetch_thirdparty.py samples/thirdparty
 
 demo: $(SAMPLES) ## Compile a sample on every target; HTML reports in out/demo/
 	$(BIN)/cnncc inspect samples/models/mobilenetv1_cifar100.onnx

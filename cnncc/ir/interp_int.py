@@ -214,7 +214,7 @@ def _mul(ctx: Ctx, op, *xs):
         return [_float_binary(ctx, op, np.multiply, xs)]
     q1, q2, qo = ctx.qin(0), ctx.qin(1), ctx.qout()
     prod = (xs[0].astype(np.int64) - q1.zero_point[0]) * (xs[1].astype(np.int64) - q2.zero_point[0])
-    real = np.float64(q1.scale[0]) * np.float64(q2.scale[0]) / np.float64(qo.scale[0])
+    real = float(np.float32(q1.scale[0]) * np.float32(q2.scale[0]) / np.float32(qo.scale[0]))  # TFLite: float
     return [requant(ctx, prod, real, 0, op.act)]
 
 

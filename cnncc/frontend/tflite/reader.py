@@ -13,6 +13,7 @@ its index and its output tensor.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,11 +192,21 @@ def _var_key(op) -> str:
 
 def load_tflite(path: str | Path, input_shapes: Mapping[str, object] | None = None) -> Graph:
     """Load a ``.tflite`` file into a verified :class:`Graph` (InvalidModelError exit 2, UnsupportedError exit 3)."""
-    from cnncc.frontend.tflite.reader_ops import Builder
-
     path = Path(path)
     if not path.is_file():
         raise InvalidModelError(f"{path}: no such file")
+    try:
+        return _load(path, input_shapes)
+    except CnnccError:
+        raise
+    except (struct.error, ValueError, IndexError, KeyError, TypeError, ArithmeticError, AttributeError,
+            UnicodeDecodeError) as e:
+        raise InvalidModelError(f"{path}: TFLite flatbuffer is corrupt or truncated ({type(e).__name__})") from None
+
+
+def _load(path: Path, input_shapes) -> Graph:
+    from cnncc.frontend.tflite.reader_ops import Builder
+
     data = path.read_bytes()
     where = str(path)
     model = read_model(data, where)

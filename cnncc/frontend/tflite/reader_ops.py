@@ -512,6 +512,21 @@ def _strided_slice(b: Builder, op, ins, outs):
         b.reshape_to(src, outs[0])
 
 
+@handles("SLICE")
+def _slice(b: Builder, op, ins, outs):
+    x = b.act(ins[0])
+    shape = b.ts[ins[0]].shape
+    begin, size = b.const_ints(ins[1]), b.const_ints(ins[2])
+    starts, ends, axes = [], [], []
+    for a, (st, n) in enumerate(zip(begin, size)):
+        en = shape[a] if n == -1 else st + n
+        if (st, en) != (0, shape[a]):
+            starts.append(st)
+            ends.append(en)
+            axes.append(b.axis(a, len(shape)))
+    b.emit(O.Slice(tuple(starts), tuple(ends), tuple(axes), (1,) * len(axes)), [x], outs[:1])
+
+
 @handles("SPLIT", "SPLIT_V")
 def _split(b: Builder, op, ins, outs):
     if b.op_name == "SPLIT":
