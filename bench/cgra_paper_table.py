@@ -22,14 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cnncc.backends.openedgecgra import plan as P  # noqa: E402
 from cnncc.backends.openedgecgra.kernels.common import ConvProblem, NotApplicable  # noqa: E402
 from cnncc.backends.openedgecgra.layer import ConvLayer  # noqa: E402
-from cnncc.backends.openedgecgra.params import DEFAULTS  # noqa: E402
 from cnncc.backends.openedgecgra.search import cost_plan, cpu_conv_cost, cpu_only  # noqa: E402
+from cnncc.backends.openedgecgra.spec import CgraSpec  # noqa: E402
+
+DEFAULTS = CgraSpec()
 
 # CF'24 table (memory, CPU, CGRA, total µJ, total ms) and MAC/cycle read off the paper's plot
 PAPER = {"cpu": (43, 57, 0, 101, 63.4, None), "im2col-ip": (62, 14, 21, 96, 35.4, 0.18),
          "conv-op": (29, 0.093, 22, 52, 12.5, 0.325), "im2col-op": (28, 0.871, 21, 49, 12.4, 0.36),
          "conv-wp": (14, 0, 16, 30, 6.4, 0.59)}
-CLOCK = DEFAULTS["clock_hz"]
+CLOCK = DEFAULTS.clock_hz
 
 
 def layer(C, K, O, seed=0):
@@ -41,9 +43,9 @@ def layer(C, K, O, seed=0):
 
 def cost(cl, mapping):
     try:
-        plan = P.make_plan(mapping, cl, DEFAULTS["sram_bytes"], DEFAULTS["sram_bank_bytes"])
+        plan = P.make_plan(mapping, cl, DEFAULTS.sram_bytes, DEFAULTS.sram_bank_bytes)
         row = cost_plan(plan, P.predict(plan), DEFAULTS)
-        if row["sram_bytes"] > DEFAULTS["sram_bytes"]:
+        if row["sram_bytes"] > DEFAULTS.sram_bytes:
             raise NotApplicable(f"needs {row['sram_bytes']} bytes of SRAM")
         return row, plan
     except NotApplicable as e:
@@ -115,7 +117,7 @@ def sweep(quick: bool):
 def samples(models: list[str]):
     """Every applicable mapping of every CGRA layer of the sample models, fully simulated on seeded integer
     data (splitting layers that do not fit), against the reference interpreter."""
-    from cnncc.backends.openedgecgra.backend import check_layer
+    from cnncc.backends.openedgecgra.costing import check_layer
     from cnncc.backends.openedgecgra.layer import conv_layer
     from cnncc.backends.openedgecgra.search import search
     from cnncc.driver import load_model, run_passes
@@ -133,7 +135,7 @@ def samples(models: list[str]):
             for c in cands:
                 if c.stats is None:
                     continue
-                res = check_layer(g, layer, c.row["mapping"], DEFAULTS, c.stats.cycles, c.split)
+                res = check_layer(g, layer, c.row["mapping"], DEFAULTS, DEFAULTS.check_seed, c.stats.cycles, c.split)
                 n_all += 1
                 n_ok += bool(res["bit_exact"]) and bool(res["prediction_exact"])
                 if not (res["bit_exact"] and res["prediction_exact"]):

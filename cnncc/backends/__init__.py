@@ -26,6 +26,8 @@ class CompileOptions:
     trace: Path | None = None
     progress: Callable[[str, int, int], None] | None = None
     seed: int | None = None
+    #: the caller writes an output folder: backends build their ``NetworkResult.artefacts`` (set by the driver)
+    want_artefacts: bool = False
 
     @property
     def want_trace(self) -> bool:

@@ -15,12 +15,13 @@ from cnncc.spec import TargetSpec
 #: backend name -> ("module:SpecClass", "module:BackendClass")
 BACKENDS: dict[str, tuple[str, str]] = {
     "ethos_u65": ("cnncc.backends.ethos_u65.spec:EthosU65Spec", "cnncc.backends.ethos_u65.backend:EthosU65Backend"),
+    "openedgecgra": ("cnncc.backends.openedgecgra.spec:CgraSpec",
+                     "cnncc.backends.openedgecgra.backend:OpenEdgeCgraBackend"),
 }
 
 #: backends still on the first round's module contract (``validate_params``/``compile -> Report``), run through
 #: the driver's legacy adapter until they are migrated
 LEGACY: dict[str, str] = {
-    "openedgecgra": "cnncc.backends.openedgecgra",
     "offload": "cnncc.backends.offload",
 }
 

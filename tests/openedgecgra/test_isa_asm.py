@@ -63,11 +63,12 @@ def test_csv_and_sat_round_trip():
     (lambda p: p[0].__setitem__(1, Instr("BNE", None, "R0", "ZERO", 9)), "outside the kernel"),
     (lambda p: (p[0].__setitem__(1, Instr("BNE", None, "R0", "ZERO", 1)),
                 p[0].__setitem__(2, Instr("BEQ", None, "R0", "ZERO", 1))), "may branch"),
-    (lambda p: p[1].__setitem__(0, NOP), "no EXIT"),
+    (lambda p: p[-1].__setitem__(0, NOP), "no EXIT"),
+    (lambda p: p.pop(0), "fewer than 3"),
     (lambda p: p[0].__setitem__(3, Instr("SWI", None, "IMM", "IMM", 4)), None),
 ])
 def test_verifier(mutate, msg):
-    p = _prog(2)
+    p = _prog(3)
     mutate(p)
     if msg is None:
         asm.verify(p)   # the same immediate used twice is one immediate
@@ -77,7 +78,7 @@ def test_verifier(mutate, msg):
 
 
 def test_two_immediates_rejected():
-    p = _prog(2)
+    p = _prog(3)
     p[0][0] = Instr("BEQ", None, "IMM", "R0", 1)
     with pytest.raises(AsmError, match="more than one immediate"):
         asm.verify(p)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from cnncc.backends.openedgecgra import plan as P
-from cnncc.backends.openedgecgra.params import DEFAULTS
 from cnncc.backends.openedgecgra.search import cost_plan, cpu_conv_cost, cpu_only
+from cnncc.backends.openedgecgra.spec import CgraSpec
 
 PAPER_MAC_PER_CYCLE = {"im2col-ip": 0.18, "conv-op": 0.325, "im2col-op": 0.36, "conv-wp": 0.59}
 PAPER_CPU_MS, PAPER_WP_MS = 63.4, 6.4
@@ -27,8 +27,8 @@ def baseline():
     rows, plans = {}, {}
     for m in P.MAPPINGS:
         plans[m] = P.make_plan(m, cl, 512 * 1024, 32 * 1024)
-        rows[m] = cost_plan(plans[m], P.predict(plans[m]), DEFAULTS)
-    cpu = cpu_only(DEFAULTS, cpu_conv_cost(cl), cl.macs)
+        rows[m] = cost_plan(plans[m], P.predict(plans[m]), CgraSpec())
+    cpu = cpu_only(CgraSpec(), cpu_conv_cost(cl), cl.macs)
     return cl, x, reference_conv(x, W, None, prob, (0, 0, 0, 0)), rows, plans, cpu
 
 

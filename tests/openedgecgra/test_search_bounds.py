@@ -8,7 +8,7 @@ from cnncc.backends.openedgecgra import plan as P
 from cnncc.backends.openedgecgra import search as S
 from cnncc.backends.openedgecgra.kernels.common import ConvProblem
 from cnncc.backends.openedgecgra.layer import ConvLayer
-from cnncc.backends.openedgecgra.params import DEFAULTS
+from cnncc.backends.openedgecgra.spec import CgraSpec
 
 
 def _layer(C, K, O, F=3, groups=1, seed=1):
@@ -22,7 +22,7 @@ def _layer(C, K, O, F=3, groups=1, seed=1):
 @pytest.mark.parametrize("cl", [_layer(8, 8, 6), _layer(1, 1, 6, groups=8), _layer(16, 20, 4, F=1)])
 @pytest.mark.parametrize("objective", ["latency", "energy"])
 def test_pruned_search_chooses_like_full_search(cl, objective):
-    prm = dict(DEFAULTS, objective=objective)
+    prm = CgraSpec(objective=objective)
     full, best_full = S.search(cl, prm, prune=False)
     pruned, best = S.search(cl, prm)
     assert best.row == best_full.row
@@ -39,7 +39,7 @@ def test_pruned_search_chooses_like_full_search(cl, objective):
 @pytest.mark.parametrize("C,groups", [(8, 1), (1, 6)])
 def test_bound_below_prediction_equal_to_full_simulation(m, C, groups):
     cl = _layer(C, 8 if groups == 1 else 1, 5, groups=groups)
-    plan = P.make_plan(m, cl, DEFAULTS["sram_bytes"], DEFAULTS["sram_bank_bytes"])
+    plan = P.make_plan(m, cl, 524288, 32768)
     lb, pred = P.lower_bound(plan), P.predict(plan)
     _, full = P.run(plan, np.ones((C * groups, 7, 7), np.int64))
     assert pred.cycles == full.cycles and pred.instructions == full.instructions
@@ -50,7 +50,7 @@ def test_bound_below_prediction_equal_to_full_simulation(m, C, groups):
 
 def test_cross_layer_cache_reuse_is_exact():
     cl = _layer(8, 8, 5)
-    plan = P.make_plan("conv-wp", cl, DEFAULTS["sram_bytes"], DEFAULTS["sram_bank_bytes"])
+    plan = P.make_plan("conv-wp", cl, 524288, 32768)
     P._SIG_CACHE.clear()
     a = P.predict(plan)
     assert P._SIG_CACHE
@@ -63,7 +63,7 @@ def test_control_key_shared_by_groups_timing_key_not():
     the same instructions (one control key per chunk shape), so the bound needs one launch per chunk shape."""
     from cnncc.backends.openedgecgra import timing
 
-    plan = P.make_plan("cnncc-ic4", _layer(1, 1, 5, groups=6), DEFAULTS["sram_bytes"], DEFAULTS["sram_bank_bytes"])
+    plan = P.make_plan("cnncc-ic4", _layer(1, 1, 5, groups=6), 524288, 32768)
     ks = list(plan.kernels.values())
     per_group = len(ks) // 6
     assert per_group == 2 and len({timing.timing_key(k) for k in ks}) == len(ks)

@@ -10,13 +10,16 @@ from cnncc.backends.openedgecgra.sim import Kernel, Launch
 
 
 def kernel(steps):
-    """steps: list of {pe: cell text}; an EXIT step is appended."""
+    """steps: list of {pe: cell text}; an EXIT step is appended (after one NOP step when there is only one step:
+    the RTL cannot run kernels of fewer than 3 instructions)."""
     prog = []
     for s in steps:
         row = [NOP] * 16
         for pe, text in s.items():
             row[pe] = asm.parse_cell(text)
         prog.append(row)
+    if len(prog) < 2:
+        prog.append([NOP] * 16)
     prog.append([Instr("EXIT")] + [NOP] * 15)
     return Kernel(prog)
 
@@ -44,22 +47,22 @@ def test_neighbour_sees_previous_instruction_and_torus(vector):
 def test_timing_mul_stall_and_memory(vector):
     base = kernel([{0: "SADD R0, ZERO, 1"}])
     _, st0 = run(base, vector=vector)
-    assert st0.cycles == 2                                   # two 1-cycle instructions
+    assert st0.cycles == 3                                   # three 1-cycle instructions (op, NOP, EXIT)
     _, st = run(kernel([{0: "SMUL R0, ZERO, 3"}]), vector=vector)
-    assert st.cycles == 3 + 1
+    assert st.cycles == 3 + 1 + 1
     # three loads in one column: 3 + 1 cycles; one load in each of 4 columns in different banks: 2
     mem = np.zeros(4 * 8192, np.int64)
     _, st = run(kernel([{0: "LWD R0, 4", 4: "LWD R0, 4", 8: "LWD R0, 4"}]), mem, rptr=(64, 0, 0, 0), vector=vector)
-    assert st.cycles == 4 + 1
+    assert st.cycles == 4 + 1 + 1
     _, st = run(kernel([{c: "LWI R0, R1" for c in range(4)}]), mem, vector=vector)
-    assert st.cycles == 5 + 1                                # 4 columns, same bank (address 0): serialised
+    assert st.cycles == 5 + 1 + 1                            # 4 columns, same bank (address 0): serialised
     k = kernel([{0: "SADD R1, ZERO, 8", 1: "SADD R1, ZERO, 1", 2: "SADD R1, ZERO, 2", 3: "SADD R1, ZERO, 3"},
                 {1: "SLT R1, R1, 15", 2: "SLT R1, R1, 15", 3: "SLT R1, R1, 15"},
                 {c: "LWI R0, R1" for c in range(4)}])
     _, st = run(k, mem, vector=vector)
     assert st.cycles == 1 + 1 + 2 + 1                        # banks 0..3: parallel, 2 cycles
     _, st = run(kernel([{0: "LWD R0", 4: "SWD R0"}]), mem, vector=vector)
-    assert st.cycles == 3 + 1                                # a load and a store in one column add up
+    assert st.cycles == 3 + 1 + 1                            # a load and a store in one column add up
 
 
 @pytest.mark.parametrize("vector", [False, True])

@@ -218,6 +218,9 @@ def verify(program: Program) -> None:
     n = len(program)
     if not 1 <= n <= isa.MAX_INSTR:
         raise AsmError(f"kernel has {n} CGRA-instructions (limit {isa.MAX_INSTR})")
+    if n < isa.MIN_INSTR:
+        raise AsmError(f"kernel has {n} CGRA-instructions: the RTL controller mis-configures kernels of fewer than "
+                       f"{isa.MIN_INSTR} (pad with NOPs)")
     has_exit = False
     for t, step in enumerate(program):
         if len(step) != isa.N_PE:

@@ -1,170 +1,159 @@
-"""``compile`` for the OpenEdgeCGRA target: per-layer mapping search, report, functional check, artefacts."""
+"""The ``openedgecgra`` Backend: per-layer mapping search, host layout conversions, ``--check`` and the ``-o DIR``
+artefacts, returned as a :class:`cnncc.backends.base.NetworkResult` (the driver writes every file)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
-from cnncc.backends.openedgecgra import host as H
-from cnncc.backends.openedgecgra import plan as P
-from cnncc.backends.openedgecgra.artefacts import write_layer
-from cnncc.backends.openedgecgra.kernels.common import NotApplicable
-from cnncc.backends.openedgecgra.layer import apply_act, conv_layer, from_chw, to_chw
-from cnncc.backends.openedgecgra.params import resolved
-from cnncc.backends.openedgecgra.search import cpu_conv_cost, cpu_only, search
-from cnncc.errors import MismatchError
-from cnncc.report import Column, Report, layer_identity
+from cnncc.backends.base import Backend, LayerCost, MemoryUse, NetworkResult
+from cnncc.backends.openedgecgra.costing import LayerChoice, check_layer, layer_cost
+from cnncc.backends.openedgecgra.spec import CgraSpec
+from cnncc.report import Column
+from cnncc.spec import FrozenMap
 
-COLUMNS = (Column("name", "layer"), Column("op", "op"), Column("device", "device"), Column("mapping", "mapping"),
-           Column("cycles", "cycles", ",d"), Column("mac_per_cycle", "MAC/cyc", ".3f"),
-           Column("energy_uj", "energy µJ", ".3f"), Column("speedup_vs_cpu", "× CPU", ".2f"))
+COLUMNS = (Column("name", "layer"), Column("part", "part"), Column("op", "op"), Column("device", "device"),
+           Column("mapping", "mapping"), Column("cycles", "cycles", ",d"), Column("bound", "bound"),
+           Column("mac_per_cycle", "MAC/cyc", ".3f"), Column("energy_uj", "energy µJ", ".3f"),
+           Column("speedup_vs_cpu", "× CPU", ".2f"))
+SHARED = ("device", "cycles", "macs", "energy_uj")
 
 
 def _r(v: float) -> float:
     return round(float(v), 6)
 
 
-def layer_cost(graph, layer, target, prm: dict | None = None) -> dict:
-    """Report row (without identity) of one layer: the best mapping, or the host CPU when none applies."""
-    prm = prm or resolved(target.params)
-    try:
-        cl = conv_layer(graph, layer)
-    except NotApplicable as e:
-        cost = H.other_layer_cpu(graph, layer)
-        row = cpu_only(prm, cost, graph.macs(layer))
-        row.update({"device": "cpu", "macs": graph.macs(layer), "reason": str(e), "candidates": []})
-        row["cpu_only_cycles"], row["cpu_only_energy_uj"] = row["cycles"], row["energy_uj"]
-        row["speedup_vs_cpu"], row["energy_gain_vs_cpu"] = 1.0, 1.0
-        return row
-    cands, best = search(cl, prm)
-    base = cpu_only(prm, cpu_conv_cost(cl), cl.macs)
-    if best is None:
-        row = dict(base)
-        row.update({"device": "cpu", "reason": "no CGRA mapping applies"})
-    else:
-        row = dict(best.row)
-        row["device"] = "cgra"
-        row["_best"] = best
-    row["macs"] = cl.macs
-    if cl.quantised:
-        row["weights"] = "float weights costed as int8 (immediates need integers)"
-    row["candidates"] = [c.row for c in cands]
-    row["cpu_only_cycles"], row["cpu_only_energy_uj"] = base["cycles"], base["energy_uj"]
-    row["speedup_vs_cpu"] = _r(base["cycles"] / row["cycles"]) if row["cycles"] else 0.0
-    row["energy_gain_vs_cpu"] = _r(base["energy_uj"] / row["energy_uj"]) if row["energy_uj"] else 0.0
-    row["_cl"] = cl
-    return row
+def _bound(row: dict[str, Any]) -> tuple[str, str]:
+    """The shared bound word and cnncc's detail: the largest of CGRA execution (``compute`` on the PE array, or
+    ``memory``/``bank`` when the columns stall on memory for more than half the execution), configuration and
+    launch (``overhead``) and host work (``host``)."""
+    if row["device"] != "cgra":
+        return ("host", "cpu-op") if row["cycles"] else ("none", "")
+    cgra, host = row["cgra_cycles"], row["host_cycles"]
+    config, launch = row["config_cycles"], row["launch_cycles"]
+    biggest = max(cgra, host, config + launch)
+    if biggest == cgra:
+        stall = sum(row["col_stall_cycles"]) / 4
+        return ("memory", "bank") if stall * 2 > cgra else ("compute", "pe-array")
+    if biggest == host:
+        return "host", "host-work"
+    return "overhead", "config" if config >= launch else "launch"
 
 
-def _run_split(cl, mapping, prm, split, xc):
-    from cnncc.backends.openedgecgra import sim
-    from cnncc.backends.openedgecgra import split as S
-
-    xp = S.padded_input(cl, np.asarray(xc, np.int64))
-    y = np.zeros((cl.K, cl.prob.OY, cl.prob.OX), np.int64)
-    total = sim.Stats()
-    for part, (k0, k1, y0, y1, c0, c1, iy0) in S.split(cl, *split):
-        part = replace(part, act=None)
-        plan = P.make_plan(mapping, part, prm["sram_bytes"], prm["sram_bank_bytes"])
-        yp, st = P.run(plan, xp[c0:c1, iy0:iy0 + part.prob.IY])
-        y[k0:k1, y0:y1] = yp
-        total.add(st)
-    return apply_act(cl.act, y), total
+def _cost(layer: Any, graph: Any, row: dict[str, Any]) -> LayerCost:
+    bound, detail = _bound(row)
+    extras = {k: v for k, v in row.items() if k not in SHARED and k != "sram_bytes"}
+    return LayerCost.of(layer, graph, device=row["device"], cycles=int(row["cycles"]), macs=int(row["macs"]),
+                        bound=bound, bound_detail=detail, energy_uj=float(row["energy_uj"]),
+                        onchip_bytes=row.get("sram_bytes"), extras=extras)
 
 
-def check_layer(graph, layer, mapping: str, prm: dict, predicted_cycles: int, split=None) -> dict:
-    """Simulate every launch of the layer on seeded integer data and compare with the reference interpreter."""
-    from cnncc.ir import interp
+def _layouts(layer: Any, graph: Any, choice: LayerChoice, spec: CgraSpec) -> list[LayerCost]:
+    from cnncc.backends.openedgecgra.layout import conversions
+    from cnncc.backends.openedgecgra.search import cpu_only
 
-    rng = np.random.default_rng(prm["check_seed"])
-    ws = {t: rng.integers(-8, 9, graph.type_of(t).shape).astype(np.int64) for t in graph.weight_inputs(layer)}
-    x = rng.integers(-8, 9, graph.type_of(layer.inputs[0]).shape).astype(np.int64)
-    args = [ws[t] if t in ws else x for t in layer.inputs]
-    ref = np.asarray(interp.run_layer(layer, args)[0]).astype(np.int64)
-    cl = conv_layer(graph, layer, weights=ws)
-    xc = to_chw(graph, layer, x)
-    if split is None:
-        plan = P.make_plan(mapping, cl, prm["sram_bytes"], prm["sram_bank_bytes"])
-        y, stats = P.run(plan, xc)
-    else:
-        y, stats = _run_split(cl, mapping, prm, split, xc)
-    got = from_chw(graph, layer, y).astype(np.int64)
-    ok = got.shape == ref.shape and np.array_equal(got, ref)
-    return {"bit_exact": bool(ok), "simulated_cgra_cycles": int(stats.cycles),
-            "prediction_exact": int(stats.cycles) == int(predicted_cycles),
-            "max_abs_error": 0 if ok or got.shape != ref.shape else int(np.max(np.abs(got - ref)))}
+    out = []
+    assert choice.cl is not None
+    for conv in conversions(graph, layer, choice.cl):
+        r = cpu_only(spec, conv.cost, 0)
+        lc = LayerCost.of(layer, graph, device="cpu", cycles=int(r["cycles"]), macs=0, bound="host",
+                          bound_detail="layout", energy_uj=float(r["energy_uj"]),
+                          extras={"mapping": "cpu", "conversion": conv.kind, "copy_words": conv.copy_words,
+                                  "zero_words": conv.zero_words, "host_cycles": int(r["cycles"]),
+                                  "energy_split_uj": r["energy_split_uj"]})
+        out.append(replace(lc, part=f"{layer.name}:{conv.kind}"))
+    return out
 
 
-def compile_graph(graph, target, options) -> Report:
-    prm = resolved(target.params)
-    layers, notes = [], []
-    mismatches = []
-    n = len(graph.layers)
-    for i, layer in enumerate(graph.layers):
+class OpenEdgeCgraBackend(Backend):
+    """OpenEdgeCGRA 4x4 on X-HEEP: RTL-exact cycles (configuration, launch, execution, host work)."""
+
+    name: ClassVar[str] = "openedgecgra"
+    spec_class: ClassVar[type[CgraSpec]] = CgraSpec
+
+    def compile(self, graph: Any, target: Any, options: Any) -> NetworkResult:
+        spec: CgraSpec = target.spec
+        seed = spec.check_seed if options.seed is None else int(options.seed)
+        costs: list[LayerCost] = []
+        notes: list[str] = []
+        mismatches: list[str] = []
+        chosen = []
+        n = len(graph.layers)
+        for i, layer in enumerate(graph.layers):
+            if options.progress:
+                options.progress("cgra", i, n)
+            choice = layer_cost(graph, layer, spec)
+            row = dict(choice.row)
+            best = choice.best
+            if best is not None and options.check:
+                from cnncc.backends.openedgecgra.kernels.common import NotApplicable
+                from cnncc.backends.openedgecgra.layer import apply_act
+
+                try:
+                    apply_act(choice.cl.act if choice.cl else None, np.zeros(1, np.int64))
+                    res = check_layer(graph, layer, best.row["mapping"], spec, seed, best.row["cgra_cycles"],
+                                      best.split)
+                except NotApplicable as e:
+                    res = {"bit_exact": None, "skipped": str(e)}
+                    notes.append(f"--check skipped layer {layer.name}: {e}")
+                row["check"] = res
+                if res.get("bit_exact") is False:
+                    mismatches.append(f"layer {layer.name}: CGRA simulation differs from the reference interpreter "
+                                      f"(max abs error {res['max_abs_error']})")
+                if res.get("prediction_exact") is False:
+                    notes.append(f"layer {layer.name}: simulated CGRA cycles {res['simulated_cgra_cycles']} differ "
+                                 f"from the prediction {best.row['cgra_cycles']}")
+            if best is not None:
+                costs.extend(_layouts(layer, graph, choice, spec))
+                chosen.append((layer, choice))
+            costs.append(_cost(layer, graph, row))
         if options.progress:
-            options.progress("cgra", i, n)
-        row = layer_cost(graph, layer, target, prm)
-        best = row.pop("_best", None)
-        cl = row.pop("_cl", None)
-        d = layer_identity(layer, graph)
-        d.update(row)
-        if best is not None and options.check:
-            try:
-                apply_act(cl.act, np.zeros(1, np.int64))
-                res = check_layer(graph, layer, best.row["mapping"], prm, best.stats.cycles, best.split)
-            except NotApplicable as e:
-                res = {"bit_exact": None, "skipped": str(e)}
-                notes.append(f"--check skipped layer {layer.name}: {e}")
-            d["check"] = res
-            if res.get("bit_exact") is False:
-                mismatches.append(layer.name)
-            if res.get("prediction_exact") is False:
-                notes.append(f"layer {layer.name}: simulated CGRA cycles {res['simulated_cgra_cycles']} differ "
-                             f"from the prediction {best.stats.cycles}")
-        if best is not None and options.out_dir is not None:
-            if best.plan is not None:
-                write_layer(Path(options.out_dir), layer.name, best.plan)
-            else:
-                from cnncc.backends.openedgecgra import split as S
+            options.progress("cgra", n, n)
+        artefacts: dict[str, bytes] = {}
+        if getattr(options, "want_artefacts", False):
+            from cnncc.backends.openedgecgra.artefacts import network_artefacts
 
-                for j, (part, _) in enumerate(S.split(cl, *best.split)):
-                    plan = P.make_plan(best.row["mapping"], part, prm["sram_bytes"], prm["sram_bank_bytes"])
-                    write_layer(Path(options.out_dir), f"{layer.name}.part{j}", plan)
-        layers.append(d)
-    if options.progress:
-        options.progress("cgra", n, n)
-    clock = prm["clock_hz"]
-    cyc = sum(int(r["cycles"]) for r in layers)
-    cpu_cyc = sum(int(r["cpu_only_cycles"]) for r in layers)
-    en = sum(float(r["energy_uj"]) for r in layers)
-    cpu_en = sum(float(r["cpu_only_energy_uj"]) for r in layers)
-    split = {k: _r(sum(float(r["energy_split_uj"].get(k, 0.0)) for r in layers)) for k in ("cgra", "memory", "cpu")}
-    macs = sum(int(r.get("macs", 0)) for r in layers)
-    totals = {"cycles": cyc, "latency_ms": _r(cyc / clock * 1e3), "clock_hz": clock, "macs": macs,
-              "inferences_per_s": _r(clock / cyc) if cyc else 0.0, "energy_uj": _r(en), "energy_split_uj": split,
-              "mac_per_cycle": _r(macs / cyc) if cyc else 0.0, "cpu_only_cycles": cpu_cyc,
-              "cpu_only_energy_uj": _r(cpu_en), "speedup_vs_cpu": _r(cpu_cyc / cyc) if cyc else 0.0,
-              "energy_gain_vs_cpu": _r(cpu_en / en) if en else 0.0,
-              "peak_sram_bytes": max([int(r.get("sram_bytes", 0)) for r in layers] or [0]),
-              "cgra_layers": sum(r["device"] == "cgra" for r in layers)}
-    notes.append("energies are estimates (65 nm per-op figures; memory/CPU constants fitted to the CF'24 table)")
-    notes.append("cycles: CGRA cycles predicted by simulating one launch per timing signature, plus kernel "
-                 "configuration and the host CPU model; layers the CGRA cannot run are costed on the host CPU")
-    rep = Report("compile", {}, layers, totals, COLUMNS, notes,
-                 {"roofline": {"peak_macs_per_cycle": 4.0, "bandwidths_bytes_per_cycle": {"sram": 16.0}}},
-                 title=f"{target.name}: {graph.name}")
-    if mismatches:
-        if options.out_dir is not None:
-            from cnncc.report import atomic_write
+            artefacts = network_artefacts(graph, chosen, spec, seed)
+        return NetworkResult(
+            layers=tuple(costs), clock_hz=float(spec.clock_hz), peak_macs_per_cycle=4.0,
+            bandwidths_bytes_per_cycle=FrozenMap({"sram": 16.0}), columns=COLUMNS,
+            title=f"{target.name}: {graph.name}", notes=tuple(notes + _NOTES),
+            memory=MemoryUse(max([lc.onchip_bytes or 0 for lc in costs] or [0]), spec.sram_bytes),
+            totals_extra=FrozenMap(_totals(costs)), artefacts=FrozenMap(artefacts), mismatches=tuple(mismatches))
 
-            atomic_write(Path(options.out_dir) / "report.json", rep.to_json())
-        raise MismatchError(f"--check: CGRA simulation differs from the reference interpreter on layer(s) "
-                            f"{', '.join(mismatches)}")
-    return rep
+    def layer_cycles(self, graph: Any, layer: Any, target: Any) -> float:
+        """Total cycles (CGRA + configuration + launch + host, layout conversions included) of the best mapping
+        of one layer; host CPU cycles for layers the CGRA does not run."""
+        spec: CgraSpec = target.spec
+        choice = layer_cost(graph, layer, spec)
+        extra = sum(lc.cycles for lc in _layouts(layer, graph, choice, spec)) if choice.best is not None else 0
+        return float(choice.row["cycles"] + extra)
+
+    def onchip_capacity_bytes(self, target: Any) -> int | None:
+        return int(target.spec.sram_bytes)
+
+    def activation_bytes(self, target: Any, dtype: str) -> int:
+        return 4          # every activation is a 32-bit word in the CGRA's SRAM
 
 
-def layer_plan_json(plan: P.Plan) -> str:
-    return json.dumps(plan, default=str)
+_NOTES = ["energies are estimates (65 nm per-op figures; memory/CPU constants fitted to the CF'24 table)",
+          "cycles are what the RTL takes: CGRA execution (one simulated launch per timing signature) + 1 fetch "
+          "bubble and 14 cycles per launch + 4·(n+1) per kernel configuration + the host CPU model; layers the "
+          "CGRA cannot run and layout conversions between layers are costed on the host CPU"]
+
+
+def _totals(costs: list[LayerCost]) -> dict[str, Any]:
+    cyc = sum(lc.cycles for lc in costs)
+    cpu_cyc = sum(int(lc.extras.get("cpu_only_cycles", lc.cycles)) for lc in costs)
+    en = sum(lc.energy_uj or 0.0 for lc in costs)
+    cpu_en = sum(float(lc.extras.get("cpu_only_energy_uj", lc.energy_uj or 0.0)) for lc in costs)
+    split = {k: _r(sum(float(lc.extras["energy_split_uj"].get(k, 0.0)) for lc in costs))
+             for k in ("cgra", "memory", "cpu")}
+    macs = sum(lc.macs for lc in costs)
+    return {"energy_split_uj": split, "mac_per_cycle": _r(macs / cyc) if cyc else 0.0, "cpu_only_cycles": cpu_cyc,
+            "cpu_only_energy_uj": _r(cpu_en), "speedup_vs_cpu": _r(cpu_cyc / cyc) if cyc else 0.0,
+            "energy_gain_vs_cpu": _r(cpu_en / en) if en else 0.0,
+            "cgra_layers": sum(lc.device == "cgra" for lc in costs),
+            "layout_cycles": sum(lc.cycles for lc in costs if lc.bound_detail == "layout")}

@@ -34,7 +34,7 @@ CONV_K = ("alu", "alu", "mul", "alu", "alu", "bt")
 #: interrupt entry (save 16 registers), PLIC claim and complete, handler flag, restore, mret, loop bookkeeping
 LAUNCH = (("alu", "sw") * 8 + ("alu", "sw", "alu", "sw", "alu") + ("sw",) * 16 + ("lw", "sw", "alu", "sw")
           + ("lw",) * 16 + ("j", "alu", "alu", "alu", "bt"))
-#: switching kernels: write the kernel word (the CGRA then copies n_instr words per column: CGRA-side cycles)
+#: one kernel-memory entry (the kernel word of a kernel ID); the controller's configuration is CGRA-side cycles
 RECONFIG = ("alu", "sw")
 COPY_WORD = ("lw", "sw")              # unrolled copy (im2col, padding): load + store per word
 ZERO_WORD = ("sw",)
@@ -88,11 +88,13 @@ def conv_cpu(q: CpuConvQuery) -> CpuCost:
             + _loop(CONV_Y, q.OY, kc) + _loop(CONV_C, q.Cg, q.K) + _loop(CONV_K, q.K, 1))
 
 
-def host_work(launches: int, reconfigs: int, param_stores: int, copy_words: int, zero_words: int,
-              post_words: int, patch_words: int = 0) -> CpuCost:
-    """CPU cost of a launch plan's host-side work (see ``kernels.common.HostWork``)."""
-    return (_times(LAUNCH, launches) + _times(RECONFIG, reconfigs) + _times(PARAM_WORD, param_stores)
-            + _times(COPY_WORD, copy_words + patch_words) + _times(ZERO_WORD, zero_words)
+def host_work(launches: int, kmem_writes: int, param_stores: int, copy_words: int, zero_words: int,
+              post_words: int, imem_words: int = 0) -> CpuCost:
+    """CPU cost of a launch plan's host-side work (see ``kernels.common.HostWork``): launches, kernel-memory
+    writes, parameter words, copies (incl. instruction words written into the context memory), zeroing and
+    post-processing."""
+    return (_times(LAUNCH, launches) + _times(RECONFIG, kmem_writes) + _times(PARAM_WORD, param_stores)
+            + _times(COPY_WORD, copy_words + imem_words) + _times(ZERO_WORD, zero_words)
             + _times(POST_WORD, post_words))
 
 

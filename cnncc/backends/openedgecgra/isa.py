@@ -12,6 +12,8 @@ from dataclasses import dataclass
 ROWS = COLS = 4
 N_PE = ROWS * COLS
 MAX_INSTR = 32
+#: the RTL controller copies kernels of 1-2 instructions into the wrong columns: the verifier refuses them
+MIN_INSTR = 3
 IMM_MIN, IMM_MAX = -4096, 4095
 
 OPCODES = {"NOP": 0, "SADD": 1, "SSUB": 2, "SMUL": 3, "FXPMUL": 4, "SLT": 5, "SRT": 6, "SRA": 7,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnncc.backends.openedgecgra import sim, timing
+from cnncc.backends.openedgecgra.context import plan_context
 from cnncc.backends.openedgecgra.kernels import ic4, stream, wp
 from cnncc.backends.openedgecgra.kernels.common import Batch, HostWork, MemImage, NotApplicable, Plan
 from cnncc.backends.openedgecgra.layer import ConvLayer, apply_act
@@ -35,8 +36,7 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
     bw = img.bank_words
     host = HostWork()
     plane_in, plane_out = p.IY * p.IX, p.OY * p.OX
-    if any(cl.pads):
-        host.copy_words += cl.C * plane_in
+    # padding the input (a host copy into the padded buffer) is costed between layers (``layout.py``)
     kernels, seq, sigs = {}, [], []
     pre = {}
     op_like = mapping in ("conv-op", "im2col-op")
@@ -133,19 +133,18 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
         raise NotApplicable(f"unknown mapping {mapping!r}")
     host.launches = len(seq)
     templates, patch = _templates(kernels)
-    prev = None
-    for name, _ in seq:
-        if name != prev:
-            host.reconfigs += 1
-            host.reconfig_words += kernels[name].n_instr * 16
-            host.patch_words += patch[name]
-        prev = name
+    ctx = plan_context(kernels, [name for name, _ in seq])
+    host.reconfigs = ctx.reconfigs
+    host.config_cycles = ctx.config_cycles({n: k.n_instr for n, k in kernels.items()})
+    host.imem_words = ctx.imem_words
+    host.kmem_writes = ctx.kmem_writes
     batches = [Batch(name, [lc]) for name, lc in seq]
     plan = Plan(mapping, kernels, batches, img, host, "out", (cl.K, p.OY, p.OX))
     plan.raw_sigs = sigs          # canonicalised on first use (``signatures``): bounds do not need them
     plan.pre = pre
     plan.kernel_words = sum(k.n_instr * 16 for k in templates.values()) + sum(patch.values())
     plan.layer = cl
+    plan.context = ctx
     return plan
 
 
@@ -197,20 +196,8 @@ def run(plan: Plan, x_chw: np.ndarray | None = None) -> tuple[np.ndarray | None,
     """Full simulation of every launch. With ``x_chw`` (integer, unpadded) returns the layer output (K, OY, OX)
     as the host leaves it (bias and activation applied where the host does them)."""
     cl, p = plan.layer, plan.layer.prob
-    mem = plan.image.materialise()
     img = plan.image
-    xp = None
-    if x_chw is not None:
-        xp = _padded(cl, np.asarray(x_chw, np.int64))
-        if "in" in img.planes:
-            for c, a in enumerate(img.planes["in"]):
-                mem[a // 4:a // 4 + p.IY * p.IX] = xp[c].ravel()
-        elif "in" in img.regions:
-            r = img.regions["in"]
-            mem[r.base:r.base + xp.size] = xp.ravel()
-        if plan.mapping == "conv-wp":
-            for k, a in enumerate(img.planes["out"]):
-                mem[a // 4:a // 4 + p.OY * p.OX] = 0 if cl.bias is None else int(cl.bias[k])
+    mem, xp = initial_memory(plan, x_chw)
     total = sim.Stats()
     for i, b in enumerate(plan.batches):
         job = plan.pre.get(i)
@@ -237,6 +224,27 @@ def run(plan: Plan, x_chw: np.ndarray | None = None) -> tuple[np.ndarray | None,
     if cl.bias is not None and plan.mapping in ("conv-op", "im2col-op", "im2col-ip"):
         y = sim.wrap32(y + cl.bias.reshape(-1, 1, 1))
     return apply_act(cl.act, y), total
+
+
+def initial_memory(plan: Plan, x_chw: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The SRAM words before the first launch (the plan's buffers, the padded input placed, conv-wp outputs
+    preloaded with the bias) and the padded input."""
+    cl, p = plan.layer, plan.layer.prob
+    mem = plan.image.materialise()
+    img = plan.image
+    xp = None
+    if x_chw is not None:
+        xp = _padded(cl, np.asarray(x_chw, np.int64))
+        if "in" in img.planes:
+            for c, a in enumerate(img.planes["in"]):
+                mem[a // 4:a // 4 + p.IY * p.IX] = xp[c].ravel()
+        elif "in" in img.regions:
+            r = img.regions["in"]
+            mem[r.base:r.base + xp.size] = xp.ravel()
+        if plan.mapping == "conv-wp":
+            for k, a in enumerate(img.planes["out"]):
+                mem[a // 4:a // 4 + p.OY * p.OX] = 0 if cl.bias is None else int(cl.bias[k])
+    return mem, xp
 
 
 def signatures(plan: Plan) -> list:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnncc.backends.openedgecgra import context as C
 from cnncc.backends.openedgecgra import energy as E
 from cnncc.backends.openedgecgra import host as H
 from cnncc.backends.openedgecgra import plan as P
@@ -14,6 +15,7 @@ from cnncc.backends.openedgecgra.isa import N_PE
 from cnncc.backends.openedgecgra.kernels.common import NotApplicable
 from cnncc.backends.openedgecgra.layer import ConvLayer
 from cnncc.backends.openedgecgra.sim import SimError, Stats
+from cnncc.backends.openedgecgra.spec import CgraSpec
 
 
 @dataclass
@@ -26,18 +28,19 @@ class Costed:
     split: tuple[int, int] | None = None
 
 
-def _energy(prm: dict, events, cgra_acc: int, cpu: H.CpuCost, total: int, cgra_cycles: int) -> dict:
+def _energy(prm: CgraSpec, events, cgra_acc: int, cpu: H.CpuCost, total: int, cgra_cycles: int) -> dict:
     q = E.EnergyQuery(tuple(int(x) for x in events), cgra_acc, cpu.cycles, cpu.instructions + cpu.data_accesses,
-                      total, float(prm["clock_hz"]), prm["sram_static_w"], prm["cgra_access_pj"],
-                      prm["cpu_access_pj"], prm["cpu_active_w"], prm["cgra_cycle_overhead_pj"], cgra_cycles)
+                      total, float(prm.clock_hz), prm.sram_static_w, prm.cgra_access_pj,
+                      prm.cpu_access_pj, prm.cpu_active_w, prm.cgra_cycle_overhead_pj, cgra_cycles)
     return E.energy_uj(q)
 
 
-def cpu_only(prm: dict, cost: H.CpuCost, macs: int) -> dict:
+def cpu_only(prm: CgraSpec, cost: H.CpuCost, macs: int) -> dict:
     """Report row of a layer run entirely on the host CPU."""
     en = _energy(prm, np.zeros(len(E.op_energy_vector()), np.int64), 0, cost, cost.cycles, 0)
     return {"mapping": "cpu", "cycles": cost.cycles, "cgra_cycles": 0, "host_cycles": cost.cycles,
-            "config_cycles": 0, "mac_per_cycle": round(macs / cost.cycles, 6) if cost.cycles else 0.0,
+            "config_cycles": 0, "launch_cycles": 0,
+            "mac_per_cycle": round(macs / cost.cycles, 6) if cost.cycles else 0.0,
             "energy_uj": round(en["total_uj"], 6),
             "energy_split_uj": {k[:-3]: round(v, 6) for k, v in en.items() if k != "total_uj"}}
 
@@ -47,21 +50,22 @@ def cpu_conv_cost(cl: ConvLayer) -> H.CpuCost:
     return H.conv_cpu(H.CpuConvQuery(cl.K, p.C, p.OY, p.OX, p.FY, p.FX))
 
 
-def cost_plan(plan: P.Plan, stats: Stats, prm: dict) -> dict:
+def cost_plan(plan: P.Plan, stats: Stats, prm: CgraSpec) -> dict:
     """Report row of one mapping from its counters."""
     hw = plan.host
-    hc = H.host_work(hw.launches, hw.reconfigs, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words,
-                     hw.patch_words)
-    config = hw.reconfig_words // N_PE
-    total = stats.cycles + config + hc.cycles
+    hc = H.host_work(hw.launches, hw.kmem_writes, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words,
+                     hw.imem_words)
+    config = hw.config_cycles
+    launch = hw.launches * (C.LAUNCH_CYCLES + C.FETCH_BUBBLE)
+    total = stats.cycles + launch + config + hc.cycles
     macs = plan.layer.macs
-    en = _energy(prm, stats.events, stats.mem_accesses + hw.reconfig_words, hc, total, stats.cycles + config)
+    en = _energy(prm, stats.events, stats.mem_accesses, hc, total, stats.cycles + launch + config)
     busy = stats.pe_ops
     kernel_bytes = 4 * plan.kernel_words
     return {
         "mapping": plan.mapping, "cycles": int(total), "cgra_cycles": int(stats.cycles),
-        "host_cycles": int(hc.cycles), "config_cycles": int(config),
-        "mac_per_cycle": round(macs / total, 6) if total else 0.0,
+        "host_cycles": int(hc.cycles), "config_cycles": int(config), "launch_cycles": int(launch),
+        "reconfigs": int(hw.reconfigs), "mac_per_cycle": round(macs / total, 6) if total else 0.0,
         "cgra_mac_per_cycle": round(macs / stats.cycles, 6) if stats.cycles else 0.0,
         "pe_utilisation": round(busy / (N_PE * stats.instructions), 6) if stats.instructions else 0.0,
         "launches": hw.launches, "kernels": len(plan.kernels), "cgra_instructions": int(stats.instructions),
@@ -93,34 +97,34 @@ def footprint(m: str, cl: ConvLayer) -> tuple[int, int]:
     return words + kernels * 16 * min(6, cols), kernels
 
 
-def _planned(m: str, cl: ConvLayer, prm: dict) -> P.Plan:
+def _planned(m: str, cl: ConvLayer, prm: CgraSpec) -> P.Plan:
     """The plan of one mapping (raises NotApplicable when it does not apply or fit)."""
     words, launches = footprint(m, cl)
-    if 4 * words > prm["sram_bytes"]:
+    if 4 * words > prm.sram_bytes:
         raise NotApplicable(f"needs at least {4 * words} bytes of SRAM")
     if launches > MAX_LAUNCHES:
         raise NotApplicable(f"{launches} launches: more than the planner's limit of {MAX_LAUNCHES}")
-    plan = P.make_plan(m, cl, prm["sram_bytes"], prm["sram_bank_bytes"])
+    plan = P.make_plan(m, cl, prm.sram_bytes, prm.sram_bank_bytes)
     need_bytes = plan.image.used_bytes + 4 * plan.kernel_words
-    if need_bytes > prm["sram_bytes"]:
+    if need_bytes > prm.sram_bytes:
         raise NotApplicable(f"needs {need_bytes} bytes of SRAM (kernels included)")
     return plan
 
 
-def _one(m: str, cl: ConvLayer, prm: dict) -> Costed:
+def _one(m: str, cl: ConvLayer, prm: CgraSpec) -> Costed:
     plan = _planned(m, cl, prm)
     stats = P.predict(plan)
     return Costed(plan, stats, cost_plan(plan, stats, prm))
 
 
-SUMMED = ("cycles", "cgra_cycles", "host_cycles", "config_cycles", "launches", "kernels", "cgra_instructions",
-          "mem_accesses")
+SUMMED = ("cycles", "cgra_cycles", "host_cycles", "config_cycles", "launch_cycles", "reconfigs", "launches",
+          "kernels", "cgra_instructions", "mem_accesses")
 
 
 class _Pending:
     """A candidate whose plan(s) are built and whose lower bound is known; ``exact()`` predicts it."""
 
-    def __init__(self, m: str, cl: ConvLayer, prm: dict, split: tuple[int, int] | None = None):
+    def __init__(self, m: str, cl: ConvLayer, prm: CgraSpec, split: tuple[int, int] | None = None):
         from cnncc.backends.openedgecgra import split as S
 
         self.m, self.cl, self.prm, self.split = m, cl, prm, split
@@ -149,7 +153,7 @@ class _Pending:
         return self._costed([P.predict(pl) for pl, _ in self.parts])
 
 
-def _merge_parts(cl: ConvLayer, prm: dict, parts: list[tuple[dict, Stats]], copy_words: int,
+def _merge_parts(cl: ConvLayer, prm: CgraSpec, parts: list[tuple[dict, Stats]], copy_words: int,
                  split: tuple[int, int]) -> Costed:
     """Cost of running the parts one after another, plus the CPU copying each part's input slice."""
     rows = [r for r, _ in parts]
@@ -164,8 +168,8 @@ def _merge_parts(cl: ConvLayer, prm: dict, parts: list[tuple[dict, Stats]], copy
     row["cycles"] += copy.cycles
     row["energy_split_uj"] = {k: round(sum(r["energy_split_uj"][k] for r in rows), 6)
                               for k in rows[0]["energy_split_uj"]}
-    row["energy_split_uj"]["cpu"] = round(row["energy_split_uj"]["cpu"] + prm["cpu_active_w"] * copy.cycles
-                                          / prm["clock_hz"] * 1e6, 6)
+    row["energy_split_uj"]["cpu"] = round(row["energy_split_uj"]["cpu"] + prm.cpu_active_w * copy.cycles
+                                          / prm.clock_hz * 1e6, 6)
     row["energy_uj"] = round(sum(row["energy_split_uj"].values()), 6)
     row["mac_per_cycle"] = round(cl.macs / row["cycles"], 6)
     row["cgra_mac_per_cycle"] = round(cl.macs / row["cgra_cycles"], 6) if row["cgra_cycles"] else 0.0
@@ -176,12 +180,12 @@ def _merge_parts(cl: ConvLayer, prm: dict, parts: list[tuple[dict, Stats]], copy
     return Costed(None, total, row, split=split)
 
 
-def _split_cost(m: str, cl: ConvLayer, prm: dict, nk: int, ny: int) -> Costed:
+def _split_cost(m: str, cl: ConvLayer, prm: CgraSpec, nk: int, ny: int) -> Costed:
     """Exact cost of a split candidate (all parts predicted)."""
     return _Pending(m, cl, prm, (nk, ny)).exact()
 
 
-def _pending(m: str, cl: ConvLayer, prm: dict):
+def _pending(m: str, cl: ConvLayer, prm: CgraSpec):
     """A _Pending candidate (split into the smallest fitting parts when the whole layer does not fit the
     SRAM), or the reason it does not apply."""
     from cnncc.backends.openedgecgra import split as S
@@ -214,17 +218,17 @@ def _pruned_row(c: Costed, key: str, best: Costed) -> dict:
     return row
 
 
-def search(cl: ConvLayer, prm: dict, prune: bool = True) -> tuple[list[Costed], Costed | None]:
-    """All candidates (applicable or not, in ``prm['mappings']`` order) and the chosen one (None if no
+def search(cl: ConvLayer, prm: CgraSpec, prune: bool = True) -> tuple[list[Costed], Costed | None]:
+    """All candidates (applicable or not, in ``prm.mappings`` order) and the chosen one (None if no
     mapping applies). A mapping that does not fit the SRAM is retried on the smallest split that fits.
 
     Branch and bound: every applicable candidate first gets a lower bound (``plan.lower_bound``: its exact
     counts without bank conflicts); candidates are then predicted exactly in increasing bound order, and one
     whose bound is already worse than the best exact candidate (``prune``) is reported as pruned with its
     bound. The choice is the same as predicting everything."""
-    key = "cycles" if prm["objective"] == "latency" else "energy_uj"
+    key = "cycles" if prm.objective == "latency" else "energy_uj"
     slots: list = []
-    for m in prm["mappings"]:
+    for m in prm.mappings:
         c = _pending(m, cl, prm)
         slots.append(c if isinstance(c, _Pending) else Costed(None, None, {"mapping": m, "applicable": False,
                                                                             "reason": c}))

@@ -212,6 +212,7 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
         return _run_single(kernel, mem, launches[0], bank_words)
     reg = np.zeros((4, N_PE, bsz), np.int64)
     rout = np.zeros((N_PE, bsz), np.int64)
+    wrote = np.zeros(N_PE, bool)        # the PE has written its output in this launch (its flags are valid)
     rptr = np.array([lc.rptr for lc in launches], np.int64).T.copy()   # (COLS, B)
     wptr = np.array([lc.wptr for lc in launches], np.int64).T.copy()
     nwords = mem.shape[0]
@@ -260,8 +261,10 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
             if ins.op in isa.BRANCH_OPS or ins.op == "JUMP":
                 continue
             if ins.op in ("BSFA", "BZFA"):
-                f = r0[pe] if ins.flag == "SELF" else r0[_NEIGH[ins.flag][pe]]
-                cond = (f < 0) if ins.op == "BSFA" else (f == 0)
+                fpe = pe if ins.flag == "SELF" else _NEIGH[ins.flag][pe]
+                f = r0[fpe]
+                # flags of a PE that has not written its output yet are reset: sign 0, zero 0 (RTL)
+                cond = ((f < 0) if ins.op == "BSFA" else (f == 0)) & bool(wrote[fpe])
                 val = np.where(cond, a, b)
             else:
                 val = wrap32(_alu(ins.op, np.asarray(a, np.int64), np.asarray(b, np.int64)))
@@ -291,6 +294,7 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
                 raise SimError(f"{kernel.name}: control flow diverges inside a batch at instruction {pc}")
             if taken[0]:
                 target = int(tg[0])
+        stored: list = []
         for pe, ins in st.mem:
             c = pe % COLS
             if ins.op == "LWD":
@@ -315,6 +319,11 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
                 else:
                     addr = np.broadcast_to(np.asarray(src(ins.b, pe, ins.imm, r0), np.int64), (bsz,))
                     idx = word_index(addr, "SWI")
+                for c2, idx2 in stored:       # per launch (lane): one word, two columns -> refused
+                    if c2 != c and np.any(idx2 == idx):
+                        raise SimError(f"{kernel.name}: columns {c2} and {c} store to one word in instruction {pc} "
+                                       f"(the RTL's result depends on bus grant order)")
+                stored.append((c, idx))
                 if bsz > 1 and not timing_only and np.unique(idx).size != bsz:
                     raise SimError(f"{kernel.name}: launches of one batch store to the same word")
                 banks.append(idx // bank_words)
@@ -341,9 +350,10 @@ def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independe
         extra_idle += (lat - st.latency) * N_PE
         for pe, val in new_rout:
             rout[pe] = val
+            wrote[pe] = True
         for d, pe, val in new_reg:
             reg[d, pe] = val
-        if st.exit:
+        if st.exit and target is None:       # a taken branch in the EXIT instruction wins (RTL)
             break
         pc = target if target is not None else pc + 1
     if check_independent and bsz > 1 and writes:

@@ -80,6 +80,7 @@ def run_one(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps: int
     col_own = kernel.col_own.tolist()
     reg = [[0] * N_PE for _ in range(4)]
     rout = [0] * N_PE
+    wrote = [False] * N_PE      # the PE has written its output in this launch (its flags are valid)
     rptr, wptr = list(rptr), list(wptr)
     nwords = mem.shape[0]
     counts = [0] * kernel.n_instr
@@ -114,7 +115,9 @@ def run_one(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps: int
             bv = reg[b[1]][pe] if b[0] == _REG else val(b, r0)
             if isinstance(fn, tuple):
                 f = r0[fn[1]]
-                v = av if ((f < 0) if fn[0] == "BSFA" else (f == 0)) else bv
+                # flags of a PE that has not written its output yet are reset: sign 0, zero 0 (RTL)
+                cond = wrote[fn[1]] and ((f < 0) if fn[0] == "BSFA" else (f == 0))
+                v = av if cond else bv
             else:
                 v = _w(fn(av, bv))
             wr.append((pe, dest, v))
@@ -137,6 +140,7 @@ def run_one(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps: int
             if req != 1:
                 target = None
         banks = []
+        stored: dict = {}
         for pe, c, op, a, b, imm, dest in memops:
             if op == "LWD":
                 addr = rptr[c]
@@ -155,6 +159,9 @@ def run_one(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps: int
             if op in ("LWD", "LWI"):
                 wr.append((pe, dest, int(mem[idx])))
             else:
+                if stored.setdefault(idx, c) != c:
+                    raise SimError(f"{kernel.name}: columns {stored[idx]} and {c} store to byte address {addr} in "
+                                   f"instruction {pc} (the RTL's result depends on bus grant order)")
                 mem[idx] = _w(reg[a[1]][pe] if a[0] == _REG else val(a, r0))
                 wr.append((pe, None, POISON))
         lat = lat_static[pc]
@@ -169,9 +176,10 @@ def run_one(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps: int
             stall[c] += lat - own[c]
         for pe, dest, v in wr:
             rout[pe] = v
+            wrote[pe] = True
             if dest is not None:
                 reg[dest][pe] = v
-        if ex:
+        if ex and target is None:       # a taken branch in the EXIT instruction wins (RTL)
             break
         pc = target if target is not None else pc + 1
     return counts, cyc, stall, extra_idle

@@ -202,13 +202,14 @@ class HostWork:
     """CPU work of the plan, in units the CPU model prices (see ``host.py``)."""
 
     launches: int = 0            # CGRA launches (pointer setup, start, interrupt)
-    reconfigs: int = 0           # kernel changes
-    reconfig_words: int = 0      # context words copied on those changes
+    reconfigs: int = 0           # launches whose kernel ID differs from the previous one (the controller configures)
+    config_cycles: int = 0       # CGRA cycles of those configurations, 4·(n+1) each (``context.config_cycles``)
+    imem_words: int = 0          # instruction words the CPU writes into the context memory (loads and patches)
+    kmem_writes: int = 0         # kernel words the CPU writes into the kernel memory
     param_stores: int = 0        # words the CPU writes into parameter blocks
     copy_words: int = 0          # words copied (padding, im2col buffers, layout changes)
     zero_words: int = 0          # words cleared (output buffers that start at zero)
     post_words: int = 0          # words post-processed (bias/activation the kernel does not do)
-    patch_words: int = 0         # instruction words the CPU patches into a kernel template (immediates)
 
 
 @dataclass
