@@ -1,0 +1,14 @@
+"""Design-space sweeps: ``cnncc sweep SWEEP.toml`` / :func:`cnncc.sweep`.
+
+Models × targets × pipelines × axes (any target key, dotted nested keys too, or a pass option through a
+``{placeholder}`` in a pipeline template), as a grid or a seeded random sample, filtered by constraints; run on
+a local process pool or a Dask cluster (:mod:`cnncc.sweep.execute`), streamed to ``results.jsonl`` /
+``results.csv`` and resumable; reported with the Pareto front per model over the objectives and the best point
+per budget (``sweep.json``, ``report.html``). The file format: :mod:`cnncc.sweep.spec`.
+"""
+
+from __future__ import annotations
+
+from cnncc.sweep.run import sweep
+
+__all__ = ["sweep"]
