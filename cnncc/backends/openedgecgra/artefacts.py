@@ -85,7 +85,7 @@ def _imem_steps(plan: P.Plan, ctx: context.ContextPlan) -> tuple[list, list]:
     imem0 = np.zeros((isa.ROWS, context.CMEM_BANK_WORDS), np.int64)
     used = 0
     if ctx.resident:
-        firsts = {}
+        firsts: dict[str, str] = {}
         for st in ctx.steps:
             firsts.setdefault(ctx.template_of[st.kernel], st.kernel)
         for t, k in firsts.items():
@@ -110,7 +110,9 @@ def _part(plan: P.Plan, x_part: np.ndarray, tag: str, where: tuple | None, prev_
     for kid, word in ctx.setup_kmem:
         kmem0[kid] = word
     cl, p = plan.layer, plan.layer.prob
-    launches, imem_flat, params = [], [], []
+    launches: list = []
+    imem_flat: list = []
+    params: list = []
     c_launch = []
     for i, (b, st) in enumerate(zip(plan.batches, ctx.steps)):
         lc = b.launches[0]

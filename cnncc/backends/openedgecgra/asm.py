@@ -150,7 +150,7 @@ def from_csv(text: str) -> Program:
     while i < len(rows):
         if len(rows) < i + 1 + ROWS:
             raise AsmError("truncated CSV program")
-        step = []
+        step: list[Instr] = []
         for r in range(ROWS):
             cells = rows[i + 1 + r]
             if len(cells) != COLS:
@@ -245,7 +245,7 @@ def verify(program: Program) -> None:
             if ins.op == "JUMP":
                 branchers += 1
                 if ins.a == "IMM" or ins.b == "IMM":
-                    tgt = ins.imm if (ins.a == "IMM") != (ins.b == "IMM") else 2 * ins.imm
+                    tgt: int | None = ins.imm if (ins.a == "IMM") != (ins.b == "IMM") else 2 * ins.imm
                     if ins.a not in ("IMM", "ZERO") or ins.b not in ("IMM", "ZERO"):
                         tgt = None
                     if tgt is not None and not 0 <= tgt < n:

@@ -88,7 +88,7 @@ def plan_context(kernels: dict, seq: list[str], prev_id: int = 0) -> ContextPlan
     template_of: dict[str, str] = {}
     for name in dict.fromkeys(seq):
         template_of[name] = tmpl.setdefault(timing.shape(kernels[name]), f"t{len(tmpl)}")
-    first = {}
+    first: dict[str, str] = {}
     for name in seq:
         first.setdefault(template_of[name], name)
     n_of = {t: kernels[k].n_instr for t, k in first.items()}
@@ -132,7 +132,7 @@ def plan_context(kernels: dict, seq: list[str], prev_id: int = 0) -> ContextPlan
             kid = pair[1] if kid == pair[0] else pair[0]
         slot_id[slot] = kid
         word = isa.kernel_word(kernels[name].n_instr, starts[t])
-        writes = ()
+        writes: tuple[tuple[int, int], ...] = ()
         if kmem.get(kid) != word:
             kmem[kid] = word
             writes = ((kid, word),)

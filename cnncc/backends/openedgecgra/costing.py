@@ -116,6 +116,7 @@ def run_layer(graph: Any, layer: Any, mapping: str, spec: CgraSpec, data: CheckD
             y[k0:k1, y0:y1] = yp
             stats.add(st)
         y = apply_act(cl.act, y)
+    assert y is not None
     return from_chw(graph, layer, y).astype(np.int64), stats
 
 

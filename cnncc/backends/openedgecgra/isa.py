@@ -101,7 +101,7 @@ def context_image(program: list[list[Instr]]) -> list[list[int]]:
     ``program[t][pe]`` with pe = row*4 + col. Returns ``banks[row]`` as a list of 32-bit words."""
     banks = []
     for r in range(ROWS):
-        words = []
+        words: list[int] = []
         for c in range(COLS):
             words.extend(encode(step[r * COLS + c]) for step in program)
         banks.append(words)

@@ -37,8 +37,10 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
     host = HostWork()
     plane_in, plane_out = p.IY * p.IX, p.OY * p.OX
     # padding the input (a host copy into the padded buffer) is costed between layers (``layout.py``)
-    kernels, seq, sigs = {}, [], []
-    pre = {}
+    kernels: dict = {}
+    seq: list = []
+    sigs: list = []
+    pre: dict = {}
     op_like = mapping in ("conv-op", "im2col-op")
     if op_like:    # OP kernels store the 16 outputs of a position side by side (HWC); the CPU converts to CHW
         hwc = img.alloc("out_hwc", cl.K * plane_out)
@@ -185,7 +187,8 @@ def _imms(kernel) -> tuple:
 def _templates(kernels: dict) -> tuple[dict, dict]:
     """Kernels that differ only in immediates share a template in SRAM; the CPU patches the differing words
     (precomputed at compile time) before configuring. Returns (template per shape, patched words per kernel)."""
-    templates, patch = {}, {}
+    templates: dict = {}
+    patch: dict = {}
     for name, k in kernels.items():
         t = templates.setdefault(timing.shape(k), k)      # same shape: instructions differ only in immediates
         patch[name] = 0 if t is k else sum(a != b for a, b in zip(_imms(t), _imms(k)))
@@ -249,7 +252,7 @@ def initial_memory(plan: Plan, x_chw: np.ndarray | None) -> tuple[np.ndarray, np
 
 def signatures(plan: Plan) -> list:
     """Canonical timing signature of every launch (computed once per plan)."""
-    if getattr(plan, "sigs", None) is None:
+    if plan.sigs is None:
         plan.sigs = _canonical(plan.raw_sigs, plan.image)
     return plan.sigs
 

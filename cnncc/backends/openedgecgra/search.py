@@ -132,7 +132,7 @@ class _Pending:
             self.plan = _planned(m, cl, prm)
             self.parts = [(self.plan, [cl])]
         else:
-            self.plan = None
+            self.plan = None  # type: ignore[assignment]
             parts = S.split(cl, *split)
             by_shape: dict = {}
             for part, _ in parts:                 # distinct part shapes are planned and costed once

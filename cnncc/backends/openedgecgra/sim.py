@@ -19,6 +19,7 @@ counters are accumulated per executed instruction index.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -56,8 +57,8 @@ def wrap32(x):
 class Launch:
     """Host-side launch parameters: per-column read and write pointers (byte addresses)."""
 
-    rptr: tuple[int, int, int, int]
-    wptr: tuple[int, int, int, int] = (0, 0, 0, 0)
+    rptr: tuple[int, ...]
+    wptr: tuple[int, ...] = (0, 0, 0, 0)
 
 
 @dataclass
@@ -145,7 +146,13 @@ class Kernel:
         verify(program)
         self.program = program
         self.name = name
-        self._steps = None
+        self._steps: list | None = None
+        # caches filled by sim_scalar / timing / context (per kernel object)
+        self._scalar: Any = None
+        self._imms: Any = None
+        self._shape: Any = None
+        self._timing_key: Any = None
+        self._control_key: Any = None
         timing = [_timing(s) for s in program]
         self.latency = np.array([t[0] for t in timing], np.int64)
         self.col_own = np.stack([t[1] for t in timing])

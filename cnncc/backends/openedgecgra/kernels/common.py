@@ -4,6 +4,7 @@ and the host launch plan."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -226,6 +227,12 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     prepare: object = None           # callable(mem) run before the batches (host-side data work, functional)
     finish: object = None            # callable(mem) -> np.ndarray (K, OY, OX) after the batches
+    raw_sigs: list = field(default_factory=list)    # (timing key, addresses) per launch (``plan.signatures``)
+    sigs: list | None = None                        # canonical signatures, computed on first use
+    pre: dict = field(default_factory=dict)         # launch index -> host job before it
+    kernel_words: int = 0                           # instruction words kept in SRAM (templates + patches)
+    layer: Any = None                               # the ConvLayer the plan runs
+    context: Any = None                             # ``context.ContextPlan``: kernel IDs, reconfigurations
 
     def launch_count(self) -> int:
         return sum(len(b.launches) for b in self.batches)

@@ -36,7 +36,7 @@ def column_runs(prob: ConvProblem, in_planes: list[int]) -> list[list[list[int]]
     while any(pos[c] < len(cols[c]) for c in range(COLS)):
         chunk = []
         for c in range(COLS):
-            run = []
+            run: list[int] = []
             while pos[c] < len(cols[c]) and len(run) < T_MAX:
                 a = cols[c][pos[c]]
                 if run and not (fits(a - run[-1]) and fits(4 * prob.SX - (a - run[0]))):
@@ -48,7 +48,7 @@ def column_runs(prob: ConvProblem, in_planes: list[int]) -> list[list[list[int]]
     return chunks
 
 
-def build_kernel(prob: ConvProblem, run: list[list[int]], w: np.ndarray, bias: np.ndarray | None,
+def build_kernel(prob: ConvProblem, run: list[list[int]], w, bias: np.ndarray | None,
                  first: bool, out_planes: list[int], name: str):
     """Kernel for one chunk and up to four output channels. ``w[r][c][t]``: weight of row r, column c, slot t."""
     nk = len(out_planes)
