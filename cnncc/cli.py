@@ -33,21 +33,27 @@ def _err(msg: str) -> None:
 
 
 def _stdout_console():
+    """The console tables are drawn on: a terminal's width (``COLUMNS`` overrides it); with stdout not a terminal,
+    ``COLUMNS`` when set, else unlimited (a file or pipe never wraps, so nothing is hidden)."""
     from rich.console import Console
 
-    return Console(file=sys.stdout, no_color=bool(os.environ.get("NO_COLOR")) or None, width=200
-                   if not sys.stdout.isatty() else None)
+    width = None
+    if not sys.stdout.isatty():
+        cols = os.environ.get("COLUMNS", "")
+        width = int(cols) if cols.isdigit() and int(cols) > 0 else 100_000
+    return Console(file=sys.stdout, no_color=bool(os.environ.get("NO_COLOR")) or None, width=width)
 
 
-def _emit(report, fmt: Fmt, timings: bool = False) -> None:
-    """Print a report. JSON is byte-identical for the same inputs unless ``timings`` adds the measured
-    ``*_time_s`` fields (solver and pass times)."""
+def _emit(report, fmt: Fmt, timings: bool = False, wide: bool = False) -> None:
+    """Print a report's data on stdout (``-q`` never silences it). JSON is byte-identical for the same inputs
+    unless ``timings`` adds the measured ``*_time_s`` fields (solver and pass times). The table fits the console
+    width (columns hidden and named, never a number cut) unless ``wide``."""
     if fmt == Fmt.json:
         sys.stdout.write(report.to_json(stable=not timings))
     elif fmt == Fmt.csv:
         sys.stdout.write(report.to_csv())
     else:
-        report.render_table(_stdout_console())
+        report.render_table(_stdout_console(), wide=wide)
 
 
 def _overrides(items: list[str] | None) -> list[tuple[str, str]]:
@@ -67,21 +73,37 @@ def _shapes(items: list[str] | None) -> dict[str, str]:
 
 
 def _progress(enabled: bool):
-    """A progress callback drawing a bar on stderr, or None (not a TTY, --quiet, or machine output)."""
-    if not enabled or not sys.stderr.isatty():
-        return None, None
-    from rich.console import Console
-    from rich.progress import Progress
+    """The progress callback ``cb(label, done, total, detail="")`` on stderr (a live line on a terminal, a plain
+    line every few seconds elsewhere; :mod:`cnncc.progress`) and the display to start/stop, or (None, None)
+    under ``--quiet``."""
+    from cnncc.progress import make_progress
 
-    prog = Progress(console=Console(file=sys.stderr), transient=True)
-    tasks: dict[str, int] = {}
+    prog = make_progress(sys.stderr, enabled)
+    return prog, prog
 
-    def cb(label: str, done: int, total: int) -> None:
-        if label not in tasks:
-            tasks[label] = prog.add_task(label, total=total)
-        prog.update(tasks[label], completed=done, total=total)
 
-    return cb, prog
+def _shape_notes(model: Path, shapes: dict[str, str]) -> list[str]:
+    """A note for every ``--input-shape`` that replaces a static (fully numeric) input shape of the model: the
+    MACs and every cost change with it."""
+    if not shapes:
+        return []
+    from cnncc.errors import CnnccError
+    from cnncc.frontend.onnx import proto
+
+    try:
+        m = proto.ModelProto()
+        m.ParseFromString(Path(model).read_bytes())
+    except (OSError, CnnccError, ValueError, RuntimeError, ImportError):
+        return []
+    notes = []
+    for vi in m.graph.input:
+        dims = vi.type.tensor_type.shape.dim
+        if vi.name in shapes and dims and all(d.HasField("dim_value") for d in dims):
+            static = "x".join(str(d.dim_value) for d in dims)
+            if static != shapes[vi.name].replace(" ", ""):
+                notes.append(f"--input-shape {vi.name}={shapes[vi.name]} replaces the model's static shape "
+                             f"{static}: MACs, memory and cycles are those of the new shape")
+    return notes
 
 
 @app.callback(invoke_without_command=True)
@@ -116,28 +138,89 @@ def inspect(model: ModelArg, format: FormatOpt = Fmt.table, input_shape: ShapeOp
     _emit(inspect_graph(graph, model), format)
 
 
+WideOpt = Annotated[bool, typer.Option("--wide", help="Show every table column whatever the terminal width.")]
+
+
 @app.command()
-def targets(format: FormatOpt = Fmt.table) -> None:
-    """List the shipped targets."""
+def targets(
+    name: Annotated[str | None, typer.Argument(help="A target: list every key with its type, unit, default and "
+                                               "current value (nested keys dotted).", show_default=False,
+                                               metavar="[TARGET]")] = None,
+    set_: SetOpt = None,
+    format: FormatOpt = Fmt.table,
+    wide: WideOpt = False,
+) -> None:
+    """List the shipped targets, or every key of one target (``cnncc targets ethos-u65-256``)."""
+    if name is not None:
+        _emit(_target_keys(name, _overrides(set_)), format, wide=wide)
+        return
     from cnncc.report import Column, Report
-    from cnncc.target import load_target, shipped_targets
+    from cnncc.target import _load_raw, shipped_targets
 
     rows, seen = [], set()
-    for name, path in shipped_targets().items():
+    shipped = shipped_targets()
+    for tname, path in shipped.items():
         if path in seen:
             continue
         seen.add(path)
-        t = load_target(name)
-        aliases = sorted(n for n, p in shipped_targets().items() if p == path and n != name)
-        rows.append({"name": t.name, "aliases": aliases, "backend": t.backend, "description": t.description,
-                     "default_pipeline": t.default_pipeline})
+        data = _load_raw(path)  # the TOML only: listing imports no backend (start-up time)
+        aliases = sorted(n for n, p in shipped.items() if p == path and n != tname)
+        rows.append({"name": str(data.get("name", path.stem)), "aliases": aliases, "backend": data.get("backend"),
+                     "description": str(data.get("description", "")),
+                     "default_pipeline": str(data.get("default_pipeline", ""))})
     rep = Report("targets", {}, rows, {}, (Column("name", "target"), Column("aliases", "aliases"),
-                                           Column("backend", "backend"), Column("description", "description")))
-    _emit(rep, format)
+                                           Column("backend", "backend"), Column("description", "description")),
+                 notes=["cnncc targets NAME lists the keys of one target (what --set can change)"])
+    _emit(rep, format, wide=wide)
+
+
+_UNIT_SUFFIXES = (("_hz", "Hz"), ("_bytes_per_cycle", "B/cycle"), ("_bytes", "bytes"), ("_pj", "pJ"),
+                  ("_uj", "µJ"), ("_cycles", "cycles"), ("_ms", "ms"), ("_s", "s"), ("_pct", "%"))
+
+
+def _target_keys(name: str, overrides: list[tuple[str, str]]):
+    """One row per key of a target: from its typed spec (``spec.describe()``), else from its plain params."""
+    from cnncc.report import Column, Report
+    from cnncc.target import load_target
+
+    t = load_target(name, overrides)
+    if t.spec is not None:
+        rows = t.spec.describe()
+    else:
+        base = load_target(name)
+        flat_now, flat_base = _flatten(t.params), _flatten(base.params)
+        rows = [{"key": k, "type": _type_word(v), "unit": next((u for suf, u in _UNIT_SUFFIXES if k.endswith(suf)),
+                                                             ""),
+                 "default": flat_base.get(k), "value": v, "doc": ""} for k, v in flat_now.items()]
+    for r in rows:
+        r["name"] = r["key"]
+        r["changed"] = r.get("value") != r.get("default")
+    cols = (Column("key", "key"), Column("type", "type"), Column("unit", "unit"), Column("default", "default"),
+            Column("value", "value"), Column("doc", "doc"))
+    title = f"{t.name} ({t.backend}): {t.description}" if t.description else f"{t.name} ({t.backend})"
+    return Report("targets", {"target": t.to_dict()}, rows, {}, cols, title=title,
+                  notes=[f"{sum(r['changed'] for r in rows)} of {len(rows)} keys differ from their default; "
+                         f"change one with --set KEY=VALUE"])
+
+
+def _flatten(params, prefix: str = "") -> dict:
+    out: dict = {}
+    for k, v in sorted(params.items()):
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _type_word(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return f"list[{_type_word(v[0]) if v else 'str'}]"
+    return type(v).__name__
 
 
 @app.command()
-def passes(format: FormatOpt = Fmt.table) -> None:
+def passes(format: FormatOpt = Fmt.table, wide: WideOpt = False) -> None:
     """List the passes and their options."""
     from cnncc.passes import describe
     from cnncc.report import Column, Report
@@ -148,20 +231,24 @@ def passes(format: FormatOpt = Fmt.table) -> None:
                 for o in d["options"]]
         rows.append({"name": d["name"], "options": opts, "description": d["summary"]})
     _emit(Report("passes", {}, rows, {}, (Column("name", "pass"), Column("options", "options"),
-                                          Column("description", "description"))), format)
+                                          Column("description", "description"))), format, wide=wide)
 
 
 @app.command()
 def compile(  # noqa: A001
     model: ModelArg,
-    target: Annotated[str, typer.Option("--target", "-t", help="Shipped target name or a TOML file.")] = "cgra",
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Shipped target name or a TOML file "
+                                               "(required; `cnncc targets` lists them).")] = None,
     pipeline: Annotated[str | None, typer.Option("--pipeline", "-p", help="Pass pipeline (default: the "
                                                  "target's; '' for none).")] = None,
     set_: SetOpt = None,
     format: FormatOpt = Fmt.table,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write report.json/.csv/.html and the "
                                              "backend's artefacts into this folder.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table or progress; only errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no messages on stderr (errors "
+                                        "and failed budgets still); the data (table/JSON/CSV) is still "
+                                        "written to stdout.")] = False,
+    wide: WideOpt = False,
     check: Annotated[bool, typer.Option("--check", help="Functional check where the backend has one "
                                         "(CGRA: bit-exact simulation); exit 1 on mismatch.")] = False,
     trace: Annotated[Path | None, typer.Option("--trace", help="Write a Perfetto/Chrome trace (offload).")] = None,
@@ -182,34 +269,71 @@ def compile(  # noqa: A001
     from cnncc.driver import compile_model
     from cnncc.target import load_target
 
+    if target is None:
+        raise UsageError(f"compile needs --target TARGET (a shipped target or a TOML file); shipped targets: "
+                         f"{_target_list()}")
     tgt = load_target(target, _overrides(set_))
-    cb, prog = _progress(not quiet and format == Fmt.table)
+    shapes = _shapes(input_shape)
+    if not quiet:
+        for n in _shape_notes(model, shapes):
+            _err(f"note: {n}")
+    cb, prog = _progress(not quiet)
     opts = CompileOptions(check=check, trace=trace, progress=cb)
     budgets = {"ms": budget_ms, "cycles": budget_cycles, "energy_uj": budget_energy_uj,
                "sram_bytes": budget_sram_bytes}
     if prog is not None:
-        prog.start()
+        prog.start_display()
     try:
-        report = compile_model(model, tgt, pipeline, options=opts, input_shapes=_shapes(input_shape),
+        report = compile_model(model, tgt, pipeline, options=opts, input_shapes=shapes,
                                pass_log=_err, print_ir_after=_ir_after(print_ir_after_all, print_ir_after),
                                time_passes=time_passes, out_dir=out, budgets=budgets, timings=timings)
     finally:
         if prog is not None:
             prog.stop()
     gates = report.gates()
-    if not quiet:
-        _emit(report, format, timings)
+    _emit(report, format, timings, wide=wide)
     if check and not quiet:
-        checked = [row for row in report.layers if isinstance(row.get("check"), dict)]
-        exact = sum(1 for row in checked if row["check"].get("bit_exact"))
-        _err(f"check: {exact}/{len(checked)} simulated layers bit-exact against the reference interpreter"
-             if checked else f"check: target {tgt.name} has no functional check; nothing was simulated")
+        _err(_check_line(report.layers, tgt.name))
     failed = [g for g in gates if not g.passed]
     for g in gates:
         if not quiet or not g.passed:
             _err(("FAIL " if not g.passed else "ok   ") + g.message())
     if failed:
         raise typer.Exit(1)
+
+
+def _verify_line(res: dict) -> str:
+    """The ``--verify`` success line (a failure raised MismatchError before): the measured errors."""
+    outs = len(res.get("outputs", []))
+    if res.get("max_rel_err") is None:
+        return (f"verify ok: {outs} output(s) have the original shapes (values not compared: the pipeline "
+                f"changes the arithmetic, e.g. abconv)")
+    return (f"verify ok: {outs} output(s) match onnxruntime on seeded random inputs (seed {res.get('seed')}): "
+            f"max abs error {res['max_abs_err']:.3g}, max relative error {res['max_rel_err']:.3g} "
+            f"(tolerance {res.get('tolerance', 0):.3g})")
+
+
+def _target_list() -> str:
+    from cnncc.target import shipped_targets
+
+    return ", ".join(sorted(shipped_targets()))
+
+
+def _check_line(layers: list, target_name: str) -> str:
+    """The ``--check`` success line: how many layers were simulated bit-exact and the largest error measured."""
+    checked = [row for row in layers if isinstance(row.get("check"), dict)]
+    ran = [row for row in checked if row["check"].get("bit_exact") is not None]
+    if not ran:
+        return f"check: target {target_name} has no functional check; nothing was simulated"
+    exact = sum(1 for row in ran if row["check"].get("bit_exact"))
+    errs = [row["check"].get("max_abs_error") for row in ran if isinstance(row["check"].get("max_abs_error"),
+                                                                          (int, float))]
+    skipped = len(checked) - len(ran)
+    worst = f"; max abs error {max(errs)}" if errs else ""
+    skip = f"; {skipped} layer(s) not simulated" if skipped else ""
+    verdict = "ok" if exact == len(ran) else "MISMATCH"
+    return (f"check {verdict}: {exact}/{len(ran)} simulated layers bit-exact against the reference "
+            f"interpreter{worst}{skip}")
 
 
 def _ir_after(all_: bool, names: str | None):
@@ -245,7 +369,10 @@ def opt(
 
     parsed = parse_pipeline(pipeline)
     tgt = load_target(target, _overrides(set_)) if target else None
-    graph = load_model(model, _shapes(input_shape))
+    shapes = _shapes(input_shape)
+    for n in _shape_notes(model, shapes):
+        _err(f"note: {n}")
+    graph = load_model(model, shapes)
     res = run_passes(graph, parsed, tgt, print_ir_after=_ir_after(print_ir_after_all, print_ir_after),
                      time_passes=time_passes, log=_err)
     write_onnx(res.graph, out)
@@ -261,6 +388,8 @@ def opt(
         rep.sections["verify"] = compare_models(model, out, semantic=semantic)
     _emit(rep, format)
     _err(f"wrote {out}")
+    if verify:
+        _err(_verify_line(rep.sections["verify"]))
 
 
 class ExportFmt(str, Enum):

@@ -175,14 +175,20 @@ def make_pass(name: str, options: dict[str, str] | None = None) -> PassEntry:
 
     reg = registry()
     if name not in reg:
-        raise PipelineError(f"unknown pass {name!r}; valid passes: {', '.join(sorted(reg))}")
+        from cnncc.suggest import did_you_mean
+
+        raise PipelineError(f"unknown pass {name!r}{did_you_mean(name, reg)}; valid passes: "
+                            f"{', '.join(sorted(reg))}")
     cls = reg[name]
     opts = {o[0]: o for o in pass_options(cls)}
     given: dict[str, Any] = {}
     for key, text in (options or {}).items():
         if key not in opts:
+            from cnncc.suggest import did_you_mean
+
             valid = ", ".join(opts) or "(none)"
-            raise PipelineError(f"pass {name!r} has no option {key!r}; valid options: {valid}")
+            raise PipelineError(f"pass {name!r} has no option {key!r}{did_you_mean(key, opts)}; valid options: "
+                                f"{valid}")
         _, fname, kind, _ = opts[key]
         given[fname] = parse_value(name, key, kind, text, cls.CHOICES.get(fname))
     p = cls(**given)

@@ -133,43 +133,21 @@ class Report:
             w.writerow([_csv_cell(row.get(c.key)) for c in cols])
         return buf.getvalue()
 
-    def render_table(self, console=None) -> None:
-        """Print a rich table (lazy import of rich)."""
+    def render_table(self, console=None, wide: bool = False) -> None:
+        """Print a rich table fitted to the console width: the least important columns are hidden (and named in
+        one line) rather than any number cut; ``wide`` shows every column (:mod:`cnncc.term`)."""
         from rich.console import Console
-        from rich.table import Table
 
-        console = console or Console()
-        table = Table(title=self.title or None, show_footer=bool(self.totals))
+        from cnncc.term import render
+
         cols = self.columns or tuple(Column(k, k) for k in (self.layers[0] if self.layers else {}))
-        for i, c in enumerate(cols):
-            footer = "total" if i == 0 else _fmt(self.totals.get(c.key), c.fmt)
-            table.add_column(c.header, footer=footer, justify="left" if i < 2 else "right", no_wrap=i == 0)
-        for row in self.layers:
-            table.add_row(*[_fmt(row.get(c.key), c.fmt) for c in cols])
-        console.print(table)
-        summary = ", ".join(f"{k}={_fmt(v, ',.6g' if isinstance(v, float) else ',')}"
-                            for k, v in self.totals.items() if isinstance(v, (int, float, str)))
-        if summary:
-            console.print(f"[bold]totals[/bold]: {summary}", highlight=False)
-        for n in self.notes:
-            console.print(f"note: {n}", highlight=False)
+        render(console or Console(), self.layers, cols, self.totals, self.title, self.notes, wide=wide)
 
 
 def _fmt(v: Any, spec: str) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, (list, tuple)):
-        return ",".join(str(x) for x in v)
-    if spec and isinstance(v, (int, float)):
-        try:
-            return format(v, spec)
-        except ValueError:
-            return str(v)
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+    from cnncc.term import fmt_value
+
+    return fmt_value(v, spec)
 
 
 def _csv_cell(v: Any) -> Any:

@@ -40,12 +40,17 @@ def describe() -> list[dict]:
 
     out = []
     for name, cls in registry().items():
-        doc = (cls.__doc__ or "").strip().splitlines()
-        out.append({"name": name, "summary": doc[0] if doc else "",
+        out.append({"name": name, "summary": summary(cls.__doc__ or ""),
                     "options": [{"name": o, "kind": k, "default": format_value(k, d) if d is not None
                                  else "auto", "choices": list(cls.CHOICES.get(f, ()))}
                                 for o, f, k, d in pass_options(cls)]})
     return out
 
 
-__all__ = ["registry", "describe"]
+def summary(doc: str) -> str:
+    """The first paragraph of a docstring on one line (never cut mid-sentence)."""
+    para = doc.strip().split("\n\n", 1)[0]
+    return " ".join(para.split())
+
+
+__all__ = ["registry", "describe", "summary"]
