@@ -40,32 +40,62 @@ def write_tflite(graph: Graph, path: str | Path, calibrate: bool = True) -> dict
 
 def to_tflite_bytes(graph: Graph, calibrate: bool = True) -> tuple[bytes, dict]:
     """The TFLite flatbuffer of ``graph`` and a summary dict."""
-    ranges, calibrated = _ranges(graph) if calibrate else ({}, False)
-    ex = _Exporter(graph, ranges)
+    samples = _calibration_values(graph) if calibrate else None
+    ranges = share_concat_ranges(graph, _ranges_of(samples or {}))
+    ex = _Exporter(graph, ranges, samples or {})
     for layer in graph.layers:
         ex.layer(layer)
     data = ex.mb.finish([ex.tmap[i] for i in graph.inputs], [ex.tmap[o] for o in graph.outputs], graph.name)
-    return data, {"operators": len(ex.mb.operators), "bytes": len(data), "calibrated": calibrated}
+    return data, {"operators": len(ex.mb.operators), "bytes": len(data), "calibrated": samples is not None}
 
 
-def _ranges(graph: Graph) -> tuple[dict[str, tuple[float, float]], bool]:
-    """Min/max of every activation on one seeded uniform[-1, 1] input (the reference interpreter)."""
-    try:
-        from cnncc.ir.interp import run
-    except ImportError:
-        return {}, False
+def _calibration_values(graph: Graph) -> dict[str, np.ndarray] | None:
+    """Every activation of the reference interpreter on one seeded uniform[-1, 1] input (None when it cannot
+    run: calibration is best effort, fixed ranges are the fallback)."""
+    from cnncc.ir.interp import run
+
     rng = np.random.default_rng(0)
     feeds = {i: rng.uniform(-1, 1, graph.types[i].shape).astype(np.float32) for i in graph.inputs}
     try:
-        vals = run(graph, feeds, keep_all=True)
+        return run(graph, feeds, keep_all=True)
     except Exception:  # noqa: BLE001 - calibration is best effort; fixed ranges are a valid fallback
-        return {}, False
+        return None
+
+
+def _ranges_of(values: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Min/max of every finite, non-empty activation."""
     out = {}
-    for k, v in vals.items():
+    for k, v in values.items():
         a = np.asarray(v, dtype=np.float64)
         if a.size and np.all(np.isfinite(a)):
             out[k] = (float(a.min()), float(a.max()))
-    return out, True
+    return out
+
+
+def share_concat_ranges(graph: Graph, ranges: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Give every Concat's inputs and output one range (their union): TFLite's int8 CONCATENATION requires one
+    quantisation for all of them, and producers with a free output scale then need no requantisation."""
+    out = dict(ranges)
+    cats = [layer for layer in graph.layers if isinstance(layer.op, O.Concat)]
+    for _ in range(len(cats) + 1):  # concats of concats: repeat until no range grows
+        changed = False
+        for layer in cats:
+            names = list(layer.inputs) + [layer.outputs[0]]
+            rs = [out.get(n, DEFAULT_RANGE) for n in names]
+            u = (min(r[0] for r in rs), max(r[1] for r in rs))
+            for n in names:
+                if out.get(n) != u:
+                    out[n], changed = u, True
+        if not changed:
+            break
+    return out
+
+
+def range_of(a: np.ndarray | None, fallback: tuple[float, float] = DEFAULT_RANGE) -> tuple[float, float]:
+    """(min, max) of a sample array, or ``fallback`` when there is none (or it is not finite)."""
+    if a is None or not np.size(a) or not np.all(np.isfinite(a)):
+        return fallback
+    return float(np.min(a)), float(np.max(a))
 
 
 def quant_params(lo: float, hi: float) -> tuple[float, int]:
@@ -95,9 +125,10 @@ def same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int, int]:
 
 
 class _Exporter:
-    def __init__(self, graph: Graph, ranges: dict):
+    def __init__(self, graph: Graph, ranges: dict, samples: dict | None = None):
         self.g = graph
         self.ranges = ranges
+        self.samples: dict[str, np.ndarray] = samples or {}  # calibration values (IR layout) for lowerings
         self.mb = ModelBuilder()
         self.col_perm: dict[str, np.ndarray] = {}  # flattened NHWC map -> FC weight column permutation
         self.tmap: dict[str, int] = {}  # IR activation tensor -> TFLite tensor index (NHWC if 4-D)
@@ -125,6 +156,51 @@ class _Exporter:
     def in_scale(self, ir_name: str) -> float:
         return self.mb.scale_of(self.tmap[ir_name])
 
+    def mid(self, name: str, shape, lo_hi: tuple[float, float]) -> int:
+        """An int8 intermediate tensor (stored ``shape``) quantised over ``lo_hi`` ∪ {0}."""
+        return self.mb.tensor(name, shape, "int8", scales=[quant_params(*lo_hi)[0]], zps=[quant_params(*lo_hi)[1]])
+
+    def like(self, name: str, shape, src: int) -> int:
+        """An int8 tensor of stored ``shape`` with the quantisation of tensor ``src``."""
+        return self.mb.tensor(name, shape, "int8", scales=[self.mb.scale_of(src)], zps=[self.mb.zp_of(src)])
+
+    def const_i8(self, name: str, a: np.ndarray) -> int:
+        """A constant int8 tensor (per-tensor asymmetric) holding the float array ``a`` (already stored layout)."""
+        a = np.asarray(a, np.float64)
+        scale, zp = quant_params(float(a.min(initial=0.0)), float(a.max(initial=0.0)))
+        q = np.clip(np.round(a / scale) + zp, -128, 127)
+        return self.mb.tensor(name, a.shape, "int8", q, scales=[scale], zps=[zp])
+
+    def stored(self, a: np.ndarray, rank: int) -> np.ndarray:
+        """An IR-layout constant broadcast to ``rank`` (leading 1s, numpy rules) in stored layout."""
+        a = np.asarray(a, np.float64)
+        a = a.reshape((1,) * (rank - a.ndim) + a.shape)
+        return a.transpose(_NCHW_TO_NHWC) if rank == 4 else a
+
+    def sample(self, ir_name: str) -> np.ndarray | None:
+        """The calibration value of an IR tensor (weights included), or None."""
+        if ir_name in self.samples:
+            return np.asarray(self.samples[ir_name], np.float64)
+        if self.g.is_weight(ir_name):
+            return np.asarray(self.g.weights[ir_name], np.float64)
+        return None
+
+    def pre_act_range(self, layer: Layer) -> tuple[float, float]:
+        """Range of ``layer``'s output before its fused activation (the layer re-run on the calibration values;
+        the output's own range when they are missing)."""
+        from dataclasses import replace
+
+        from cnncc.ir.interp import run_layer
+
+        args = [self.sample(t) for t in layer.inputs]
+        if any(a is None for a in args):
+            return self.ranges.get(layer.outputs[0], DEFAULT_RANGE)
+        try:
+            y = run_layer(replace(layer, op=replace(layer.op, act=None)), [a.astype(np.float32) for a in args])[0]
+        except Exception:  # noqa: BLE001 - best effort, as calibration itself
+            return self.ranges.get(layer.outputs[0], DEFAULT_RANGE)
+        return range_of(y, self.ranges.get(layer.outputs[0], DEFAULT_RANGE))
+
     # ------------------------------------------------------------------ activations
     def fused(self, act, layer: Layer) -> tuple[str, O.Activation | None]:
         """TFLite fused activation name and the activation left to emit as a separate op."""
@@ -136,15 +212,27 @@ class _Exporter:
             return "RELU6", None
         if isinstance(act, O.Clip) and (act.lo, act.hi) == (-1, 1):
             return "RELU_N1_TO_1", None
+        if isinstance(act, O.Clip) and act.lo == 0:
+            return "RELU", None  # the upper bound by int8 saturation: see relu_cap
         return "NONE", act
+
+    def relu_cap(self, act, idx: int) -> None:
+        """Clip(0, hi) written as RELU: quantise its output over [0, ≤ hi] so saturation is the upper clamp."""
+        if isinstance(act, O.Clip) and act.lo == 0 and math.isfinite(act.hi):
+            s, z = self.mb.scale_of(idx), self.mb.zp_of(idx)
+            top = (127 - z) * s
+            if top > act.hi:
+                self.mb.set_quant(idx, *quant_params(0.0, act.hi))
 
     def emit_with_act(self, layer: Layer, act, emit) -> None:
         """Emit ``emit(out_idx, fused_name)``; a non-fusable activation follows as its own op."""
         fname, rest = self.fused(act, layer)
         if rest is None:
-            emit(self.out_tensor(layer), fname)
+            out = self.out_tensor(layer)
+            self.relu_cap(act, out)
+            emit(out, fname)
             return
-        mid = self.act_tensor(layer.outputs[0], f"{layer.name}/pre_act")
+        mid = self.mid(f"{layer.name}/pre_act", self.shape_of(layer.outputs[0]), self.pre_act_range(layer))
         emit(mid, "NONE")
         self.activation(rest, mid, self.out_tensor(layer), layer)
 
@@ -155,6 +243,9 @@ class _Exporter:
             self.mb.op("RELU6", [src], [dst])
         elif isinstance(act, O.Clip) and (act.lo, act.hi) == (-1, 1):
             self.mb.op("RELU_N1_TO_1", [src], [dst])
+        elif isinstance(act, O.Clip) and act.lo == 0:
+            self.relu_cap(act, dst)
+            self.mb.op("RELU", [src], [dst])
         elif isinstance(act, O.Sigmoid):
             self.mb.set_quant(dst, 1.0 / 256, -128)
             self.mb.op("LOGISTIC", [src], [dst])
@@ -165,6 +256,14 @@ class _Exporter:
             self.mb.op("HARD_SWISH", [src], [dst])
         elif isinstance(act, O.LeakyRelu):
             self.mb.op("LEAKY_RELU", [src], [dst], options=("LeakyReluOptions", {"Alpha": act.alpha}))
+        elif isinstance(act, O.Clip):
+            from cnncc.frontend.tflite.writer_lower import clip
+
+            clip(self, act, src, dst, layer)
+        elif isinstance(act, O.HardSigmoid):
+            from cnncc.frontend.tflite.writer_lower import hard_sigmoid
+
+            hard_sigmoid(self, act, src, dst, layer)
         else:
             raise UnsupportedError.op(act.kind, layer.name, "tflite export")
 
