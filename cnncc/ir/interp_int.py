@@ -238,10 +238,17 @@ def _avgpool(ctx: Ctx, op: O.AveragePool, x):
                   0).sum(axis=(4, 5))
     if op.count_include_pad:
         cnt = np.full_like(cnt, op.kernel[0] * op.kernel[1])
-    if ctx.onnx:  # onnxruntime: average of (x - zp) in float, requantised
-        qx = ctx.qin(0)
-        mean = (s - qx.zero_point[0] * cnt).astype(np.float32) / cnt.astype(np.float32)
-        return [requant(ctx, mean, qx.scale[0] / ctx.qout().scale[0])]
+    if ctx.onnx:  # onnxruntime runs DQ -> float AveragePool -> Q: emulate it in float32, taps summed in order
+        deq = dequantize(x, ctx.qin(0))
+        win = windows(deq, op.kernel, op.strides, op.dilations, op.pads, np.nan)
+        acc = np.zeros(win.shape[:4], np.float32)
+        for i in range(win.shape[4]):
+            for j in range(win.shape[5]):
+                v = win[..., i, j]
+                acc = np.where(np.isnan(v), acc, acc + np.nan_to_num(v)).astype(np.float32)
+        qo = ctx.qout()
+        v = np.rint((acc / cnt.astype(np.float32)) / np.float32(qo.scale[0]) + np.float32(qo.zero_point[0]))
+        return [np.clip(v, *qrange(ctx.out_dtype)).astype(ctx.out_dtype)]  # QLinearAveragePool: zp added first
     y = np.where(s > 0, (s + cnt // 2) // cnt, -((-s + cnt // 2) // cnt))
     return [_same_quant(ctx, y)]
 

@@ -244,6 +244,7 @@ def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str
     Raises InvalidModelError (exit 2) or UnsupportedError (exit 3)."""
     from cnncc.frontend.onnx import proto as numpy_helper
     from cnncc.frontend.onnx.ops import Context, convert_node
+    from cnncc.frontend.onnx.quant import MS_OPS  # registers the quantised-op handlers
 
     path = Path(path)
     model = _read_model(path)
@@ -265,7 +266,7 @@ def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str
     ctx = Context(opset=opset, types=dict(types), consts=consts, graph_outputs=[o.name for o in g.output])
     try:
         for node in _toposort(list(g.node)):
-            if node.domain not in ("", "ai.onnx"):
+            if node.domain not in ("", "ai.onnx") and not (node.domain == "com.microsoft" and node.op_type in MS_OPS):
                 raise UnsupportedError.op(f"{node.domain}.{node.op_type}", node.name or node.output[0], "cnncc")
             convert_node(ctx, node)
     except CnnccError:
@@ -282,10 +283,12 @@ def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str
         outputs.append(name)
     _refuse_batch(types)
     used = {t for layer in ctx.layers for t in layer.inputs}
-    weights = WeightTable({k: _as_weight(v) for k, v in ctx.consts.items() if k in used})
+    qrec = getattr(ctx, "quant", {})  # quantisation records of QDQ/QOperator models (frontend/onnx/quant.py)
+    weights = WeightTable({k: _as_weight(v) for k, v in ctx.consts.items() if k in used}, quant=qrec)
     try:
         return Graph.build(g.name or path.stem, types, outputs, ctx.layers, weights,
-                           {"opset": str(opset), "producer": model.producer_name or "", "source": str(path)})
+                           {"opset": str(opset), "producer": model.producer_name or "", "source": str(path),
+                            **({"quant_rounding": "onnx"} if qrec else {})})
     except IRVerifyError as e:
         raise InvalidModelError(f"{path}: {e}") from None
 
