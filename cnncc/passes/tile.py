@@ -36,6 +36,11 @@ def target_capacity(target) -> int | None:
     return None if target is None else target.onchip_capacity_bytes()
 
 
+#: most tiles the pass makes of one layer: each tile is one or more IR layers, and planning millions of them
+#: exhausts memory long before it is useful
+MAX_TILES = 1 << 16
+
+
 @dataclass(frozen=True)
 class Tile(Pass):
     """Split each Conv whose working set (input slice with halo + weights + bias + output tile) exceeds the
@@ -105,6 +110,11 @@ class Tile(Pass):
             if geom.n_tiles(choice)[0] == 1:
                 layers.append(layer)
                 continue
+            if geom.n_tiles(choice)[0] > MAX_TILES:
+                raise CapacityError(f"layer {layer.name!r}: tiling it to fit {cap} bytes needs "
+                                    f"{geom.n_tiles(choice)[0]} tiles, over the planning limit of {MAX_TILES} "
+                                    f"tiles per layer; "
+                                    f"give a larger sram-bytes or explicit ty/tx/tk/tc")
             tiled, n_tiles = split_conv(graph, layer, geom, choice, name, new_w)
             layers.extend(tiled)
             ctx.count("layers-tiled")

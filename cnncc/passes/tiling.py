@@ -95,16 +95,33 @@ class ConvGeom:
             return ty, tx, tk, tk // self.Kg * self.Cg
         return ty, tx, tk, min(tc, self.Cg)
 
-    def _axis_max(self, t: int, valid, n_out: int, span) -> tuple[int, int]:
-        """(largest output extent, largest clipped input extent) over the tiles of one spatial axis: the
-        first, the last and an interior piece bound all of them."""
+    def _axis_max(self, t: int, valid, n_out: int, axis: int) -> tuple[int, int]:
+        """(largest output extent, largest clipped input extent) over the tiles of one spatial axis (0: rows,
+        1: columns). The clipped input extent of the interior pieces rises while their windows leave the
+        leading padding, is flat, then falls as they enter the trailing padding (unimodal in the piece's
+        start), so the first, the last and the pieces around the two break points bound all of them."""
+        span = self.rows if axis == 0 else self.cols
         if valid is None:
             return n_out, span(0, n_out)[1] - span(0, n_out)[0]
-        pieces = spatial_chunks(n_out, t, valid) if (valid[1] - valid[0]) <= 3 * t else None
-        if pieces is None:
-            v0, v1 = valid
-            last0 = v0 + ((v1 - v0 - 1) // t) * t
-            pieces = [(0, v0 + t), (v0 + t, v0 + 2 * t), (last0, n_out)]
+        v0, v1 = valid
+        m = -(-(v1 - v0) // t)                       # pieces: [0, v0+t), [v0+t, v0+2t), ..., [.., n_out)
+
+        def piece(i: int) -> tuple[int, int]:
+            return (0 if i == 0 else v0 + i * t, n_out if i == m - 1 else min(v1, v0 + (i + 1) * t))
+
+        if m <= 8:
+            idx = set(range(m))
+        else:
+            s, d, f, p0, size = ((self.SY, self.DY, self.FY, self.pads[0], self.H) if axis == 0 else
+                                 (self.SX, self.DX, self.FX, self.pads[1], self.W))
+            # break points (output index where a full piece starts): its window stops reading the leading
+            # padding (o·s >= p0), and its window's end reaches the trailing padding
+            breaks = (p0 / s, (size - 1 + p0 - (t - 1) * s - d * (f - 1)) / s)
+            idx = {0, 1, m - 2, m - 1}
+            for b in breaks:
+                i = int((b - v0) // t)
+                idx |= {j for j in range(i - 1, i + 3) if 0 <= j < m}
+        pieces = [piece(i) for i in sorted(idx)]
         outs = max(b - a for a, b in pieces)
         ins = max(span(a, b)[1] - span(a, b)[0] for a, b in pieces)
         return outs, ins
@@ -113,8 +130,8 @@ class ConvGeom:
         """Bytes the largest tile needs on chip: input slice with halo, weights, bias, output tile (an upper
         bound over the tiles: the largest extents of each axis may come from different tiles)."""
         ty, tx, tk, tc = self.normalize(*choice)
-        ty_out, rows = self._axis_max(ty, self.y_valid, self.OY, self.rows)
-        tx_out, cols = self._axis_max(tx, self.x_valid, self.OX, self.cols)
+        ty_out, rows = self._axis_max(ty, self.y_valid, self.OY, 0)
+        tx_out, cols = self._axis_max(tx, self.x_valid, self.OX, 1)
         wts = tk * (tc if self.G == 1 or tk < self.Kg else self.Cg) * self.FY * self.FX
         elems = tc * rows * cols + wts + tk * ty_out * tx_out + (tk if self.bias else 0)
         return elems * self.eb
