@@ -13,7 +13,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load", "compile"]
+__all__ = ["__version__", "load", "compile", "sweep"]
 
 
 def load(path, input_shapes=None):
@@ -29,3 +29,16 @@ def compile(model, target: str = "cgra", pipeline: str | None = None, **override
     from cnncc.driver import compile_model
 
     return compile_model(model, target=target, pipeline=pipeline, overrides=overrides)
+
+
+def sweep(sweep_file, jobs: int | None = None, scheduler: str | None = None, out_dir=None, progress=None,
+          log=None):
+    """Run a design-space sweep file (``cnncc sweep``): ``jobs`` local worker processes (default: the cores) or
+    a Dask ``scheduler`` address; results go to ``out_dir`` (default ``<file stem>.sweep/``) and a rerun skips
+    the points already there; ``progress(p)`` gets a :class:`cnncc.sweep.execute.Progress` per finished point,
+    ``log(text)`` the plan. Returns the sweep :class:`cnncc.report.Report` (Pareto fronts in
+    ``report.sections["pareto"]``)."""
+    from cnncc.sweep import sweep as run_sweep
+
+    return run_sweep(sweep_file, jobs=jobs, scheduler=scheduler, out_dir=out_dir, progress=progress,
+                     log=log)

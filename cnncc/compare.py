@@ -1,8 +1,12 @@
 """``cnncc compare``: one model on several targets, side by side.
 
-``--set key=value`` applies to every target whose params have that key; ``--set TARGET:key=value`` to one
-target only. The JSON (``command: "compare"``) has ``targets``: one entry per target with its totals, the bound
-that dominates (the per-layer bound carrying the most cycles) and the top layers by cycles.
+A target may be a configuration, ``NAME@key=value@key2=value2`` (:mod:`cnncc.sweep.configs`), so several
+configurations of one target sit side by side:
+``--targets ethos-u65-256,ethos-u65-256@system=Ethos_U65_High_End``. ``--set key=value`` applies to every target
+whose params have that key; ``--set TARGET:key=value`` to the targets of that name (or that configuration
+label) only; ``@`` keys win over ``--set``. The JSON (``command: "compare"``) has ``targets``: one entry per
+target (its configuration label) with its totals, the bound that dominates (the per-layer bound carrying the
+most cycles) and the top layers by cycles.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from cnncc.errors import TargetError
 from cnncc.report import Column, Report, model_input
 
 
-def _for_target(name: str, params: dict, overrides: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _for_target(name: str, params: dict, overrides: list[tuple[str, str]], label: str = ""
+                ) -> list[tuple[str, str]]:
     out = []
     for k, v in overrides:
         if ":" in k:
             tname, key = k.split(":", 1)
-            if tname == name:
+            if tname in (name, label):
                 out.append((key, v))
         elif k.split(".")[0] in params:
             out.append((k, v))
@@ -48,23 +53,31 @@ def top_layers(layers: list[dict], n: int = 3) -> list[dict]:
 
 def compare_targets(model: str | Path, names: list[str], overrides: list[tuple[str, str]] | None = None,
                     input_shapes: dict | None = None) -> Report:
-    """Compile ``model`` once per target (the model is loaded once) and tabulate the totals."""
+    """Compile ``model`` once per target configuration (the model is loaded once) and tabulate the totals."""
     from cnncc.driver import compile_model, load_model
+    from cnncc.sweep.configs import parse_config
     from cnncc.target import load_target
 
+    configs = [parse_config(n) for n in names]
+    labels = [c.title for c in configs]
+    for lab in labels:
+        if labels.count(lab) > 1:
+            raise TargetError(f"--targets lists {lab!r} twice")
     graph = load_model(model, input_shapes)
     overrides = overrides or []
     rows, entries, targets = [], [], []
-    for name in names:
-        base = load_target(name)  # its keys decide which --set entries apply to it
-        tgt = load_target(name, _for_target(name, dict(base.params), overrides))
+    for cfg in configs:
+        base = load_target(cfg.name)  # its keys decide which --set entries apply to it
+        tgt = load_target(cfg.name, _for_target(cfg.name, dict(base.params), overrides, cfg.title)
+                          + list(cfg.overrides))
         targets.append(tgt.to_dict())
         rep = compile_model(graph, tgt)
         t = rep.totals
-        entry = {"target": tgt.name, "backend": tgt.backend, "pipeline": rep.inputs.get("pipeline"),
+        label = cfg.title if cfg.overrides else tgt.name
+        entry = {"target": label, "backend": tgt.backend, "pipeline": rep.inputs.get("pipeline"),
                  "totals": t, "bound": dominant_bound(rep.layers), "top_layers": top_layers(rep.layers)}
         entries.append(entry)
-        rows.append({"name": tgt.name, "latency_ms": t.get("latency_ms"), "cycles": t.get("cycles"),
+        rows.append({"name": label, "latency_ms": t.get("latency_ms"), "cycles": t.get("cycles"),
                      "clock_hz": t.get("clock_hz"), "energy_uj": t.get("energy_uj"),
                      "inferences_per_s": t.get("inferences_per_s"), "bound": entry["bound"],
                      "top_layers": [x["name"] for x in entry["top_layers"]]})

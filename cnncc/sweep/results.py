@@ -97,9 +97,11 @@ class ResultsLog:
         for name in (JSONL, CSV):
             self._fds[name] = _open_append(self.dir / name)
 
-    def rewrite_csv(self, rows: Sequence[dict[str, Any]]) -> None:
+    def rewrite_csv(self, rows: Sequence[dict[str, Any]]) -> str:
+        """Write the CSV of ``rows`` (atomically); returns its text."""
         text = csv_line([h for h, _ in self.columns]) + "".join(self._csv_row(r) for r in rows)
         write_file(self.dir / CSV, text)
+        return text
 
     def _csv_row(self, row: dict[str, Any]) -> str:
         return csv_line([get(row) for _, get in self.columns])

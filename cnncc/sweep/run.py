@@ -89,6 +89,10 @@ def sweep(path: str | Path, jobs: int | None = None, scheduler: str | None = Non
         say(f"sweep {spec.name}: {len(points)} points ({excluded} excluded by constraints), "
             f"{len(points) - len(todo)} already done, {len(runnable)} to run")
         if runnable:
+            if not (scheduler or spec.scheduler):
+                from cnncc.sweep.worker import preload
+
+                preload({p.backend for p in runnable})
             with Runner(jobs or spec.jobs, scheduler or spec.scheduler) as runner:
                 say(f"sweep {spec.name}: running on {runner.where}")
                 run_tasks(runner, [(p, p.task(spec.input_shapes), p.backend) for p in runnable], record,
@@ -96,7 +100,7 @@ def sweep(path: str | Path, jobs: int | None = None, scheduler: str | None = Non
     finally:
         results.close()
     report = build_report(spec, points, finished, excluded)
-    results.rewrite_csv(report.layers)
+    report.artefacts["results.csv"] = results.rewrite_csv(report.layers).encode()
     _write(out, report)
     return report
 
@@ -161,3 +165,21 @@ def _write(out: Path, report: Report) -> None:
     d = report.to_dict(stable=True)
     write_file(out / "sweep.json", report.to_json(stable=True))
     write_file(out / "report.html", render_sweep_html(d))
+
+
+def front_table(report: Report) -> Report:
+    """The Pareto points of every model as one flat table (what ``cnncc sweep`` prints)."""
+    axes = [a["name"] for a in report.inputs.get("axes", [])]
+    objectives = [o.split(":", 1)[-1] for o in report.inputs.get("objectives", [])]
+    rows = []
+    for r in report.layers:
+        if r.get("pareto"):
+            flat = {"model": r["model"], "index": r["index"], "target": r["target"], "pipeline": r["pipeline"]}
+            flat.update({a: (r.get("axes") or {}).get(a) for a in axes})
+            flat.update({o: (r.get("totals") or {}).get(o) for o in objectives})
+            rows.append(flat)
+    cols = (Column("model", "model"), Column("index", "#"), Column("target", "target"),
+            Column("pipeline", "pipeline"), *(Column(a, a) for a in axes), *(Column(o, o) for o in objectives))
+    t = report.totals
+    return Report("sweep", report.inputs, rows, {}, cols,
+                  title=f"Pareto fronts: {len(rows)} of {t.get('finished')} points ({t.get('failed')} failed)")

@@ -56,3 +56,17 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
                    error=f"internal error: {type(e).__name__}: {' '.join(str(e).split())}")
     out["compile_time_s"] = round(time.perf_counter() - t0, 6)
     return out
+
+
+def preload(backends: set[str]) -> None:
+    """Import the compile path and these backends in this process: local workers forked from it afterwards
+    start with them loaded instead of importing them each (seconds per worker on a busy machine)."""
+    import cnncc.driver  # noqa: F401
+    import cnncc.frontend.onnx  # noqa: F401
+    from cnncc.backends.registry import get_backend
+
+    for name in sorted(backends):
+        try:
+            get_backend(name)
+        except Exception:  # noqa: BLE001 - a backend that fails to import fails its points in the workers
+            pass
