@@ -256,3 +256,33 @@ def test_cascade_stripe_block_config(u256):
     # the 3-channel off-chip IFM twice (High_End stem: Vela 1,726,071 cycles)
     assert find_block_config(stem, u256).ofm == (16, 6, 32)
     assert find_block_config(stripe_op(stem, (6, 13)), u256).ofm == (20, 6, 16)
+
+
+def test_every_op_costed_and_memory_report():
+    """A host-CPU op (a grouped conv the NPU cannot run) is costed, never 0; the memory report names each tensor's
+    memory and says fits: false (with a warning) when a map cannot fit the memory mode's SRAM."""
+    import numpy as np
+
+    from cnncc.ir import Graph, Layer, tensor_type
+    from cnncc.ir import ops as O
+
+    w = {"w": np.ones((32, 8, 3, 3), np.float32)}
+    g = Graph.build("grp", {"x": tensor_type((1, 32, 64, 64))}, ["y"],
+                    [Layer("grouped", O.Conv(kernel=(3, 3), pads=(1, 1, 1, 1), groups=4), ("x", "w"), ("y",))],
+                    weights=w)
+    rep = compile_model(g, load_target("ethos-u65-256"), pipeline="")
+    (row,) = rep.layers
+    assert row["device"] == "cpu" and row["bound"] == "host" and row["bound_detail"] == "cpu-op"
+    # 4 cycles per output element + 1 per MAC at the NPU clock (cpu_clock_hz = 0)
+    assert row["cycles"] == row["cpu_cycles"] == 32 * 64 * 64 * 4 + 32 * 8 * 9 * 64 * 64
+    assert rep.totals["cycles"] == row["cycles"] and rep.totals["cpu_ops"] == 1
+    big = load_target("ethos-u65-256", {"memory_mode": "Dedicated_Sram_256KB"})
+    g2 = nets.single_conv(128, 32)
+    r2 = compile_model(g2, big, pipeline="")
+    assert r2.totals["sram_capacity_bytes"] == 262_144
+    shared = {"memory_mode": "Shared_Sram", "memory_modes.Shared_Sram.sram_bytes": 65_536}
+    small = compile_model(g2, load_target("ethos-u65-256", shared), pipeline="")
+    assert small.totals["peak_sram_bytes"] >= 2 * 128 * 128 * 32 > small.totals["sram_capacity_bytes"] == 65_536
+    assert small.totals["fits"] is False and any("does not fit" in n for n in small.notes)
+    place = small.sections.get("memory", {}).get("placement") or {}
+    assert not place or set(place.values()) <= {"sram", "dram", "flash"}

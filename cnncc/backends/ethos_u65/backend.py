@@ -12,7 +12,7 @@ import math
 from typing import Any, ClassVar
 
 from cnncc.backends import CompileOptions
-from cnncc.backends.base import Backend, LayerCost, MemoryUse, NetworkResult
+from cnncc.backends.base import Backend, LayerCost, NetworkResult
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config, from_spec
 from cnncc.backends.ethos_u65.network import OpCost, estimate
 from cnncc.backends.ethos_u65.spec import EthosU65Spec

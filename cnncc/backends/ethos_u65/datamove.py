@@ -44,6 +44,7 @@ def written_in_place(graph: Graph, concat: Layer, index: int, kinds: dict[str, s
     if prod is None or kinds.get(prod.name) not in COMPUTE or len(graph.consumers(t)) != 1 or t in graph.outputs:
         return False
     shape = graph.type_of(t).shape
+    assert isinstance(concat.op, O.Concat)
     axis = concat.op.axis % len(shape)
     if len(shape) == 4 and axis == 1:
         offset = sum(graph.type_of(x).shape[1] for x in concat.inputs[:index])

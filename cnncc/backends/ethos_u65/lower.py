@@ -79,12 +79,11 @@ def lower(graph: Graph, layer: Layer) -> Lowered:
     if isinstance(op, O.Conv):
         ifm = hwc(graph.type_of(layer.inputs[0]).shape)
         w = graph.type_of(layer.inputs[1]).shape
-        common = dict(ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides, dilation=op.dilations,
-                      act=act_kind(op.act), weight_elems=int(math.prod(w)), out_channels=out[2])
-        if op.groups == 1:
-            return Lowered(CONV, weight_ratio=_ratio(graph, layer.inputs[1], 0), **common)
-        if op.groups == ifm[2]:
-            return Lowered(DEPTHWISE, **common)
+        if op.groups in (1, ifm[2]):
+            dw = op.groups != 1
+            return Lowered(DEPTHWISE if dw else CONV, ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides,
+                           dilation=op.dilations, act=act_kind(op.act), weight_elems=int(math.prod(w)),
+                           out_channels=out[2], weight_ratio=1.0 if dw else _ratio(graph, layer.inputs[1], 0))
         return Lowered(CPU, ifm=ifm, ofm=out, reason=f"grouped conv (groups={op.groups}) is not supported")
     if isinstance(op, (O.Gemm, O.MatMul)):
         a = graph.type_of(layer.inputs[0]).shape
