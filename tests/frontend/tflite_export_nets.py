@@ -125,8 +125,8 @@ def _block(net: _Net, kind: str) -> None:  # noqa: C901 - one branch per block k
         net.set(net.node(op, [x, net.const(r.normal(0, 1, shape))])[0], net.shape)
     elif kind == "resize":
         mode, coord = [("nearest", "asymmetric"), ("linear", "half_pixel"), ("linear", "pytorch_half_pixel"),
-                       ("nearest", "tf_half_pixel_for_nn")][int(r.integers(0, 4))]
-        nearest = "floor" if coord == "asymmetric" else "round_prefer_ceil"
+                       ("nearest", "half_pixel")][int(r.integers(0, 4))]
+        nearest = "floor" if coord == "asymmetric" else "round_prefer_floor"
         y = net.node("Resize", [x, "", net.const(np.array([1, 1, 2, 2], np.float32))], mode=mode,
                      coordinate_transformation_mode=coord, nearest_mode=nearest)[0]
         net.set(y, [1, c, 2 * h, 2 * w])

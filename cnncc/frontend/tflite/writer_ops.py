@@ -1,11 +1,18 @@
-"""Per-op emitters of the TFLite exporter: IR layer -> TFLite operator(s) on NHWC int8 tensors."""
+"""Per-op emitters of the TFLite exporter: IR layer -> TFLite operator(s) on NHWC int8 tensors.
+
+Composite lowerings live in ``writer_lower`` (BatchNormalization, Div, HardSigmoid, Clip, LRN, Softmax) and
+``writer_pool`` (pooling padding, Pad modes); ``EMITTERS`` maps every exportable IR op class to its emitter.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from cnncc.errors import UnsupportedError
-from cnncc.frontend.tflite.writer import _AXIS_4D, _NCHW_TO_NHWC, _NHWC_TO_NCHW, quantize_weights, same_pads
+from cnncc.frontend.tflite import writer_lower, writer_pool
+from cnncc.frontend.tflite.writer import _AXIS_4D, _NCHW_TO_NHWC, _NHWC_TO_NCHW, quantize_weights
 from cnncc.ir import ops as O
 
 EMITTERS: dict = {}
@@ -21,30 +28,6 @@ def emitter(*classes):
         return fn
 
     return deco
-
-
-def _padding(ex, layer, x_idx: int, op) -> tuple[int, str]:
-    """TFLite padding for an IR window op: SAME or VALID when they match, else an explicit PAD then VALID."""
-    _, c, h, w = ex.g.type_of(layer.inputs[0]).shape
-    if not any(op.pads):
-        return x_idx, "VALID"
-    dil = getattr(op, "dilations", (1, 1))
-    oy, t, b = same_pads(h, op.kernel[0], op.strides[0], dil[0])
-    ox, lft, r = same_pads(w, op.kernel[1], op.strides[1], dil[1])
-    _, _, ty, tx = ex.g.type_of(layer.outputs[0]).shape
-    if (t, lft, b, r) == tuple(op.pads) and (oy, ox) == (ty, tx):
-        return x_idx, "SAME"
-    if isinstance(op, O._Pool) and not isinstance(op, O.MaxPool):
-        raise UnsupportedError(f"AveragePool padding {op.pads} of node {layer.name!r} is not TFLite SAME/VALID "
-                               f"(target 'tflite export')")
-    p = op.pads
-    pads = ex.mb.tensor(f"{layer.name}/pads", (4, 2), "int32", np.array([[0, 0], [p[0], p[2]], [p[1], p[3]],
-                                                                          [0, 0]]))
-    scale, zp = ex.mb.scale_of(x_idx), ex.mb.zp_of(x_idx)
-    mid = ex.mb.tensor(f"{layer.name}/pad", (1, h + p[0] + p[2], w + p[1] + p[3], c), "int8",
-                       scales=[scale], zps=[zp])
-    ex.mb.op("PAD", [x_idx, pads], [mid])
-    return mid, "VALID"
 
 
 def _bias(ex, layer, name: str, n: int, in_scale: float, w_scales: np.ndarray, extra=None) -> int:
@@ -63,18 +46,18 @@ def _conv(ex, layer):
     k, cg = w.shape[0], w.shape[1]
     c = ex.g.type_of(layer.inputs[0]).shape[1]
     bias = np.asarray(ex.g.weights[layer.inputs[2]], np.float64) if len(layer.inputs) > 2 else None
-    x, pad = _padding(ex, layer, x, op)
+    x, pad = writer_pool.conv_padding(ex, layer, x, op)
     s = ex.mb.scale_of(x)
     if op.groups > 1 and op.groups == c:
         wt = w.transpose(1, 2, 3, 0)  # [1, FY, FX, K]
-        q, sc = quantize_weights(wt, 3)
+        q, sc = quantize_weights(wt, 3, ex.g.weights.quant.get(layer.inputs[1]))
         wi = ex.mb.tensor(f"{layer.name}/weights", wt.shape, "int8", q, scales=sc, zps=[0] * k, qdim=3)
         bi = _bias(ex, layer, f"{layer.name}/bias", k, s, sc, bias)
         code, opts = "DEPTHWISE_CONV_2D", ("DepthwiseConv2DOptions", {"DepthMultiplier": k // c})
     else:
         del cg
         wt = w.transpose(0, 2, 3, 1)  # [K, FY, FX, C/g]
-        q, sc = quantize_weights(wt, 0)
+        q, sc = quantize_weights(wt, 0, ex.g.weights.quant.get(layer.inputs[1]))
         wi = ex.mb.tensor(f"{layer.name}/weights", wt.shape, "int8", q, scales=sc, zps=[0] * k, qdim=0)
         bi = _bias(ex, layer, f"{layer.name}/bias", k, s, sc, bias)
         code, opts = "CONV_2D", ("Conv2DOptions", {})
@@ -94,7 +77,7 @@ def _fc(ex, layer, wmat: np.ndarray, bias, act):
     if layer.inputs[0] in ex.col_perm:
         wmat = wmat[:, ex.col_perm[layer.inputs[0]]]
     n = wmat.shape[0]
-    q, sc = quantize_weights(wmat, 0)
+    q, sc = quantize_weights(wmat, 0, ex.g.weights.quant.get(layer.inputs[1]))
     wi = ex.mb.tensor(f"{layer.name}/weights", wmat.shape, "int8", q, scales=sc, zps=[0] * n, qdim=0)
     bi = _bias(ex, layer, f"{layer.name}/bias", n, ex.mb.scale_of(x), sc, bias)
 
@@ -121,24 +104,37 @@ def _gemm(ex, layer):
 
 @emitter(O.MatMul)
 def _matmul(ex, layer):
-    if ex.g.type_of(layer.inputs[0]).rank != 2 or not ex.g.is_weight(layer.inputs[1]) \
-            or ex.g.type_of(layer.inputs[1]).rank != 2:
-        raise UnsupportedError.op("MatMul", layer.name, "tflite export")
-    _fc(ex, layer, np.asarray(ex.g.weights[layer.inputs[1]], np.float64).T, None, layer.op.act)
+    """[.., K] @ constant [K, N]: FULLY_CONNECTED (rank 2), else RESHAPE to [M, K], FULLY_CONNECTED, relayout."""
+    a, b = layer.inputs
+    if not ex.g.is_weight(b) or ex.g.type_of(b).rank != 2:
+        raise UnsupportedError.op("MatMul", layer.name, "tflite export (second operand not a constant matrix)")
+    wmat = np.asarray(ex.g.weights[b], np.float64).T
+    s_in = ex.g.type_of(a).shape
+    if len(s_in) == 2:
+        _fc(ex, layer, wmat, None, layer.op.act)
+        return
+    x = _to_onnx_order(ex, layer, ex.tmap[a], s_in)
+    rows = (math.prod(s_in[:-1]), s_in[-1])
+    x2 = ex.like(f"{layer.name}/rows", rows, x)
+    ex.mb.op("RESHAPE", [x, ex.mb.tensor(f"{layer.name}/rows/shape", (2,), "int32", np.array(rows))], [x2])
+    n = wmat.shape[0]
+    q, sc = quantize_weights(wmat, 0, ex.g.weights.quant.get(layer.inputs[1]))
+    wi = ex.mb.tensor(f"{layer.name}/weights", wmat.shape, "int8", q, scales=sc, zps=[0] * n, qdim=0)
+    bi = _bias(ex, layer, f"{layer.name}/bias", n, ex.mb.scale_of(x2), sc, None)
+    fname, rest = ex.fused(layer.op.act, layer)
+    post = ex.ranges.get(layer.outputs[0], (-4.0, 4.0))
+    y = ex.mid(f"{layer.name}/fc", (rows[0], n), post if rest is None else ex.pre_act_range(layer))
+    ex.mb.op("FULLY_CONNECTED", [x2, wi, bi], [y], ("FullyConnectedOptions", {"FusedActivationFunction": _ACT[fname]}))
+    if rest is not None:
+        z = ex.mid(f"{layer.name}/act", (rows[0], n), post)
+        ex.activation(rest, y, z, layer)
+        y = z
+    relayout(ex, layer, y, (rows[0], n), ex.g.type_of(layer.outputs[0]).shape, onnx_order=False)
 
 
 @emitter(O.MaxPool, O.AveragePool)
 def _pool(ex, layer):
-    op = layer.op
-    if op.dilations != (1, 1) or op.ceil_mode:
-        raise UnsupportedError.op(layer.kind, layer.name, "tflite export")
-    x, pad = _padding(ex, layer, ex.tmap[layer.inputs[0]], op)
-    out = ex.out_tensor(layer)
-    ex.mb.set_quant(out, ex.mb.scale_of(x), ex.mb.zp_of(x))  # TFLite pools keep the input quantisation
-    code = "MAX_POOL_2D" if isinstance(op, O.MaxPool) else "AVERAGE_POOL_2D"
-    ex.mb.op(code, [x], [out], ("Pool2DOptions", {"Padding": _PAD[pad], "StrideW": op.strides[1],
-                                                  "StrideH": op.strides[0], "FilterWidth": op.kernel[1],
-                                                  "FilterHeight": op.kernel[0]}))
+    writer_pool.pool(ex, layer)
 
 
 @emitter(O.GlobalAveragePool, O.GlobalMaxPool)
@@ -152,13 +148,18 @@ def _gpool(ex, layer):
                                                   "FilterWidth": w, "FilterHeight": h}))
 
 
-@emitter(O.Add, O.Sub, O.Mul)
-def _binary(ex, layer):
-    ins = [ex.tmap[t] if t in ex.tmap else _const(ex, layer, t) for t in layer.inputs]
-    code = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL"}[layer.kind]
-    opt = {"Add": "AddOptions", "Sub": "SubOptions", "Mul": "MulOptions"}[layer.kind]
-    if len(ins) != 2:
-        raise UnsupportedError.op(layer.kind, layer.name, "tflite export (more than two inputs)")
+def _operand(ex, layer, name: str, rank: int) -> int:
+    """The TFLite tensor of a binary-op input: the activation, or the constant broadcast to ``rank``."""
+    if name in ex.tmap:
+        if ex.g.type_of(name).rank != rank and rank == 4 and ex.g.type_of(name).numel > 1:
+            raise UnsupportedError.op(layer.kind, layer.name, "tflite export (lower-rank activation broadcast "
+                                                              "onto a 4-D map)")
+        return ex.tmap[name]
+    return ex.const_i8(f"{layer.name}/{name}", ex.stored(ex.g.weights[name], rank))
+
+
+def binary_op(ex, layer, code: str, opt: str, ins: list[int]) -> None:
+    """One two-input element-wise op with the layer's fused activation."""
 
     def emit(out, a):
         ex.mb.op(code, ins, [out], (opt, {"FusedActivationFunction": _ACT[a]}))
@@ -166,16 +167,37 @@ def _binary(ex, layer):
     ex.emit_with_act(layer, layer.op.act, emit)
 
 
-def _const(ex, layer, name: str) -> int:
-    a = np.asarray(ex.g.weights[name], np.float64)
-    if a.ndim == 4:
-        a = a.transpose(_NCHW_TO_NHWC)
-    lo, hi = float(min(a.min(), 0)), float(max(a.max(), 0))
-    from cnncc.frontend.tflite.writer import quant_params
+@emitter(O.Add, O.Sub, O.Mul)
+def _binary(ex, layer):
+    rank = ex.g.type_of(layer.outputs[0]).rank
+    ins = [_operand(ex, layer, t, rank) for t in layer.inputs]
+    code = {"Add": "ADD", "Sub": "SUB", "Mul": "MUL"}[layer.kind]
+    opt = {"Add": "AddOptions", "Sub": "SubOptions", "Mul": "MulOptions"}[layer.kind]
+    acc = ex.sample(layer.inputs[0])
+    while len(ins) > 2:  # ONNX Sum: a chain of ADDs over partial sums
+        nxt = ex.sample(layer.inputs[len(layer.inputs) - len(ins) + 1])
+        acc = None if acc is None or nxt is None else acc + nxt
+        from cnncc.frontend.tflite.writer import range_of
 
-    s, zp = quant_params(lo, hi)
-    q = np.clip(np.round(a / s) + zp, -128, 127)
-    return ex.mb.tensor(f"{layer.name}/{name}", a.shape, "int8", q, scales=[s], zps=[zp])
+        mid = ex.mid(f"{layer.name}/partial{len(ins)}", ex.shape_of(layer.outputs[0]), range_of(acc))
+        ex.mb.op("ADD", ins[:2], [mid], ("AddOptions", {"FusedActivationFunction": 0}))
+        ins = [mid] + ins[2:]
+    binary_op(ex, layer, code, opt, ins)
+
+
+@emitter(O.Div)
+def _div(ex, layer):
+    writer_lower.div(ex, layer)
+
+
+@emitter(O.BatchNormalization)
+def _bn(ex, layer):
+    writer_lower.batchnorm(ex, layer)
+
+
+@emitter(O.LRN)
+def _lrn(ex, layer):
+    writer_lower.lrn(ex, layer)
 
 
 @emitter(O.Concat)
@@ -183,26 +205,28 @@ def _concat(ex, layer):
     rank = ex.g.type_of(layer.outputs[0]).rank
     ax = layer.op.axis % rank
     ax = _AXIS_4D[ax] if rank == 4 else ax
-    ins = [ex.tmap[t] for t in layer.inputs]
-    ex.mb.op("CONCATENATION", ins, [ex.out_tensor(layer)], ("ConcatenationOptions", {"Axis": ax}))
+    out = ex.out_tensor(layer)
+    s, z = ex.mb.scale_of(out), ex.mb.zp_of(out)
+    ins = []
+    for i, t in enumerate(layer.inputs):  # TFLite needs one quantisation: requantise inputs that differ
+        x = ex.tmap[t]
+        if (ex.mb.scale_of(x), ex.mb.zp_of(x)) != (s, z):
+            y = ex.like(f"{layer.name}/requant{i}", ex.mb.tensors[x].shape, out)
+            ex.mb.op("QUANTIZE", [x], [y])
+            x = y
+        ins.append(x)
+    ex.mb.op("CONCATENATION", ins, [out], ("ConcatenationOptions", {"Axis": ax}))
 
 
-def _to_onnx_order(ex, layer, idx: int, ir_name: str) -> int:
-    """The tensor in ONNX axis order (a TRANSPOSE for 4-D maps with more than one spatial position)."""
-    s = ex.g.type_of(ir_name).shape
+def _to_onnx_order(ex, layer, idx: int, s: tuple[int, ...]) -> int:
+    """The tensor (IR shape ``s``) in ONNX axis order (a TRANSPOSE for 4-D maps with more than one spatial
+    position)."""
     if len(s) != 4 or s[2] * s[3] == 1:
         return idx
     perm = ex.mb.tensor(f"{layer.name}/to_nchw_perm", (4,), "int32", np.array(_NHWC_TO_NCHW))
-    mid = ex.mb.tensor(f"{layer.name}/to_nchw", s, "int8", scales=[ex.mb.scale_of(idx)], zps=[ex.mb.zp_of(idx)])
+    mid = ex.like(f"{layer.name}/to_nchw", s, idx)
     ex.mb.op("TRANSPOSE", [idx, perm], [mid])
     return mid
-
-
-def _reshape_to(ex, layer, src: int, shape, name: str) -> int:
-    shp = ex.mb.tensor(f"{name}/shape", (len(shape),), "int32", np.array(shape))
-    out = ex.mb.tensor(name, shape, "int8", scales=[ex.mb.scale_of(src)], zps=[ex.mb.zp_of(src)])
-    ex.mb.op("RESHAPE", [src, shp], [out])
-    return out
 
 
 def _fc_only_flatten(ex, layer, s_in, s_out) -> bool:
@@ -213,12 +237,32 @@ def _fc_only_flatten(ex, layer, s_in, s_out) -> bool:
         isinstance(c.op, (O.Gemm, O.MatMul)) and c.inputs[0] == layer.outputs[0] for c in cons)
 
 
+def relayout(ex, layer, x: int, s_in: tuple[int, ...], s_out: tuple[int, ...], onnx_order: bool = True) -> None:
+    """Reshape stored tensor ``x`` (IR shape ``s_in``) into the layer's output (IR shape ``s_out``) so that the
+    ONNX element order is kept: 4-D maps go through NCHW order with TRANSPOSEs where their layout differs."""
+    if onnx_order:
+        x = _to_onnx_order(ex, layer, x, s_in)
+    out_name = layer.outputs[0]
+    if not (len(s_out) == 4 and s_out[2] * s_out[3] > 1):
+        out = ex.out_tensor(layer)
+        ex.mb.set_quant(out, ex.mb.scale_of(x), ex.mb.zp_of(x))
+        shp = ex.mb.tensor(f"{layer.name}/shape", (len(s_out),), "int32", np.array(ex.shape_of(out_name)))
+        ex.mb.op("RESHAPE", [x, shp], [out])
+        return
+    shp = ex.mb.tensor(f"{layer.name}/nchw/shape", (4,), "int32", np.array(s_out))
+    mid = ex.like(f"{layer.name}/nchw", s_out, x)
+    ex.mb.op("RESHAPE", [x, shp], [mid])
+    perm = ex.mb.tensor(f"{layer.name}/to_nhwc_perm", (4,), "int32", np.array(_NCHW_TO_NHWC))
+    out = ex.out_tensor(layer)
+    ex.mb.set_quant(out, ex.mb.scale_of(mid), ex.mb.zp_of(mid))
+    ex.mb.op("TRANSPOSE", [mid, perm], [out])
+
+
 @emitter(O.Reshape, O.Flatten, O.Transpose)
 def _reshape(ex, layer):
     src_name, out_name = layer.inputs[0], layer.outputs[0]
     s_in, s_out = ex.g.type_of(src_name).shape, ex.g.type_of(out_name).shape
     x = ex.tmap[src_name]
-    four_out = len(s_out) == 4 and s_out[2] * s_out[3] > 1
     if isinstance(layer.op, O.Transpose):
         # stored axis i of the output = stored axis q[i] of the input (4-D maps are stored NHWC)
         perm = layer.op.perm or tuple(reversed(range(len(s_in))))
@@ -230,24 +274,12 @@ def _reshape(ex, layer):
         ex.mb.set_quant(out, ex.mb.scale_of(x), ex.mb.zp_of(x))
         ex.mb.op("TRANSPOSE", [x, pt], [out])
         return
-    if _fc_only_flatten(ex, layer, s_in, s_out):
+    keep_nhwc = _fc_only_flatten(ex, layer, s_in, s_out)
+    if keep_nhwc:
         # flatten feeding only fully-connected layers: keep NHWC order, permute the FC weight columns instead
         c, h, w = s_in[1], s_in[2], s_in[3]
         ex.col_perm[out_name] = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).ravel()
-    else:
-        x = _to_onnx_order(ex, layer, x, src_name)
-    if not four_out:
-        out = ex.out_tensor(layer)
-        ex.mb.set_quant(out, ex.mb.scale_of(x), ex.mb.zp_of(x))
-        shp = ex.mb.tensor(f"{layer.name}/shape", (len(s_out),), "int32",
-                           np.array(ex.shape_of(out_name)))
-        ex.mb.op("RESHAPE", [x, shp], [out])
-        return
-    mid = _reshape_to(ex, layer, x, s_out, f"{layer.name}/nchw")
-    perm = ex.mb.tensor(f"{layer.name}/to_nhwc_perm", (4,), "int32", np.array(_NCHW_TO_NHWC))
-    out = ex.out_tensor(layer)
-    ex.mb.set_quant(out, ex.mb.scale_of(mid), ex.mb.zp_of(mid))
-    ex.mb.op("TRANSPOSE", [mid, perm], [out])
+    relayout(ex, layer, x, s_in, s_out, onnx_order=not keep_nhwc)
 
 
 @emitter(O.Identity)
@@ -255,50 +287,41 @@ def _identity(ex, layer):
     ex.tmap[layer.outputs[0]] = ex.tmap[layer.inputs[0]]
 
 
-@emitter(O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)
+@emitter(O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSigmoid, O.HardSwish, O.LeakyRelu)
 def _act(ex, layer):
     ex.activation(layer.op, ex.tmap[layer.inputs[0]], ex.out_tensor(layer), layer)
 
 
 @emitter(O.Softmax)
 def _softmax(ex, layer):
-    if layer.op.axis % ex.g.type_of(layer.inputs[0]).rank != ex.g.type_of(layer.inputs[0]).rank - 1:
-        raise UnsupportedError.op("Softmax", layer.name, "tflite export (axis not last)")
-    out = ex.out_tensor(layer)
-    ex.mb.set_quant(out, 1.0 / 256, -128)
-    ex.mb.op("SOFTMAX", [ex.tmap[layer.inputs[0]]], [out], ("SoftmaxOptions", {"Beta": 1.0}))
+    writer_lower.softmax(ex, layer)
 
 
 @emitter(O.ReduceMean)
 def _mean(ex, layer):
-    s = ex.g.type_of(layer.inputs[0]).shape
-    axes = sorted({a % len(s) for a in (layer.op.axes or range(len(s)))})
-    if len(s) == 4:
-        axes = sorted(_AXIS_4D[a] for a in axes)
+    """MEAN over the stored axes (kept); keepdims=0 then drops them with the same relayout as Reshape."""
+    src = layer.inputs[0]
+    s = ex.g.type_of(src).shape
+    ir_axes = sorted({a % len(s) for a in (layer.op.axes or range(len(s)))})
+    axes = sorted(stored_axis(ex, src, a) for a in ir_axes)
     ax = ex.mb.tensor(f"{layer.name}/axes", (len(axes),), "int32", np.array(axes))
-    if not layer.op.keepdims and len(s) == 4:
-        raise UnsupportedError.op("ReduceMean", layer.name, "tflite export (keepdims=0 on a 4-D map)")
-    ex.mb.op("MEAN", [ex.tmap[layer.inputs[0]], ax], [ex.out_tensor(layer)],
-             ("ReducerOptions", {"KeepDims": bool(layer.op.keepdims)}))
+    x = ex.tmap[src]
+    if layer.op.keepdims or len(s) != 4:
+        ex.mb.op("MEAN", [x, ax], [ex.out_tensor(layer)], ("ReducerOptions", {"KeepDims": bool(layer.op.keepdims)}))
+        return
+    kept = tuple(1 if i in ir_axes else d for i, d in enumerate(s))
+    kept_st = tuple(kept[a] for a in _NCHW_TO_NHWC)
+    mid = ex.mid(f"{layer.name}/kept", kept_st, ex.ranges.get(layer.outputs[0], (-4.0, 4.0)))
+    ex.mb.op("MEAN", [x, ax], [mid], ("ReducerOptions", {"KeepDims": True}))
+    relayout(ex, layer, mid, kept, ex.g.type_of(layer.outputs[0]).shape)
 
 
 @emitter(O.Pad)
 def _pad(ex, layer):
-    p = layer.op.pads
-    r = len(p) // 2
-    if layer.op.mode != "constant" or layer.op.value != 0:
-        raise UnsupportedError.op("Pad", layer.name, "tflite export (non-zero or non-constant padding)")
-    pairs = [[p[i], p[i + r]] for i in range(r)]
-    if r == 4:
-        pairs = [pairs[a] for a in _NHWC_TO_NCHW]
-    pt = ex.mb.tensor(f"{layer.name}/pads", (r, 2), "int32", np.array(pairs))
-    x = ex.tmap[layer.inputs[0]]
-    out = ex.out_tensor(layer)
-    ex.mb.set_quant(out, ex.mb.scale_of(x), ex.mb.zp_of(x))
-    ex.mb.op("PAD", [x, pt], [out])
+    writer_pool.pad(ex, layer)
 
 
-def _stored_axis(ex, ir_name: str, axis: int) -> int:
+def stored_axis(ex, ir_name: str, axis: int) -> int:
     """The axis of the stored (NHWC for 4-D maps) tensor that IR axis ``axis`` of ``ir_name`` maps to."""
     rank = ex.g.type_of(ir_name).rank
     ax = axis % rank
@@ -313,7 +336,7 @@ def _slice(ex, layer):
     stored = list(ex.shape_of(src))
     begin, size, strides = [0] * len(s_in), list(stored), [1] * len(s_in)
     for st, en, ax, sp in zip(layer.op.starts, layer.op.ends, layer.op.axes, layer.op.steps):
-        a = _stored_axis(ex, src, ax)
+        a = stored_axis(ex, src, ax)
         begin[a], strides[a] = st, sp
         size[a] = len(range(st, en, sp))
     x = ex.tmap[src]
@@ -336,7 +359,7 @@ def _split(ex, layer):
     src = layer.inputs[0]
     x = ex.tmap[src]
     sizes = ex.mb.tensor(f"{layer.name}/sizes", (len(layer.op.sizes),), "int32", np.array(layer.op.sizes))
-    axis = ex.mb.tensor(f"{layer.name}/axis", (), "int32", np.array(_stored_axis(ex, src, layer.op.axis)))
+    axis = ex.mb.tensor(f"{layer.name}/axis", (), "int32", np.array(stored_axis(ex, src, layer.op.axis)))
     outs = []
     for k in range(len(layer.outputs)):
         o = ex.out_tensor(layer, k)
@@ -348,7 +371,10 @@ def _split(ex, layer):
 #: (IR mode, coordinate transform, nearest rounding or None) -> (TFLite op, AlignCorners, HalfPixelCenters)
 _RESIZE = {("nearest", "asymmetric", "floor"): ("RESIZE_NEAREST_NEIGHBOR", False, False),
            ("nearest", "align_corners", "round_prefer_ceil"): ("RESIZE_NEAREST_NEIGHBOR", True, False),
-           ("nearest", "tf_half_pixel_for_nn", "round_prefer_ceil"): ("RESIZE_NEAREST_NEIGHBOR", False, True),
+           ("nearest", "tf_half_pixel_for_nn", "floor"): ("RESIZE_NEAREST_NEIGHBOR", False, True),
+           ("nearest", "half_pixel", "round_prefer_ceil"): ("RESIZE_NEAREST_NEIGHBOR", False, True),
+           # floor((o + ½)/k) = ceil((o + ½)/k − 1) for integer upscales k (the ONNX default nearest mode)
+           ("nearest", "half_pixel", "round_prefer_floor"): ("RESIZE_NEAREST_NEIGHBOR", False, True),
            ("linear", "asymmetric", None): ("RESIZE_BILINEAR", False, False),
            ("linear", "align_corners", None): ("RESIZE_BILINEAR", True, False),
            ("linear", "half_pixel", None): ("RESIZE_BILINEAR", False, True),
@@ -360,9 +386,15 @@ def _resize(ex, layer):
     """RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR for the coordinate transforms TFLite computes the same way."""
     op: O.Resize = layer.op
     key = (op.mode, op.coord_mode, op.nearest_mode if op.mode == "nearest" else None)
+    hw = ex.g.type_of(layer.inputs[0]).shape[2:]
+    if key == ("nearest", "half_pixel", "round_prefer_floor") and any(o % i for o, i in zip(op.size, hw)):
+        key = ("nearest", "half_pixel", "downscale")  # rounds differently from TFLite: refused below
+    if op.coord_mode != "align_corners" and any(abs(sc - o / i) > 1e-6 for sc, o, i in zip(op.scales, op.size, hw)):
+        key = (op.mode, "scales differ from output/input size", None)  # TFLite maps by the sizes only
     if key not in _RESIZE:
         raise UnsupportedError.op("Resize", layer.name, f"tflite export (mode {op.mode}, coordinate transform "
-                                                        f"{op.coord_mode}, nearest {op.nearest_mode})")
+                                                        f"{op.coord_mode}, nearest {op.nearest_mode}, scales "
+                                                        f"{op.scales} for {tuple(hw)} -> {op.size})")
     code, align, half = _RESIZE[key]
     x = ex.tmap[layer.inputs[0]]
     out = ex.out_tensor(layer)
