@@ -234,9 +234,13 @@ def passes(format: FormatOpt = Fmt.table, wide: WideOpt = False) -> None:
                                           Column("description", "description"))), format, wide=wide)
 
 
+ModelsArg = Annotated[list[Path], typer.Argument(help="ONNX model file(s); several give one table with a model "
+                                                "column.", show_default=False, metavar="MODEL...")]
+
+
 @app.command()
 def compile(  # noqa: A001
-    model: ModelArg,
+    model: ModelsArg,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Shipped target name or a TOML file "
                                                "(required; `cnncc targets` lists them).")] = None,
     pipeline: Annotated[str | None, typer.Option("--pipeline", "-p", help="Pass pipeline (default: the "
@@ -264,7 +268,7 @@ def compile(  # noqa: A001
     timings: Annotated[bool, typer.Option(help="Include measured *_time_s fields (solve times) in the JSON "
                                           "(then it is no longer byte-identical run to run).")] = False,
 ) -> None:
-    """Compile MODEL for a target and report latency, energy and the per-layer schedule."""
+    """Compile MODEL (or several) for a target and report latency, energy and the per-layer schedule."""
     from cnncc.backends import CompileOptions
     from cnncc.driver import compile_model
     from cnncc.target import load_target
@@ -274,6 +278,18 @@ def compile(  # noqa: A001
                          f"{_target_list()}")
     tgt = load_target(target, _overrides(set_))
     shapes = _shapes(input_shape)
+    if len(model) > 1:  # many models: one table / CSV with a model column (cnncc/sweep/many.py)
+        from cnncc.sweep.many import compile_many
+
+        rc = compile_many(model, tgt, pipeline, fmt=format.value, out=out, input_shapes=shapes, timings=timings,
+                          budgets={"ms": budget_ms, "cycles": budget_cycles, "energy_uj": budget_energy_uj,
+                                   "sram_bytes": budget_sram_bytes},
+                          options=CompileOptions(check=check, trace=trace), quiet=quiet, log=_err,
+                          write=sys.stdout.write, table=lambda rep: _emit(rep, format, wide=wide))
+        if rc:
+            raise typer.Exit(rc)
+        return
+    model = model[0]
     if not quiet:
         for n in _shape_notes(model, shapes):
             _err(f"note: {n}")
@@ -426,7 +442,8 @@ def export(
 @app.command()
 def compare(
     model: ModelArg,
-    targets: Annotated[str, typer.Option("--targets", help="Comma-separated targets.")] =
+    targets: Annotated[str, typer.Option("--targets", help="Comma-separated targets; NAME@key=value@... is a "
+                                         "configuration of a target.")] =
     "ethos-u65-256,cgra,offload",
     set_: SetOpt = None,
     format: FormatOpt = Fmt.table,
@@ -435,8 +452,9 @@ def compare(
 ) -> None:
     """Compile MODEL for several targets and show them side by side."""
     from cnncc.compare import compare_targets
+    from cnncc.sweep.configs import split_configs
 
-    names = [t.strip() for t in targets.split(",") if t.strip()]
+    names = split_configs(targets)  # NAME or NAME@key=value@...: configurations of one target side by side
     if not names:
         raise UsageError("--targets is empty")
     rep = compare_targets(model, names, _overrides(set_), _shapes(input_shape))
@@ -452,6 +470,37 @@ def compare(
         except ImportError:
             pass
     _emit(rep, format)
+
+
+@app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file (README: Design-space sweeps).",
+                                               show_default=False, metavar="SWEEP.toml")],
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Local worker processes (default: "
+                                             "the number of cores).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run on a Dask cluster: its scheduler "
+                                                  "address (tcp://host:8786), or 'dask' for the address in "
+                                                  "Dask's configuration.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: SWEEP.sweep/ beside "
+                                             "the file); a rerun skips the points already in it.")] = None,
+    format: FormatOpt = Fmt.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    wide: WideOpt = False,
+) -> None:
+    """Run a design-space sweep: every point compiled (in parallel, resumable), the Pareto front per model."""
+    from cnncc.sweep import sweep as run_sweep
+    from cnncc.sweep.progress import ProgressPrinter
+    from cnncc.sweep.run import front_table
+
+    report = run_sweep(sweep_file, jobs=jobs, scheduler=scheduler, out_dir=out,
+                       progress=None if quiet else ProgressPrinter(sys.stderr),
+                       log=None if quiet else _err)
+    if format == Fmt.json:
+        sys.stdout.write(report.to_json(stable=True))
+    elif format == Fmt.csv:
+        sys.stdout.write(report.artefacts["results.csv"].decode())
+    else:
+        _emit(front_table(report), format, wide=wide)
 
 
 @app.command("check")
