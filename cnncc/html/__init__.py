@@ -34,6 +34,7 @@ from html import escape
 from typing import Any
 
 from cnncc.html import svg as S
+from cnncc.html import views as V
 
 _KNOWN = {"schema_version", "cnncc_version", "command", "inputs", "layers", "totals", "notes", "roofline",
           "timeline", "targets", "title"}
@@ -54,7 +55,15 @@ th[aria-sort=descending]::after{content:" ▼"}.scroll{overflow-x:auto}tfoot td{
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.muted{color:#777}figure{margin:8px 0}
 figcaption{color:#666;font-size:12px}svg.chart{max-width:100%;height:auto}.err{color:#b00}
 td{white-space:nowrap}td.long{white-space:normal;min-width:200px;max-width:360px;overflow-wrap:anywhere}
-.charts{display:flex;flex-wrap:wrap;gap:8px 32px;align-items:flex-start}"""
+.charts{display:flex;flex-wrap:wrap;gap:8px 32px;align-items:flex-start}
+.answers{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}.answer{border:1px solid #ccc;border-radius:8px;
+padding:10px 14px;min-width:220px;max-width:360px;background:#fafafa}.answer span{display:block;color:#666;
+font-size:12px;text-transform:uppercase;letter-spacing:.04em}.answer b{display:block;font-size:22px;margin:2px 0}
+.answer small{display:block;color:#444}.answer.good b{color:#2a7d2a}.answer.bad b{color:#b00}.answer.meh b{color:#a60}
+svg.meter{display:block;margin-top:6px}.legend .sw{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
+table.kv th{background:none;font-weight:normal;color:#555}tr.over td{font-weight:bold}details.target{margin:6px 0}
+td.b-compute{color:#4e79a7}td.b-memory{color:#c66a00}td.b-overhead{color:#c0392b}td.b-host{color:#8e5a9e}
+td.b-none{color:#999}"""
 
 ERROR_JS = ("window.onerror=function(m){var d=document.documentElement;"
             "d.setAttribute('data-js-error',(d.getAttribute('data-js-error')||'')+String(m)+';');};")
@@ -91,6 +100,9 @@ def fmt(v: Any) -> str:
         return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
     if isinstance(v, (list, tuple)) and all(not isinstance(x, (dict, list)) for x in v):
         return ", ".join(str(x) for x in v)
+    if isinstance(v, Mapping) and all(not isinstance(x, list) or all(not isinstance(y, (dict, list)) for y in x)
+                                      for x in v.values()):
+        return V.record_text(v)  # a strategy or a split: ``order yxkc · tiles c=1 k=16``, not JSON
     if isinstance(v, (dict, list, tuple)):
         return json.dumps(v, sort_keys=True, separators=(",", ":"), default=str)
     return str(v)
@@ -108,10 +120,12 @@ def header(key: str) -> str:
     return key.replace("_", " ")
 
 
-def _td(v: Any) -> str:
+def _td(v: Any, col: str = "") -> str:
     if _num(v):
         return f'<td class="n" data-v="{_e(repr(float(v)))}">{_e(fmt(v))}</td>'
     text = fmt(v)
+    if col == "bound" and isinstance(v, str):
+        return f'<td class="b-{_e(V.bound_of({"bound": v}))}">{_e(text)}</td>'
     return f'<td class="long">{_e(text)}</td>' if len(text) > 40 else f"<td>{_e(text)}</td>"
 
 
@@ -122,7 +136,7 @@ def table(rows: Sequence[Mapping], cols: Sequence[str], foot: Mapping | None = N
         return '<p class="muted">no rows</p>'
     ths = ('<th data-k="#">#</th>' if index else "") + "".join(
         f'<th data-k="{_e(c)}">{_e(header(c))}</th>' for c in cols)
-    body = "".join("<tr>" + (_td(i) if index else "") + "".join(_td(r.get(c)) for c in cols) + "</tr>"
+    body = "".join("<tr>" + (_td(i) if index else "") + "".join(_td(r.get(c), c) for c in cols) + "</tr>"
                    for i, r in enumerate(rows))
     tf = ""
     if foot and any(c in foot for c in cols):
@@ -170,21 +184,26 @@ def summary(d: Mapping) -> str:
         items.append(("model", f"<code>{_e(model)}</code>"))
     if "target" in inp:
         items.append(("target", _e(_target_name(inp["target"]))))
+    if isinstance(inp.get("targets"), list):
+        items.append(("targets", _e(", ".join(_target_name(t) for t in inp["targets"]))))
     if "pipeline" in inp:
         p = inp["pipeline"]
         items.append(("pipeline", f"<code>{_e(fmt(p))}</code>"))
     for k, v in inp.items():
-        if k not in ("model", "target", "pipeline"):
+        if k not in ("model", "target", "pipeline", "targets"):
             items.append((k, _e(fmt(v))))
     items += [(k.replace("_", " "), _e(d[k])) for k in ("command", "cnncc_version", "schema_version") if k in d]
-    out = [_kv(items)]
+    layers = [r for r in _list(d.get("layers")) if isinstance(r, Mapping)]
+    out = [V.verdict(d, layers) if d.get("command") != "compare" else "", _kv(items)]
     if isinstance(inp.get("target"), Mapping):
-        out.append(_details("resolved target", inp["target"]))
+        out.append(V.resolved_target(inp["target"], fmt))
+    for t in _list(inp.get("targets")):
+        out.append(V.resolved_target(t, fmt))
     tot = d.get("totals") if isinstance(d.get("totals"), Mapping) else {}
     if tot:
         out.append('<h2>Totals</h2><div class="cards">' + "".join(
             f'<div class="card" data-k="{_e(k)}"><b>{_e(fmt(v))}</b><span>{_e(header(k))}</span></div>'
-            for k, v in tot.items()) + "</div>")
+            for k, v in tot.items() if not isinstance(v, (Mapping, list))) + "</div>")
     out.append(notes(d.get("notes")))
     return "".join(out)
 
@@ -205,26 +224,47 @@ def _label(r: Mapping, i: int) -> str:
 
 
 def charts(d: Mapping, layers: Sequence[Mapping]) -> str:
-    """Roofline and per-layer cycles bar chart (each only when it has data)."""
+    """Roofline (every layer with MACs, coloured by bound, every roof the target reports), cycles per layer and
+    cycles by bound (coloured by bound), on-chip memory per layer against the capacity, energy splits."""
     roof = d.get("roofline") if isinstance(d.get("roofline"), Mapping) else {}
-    pts = []
-    for i, r in enumerate(layers):
+    pts, missing = [], []
+    with_macs = [(i, r) for i, r in enumerate(layers) if _num(r.get("macs")) and r["macs"] > 0]
+    for i, r in with_macs:
         mpc = r.get("mac_per_cycle")
-        if not _num(mpc) and _num(r.get("macs")) and _num(r.get("cycles")) and r["cycles"] > 0:
+        if not _num(mpc) and _num(r.get("cycles")) and r["cycles"] > 0:
             mpc = r["macs"] / r["cycles"]
         if _num(r.get("ai")) and _num(mpc) and r["ai"] > 0 and mpc > 0:
-            pts.append((_label(r, i), r["ai"], mpc))
+            pts.append((_label(r, i), r["ai"], mpc, V.BOUND_COLOURS[V.bound_of(r)]))
+        else:
+            missing.append(_label(r, i))
     bws = roof.get("bandwidths_bytes_per_cycle")
-    rl = S.roofline(pts, roof.get("peak_macs_per_cycle"), bws if isinstance(bws, Mapping) else None)
+    ceil = roof.get("ceilings_macs_per_cycle")
+    rl = S.roofline(pts, roof.get("peak_macs_per_cycle"), bws if isinstance(bws, Mapping) else None,
+                    ceilings=ceil if isinstance(ceil, Mapping) else None)
     out = []
     if rl:
-        cap = f"{len(pts)} of {len(layers)} layers plotted (layers without AI or MAC/cycle are not)."
+        zero = [r for r in layers if not (_num(r.get("macs")) and r["macs"] > 0)]
+        cyc = sum(float(r["cycles"]) for r in layers if _num(r.get("cycles")))
+        zc = sum(float(r["cycles"]) for r in zero if _num(r.get("cycles")))
+        cap = f"{len(pts)} of the {len(with_macs)} layers with MACs plotted, coloured by bound"
+        cap += f" (no AI or cycles: {', '.join(missing)})." if missing else "."
+        if zero:
+            cap += (f" {len(zero)} layers without MACs (data movement, elementwise) take "
+                    f"{100 * zc / cyc if cyc else 0:.0f} % of the cycles: see the cycles chart.")
         if not roof:
-            cap += " The target reported no ceilings."
-        out.append(_figure(rl, cap, "roofline"))
-    bars = S.bar_chart([(_label(r, i), r.get("cycles")) for i, r in enumerate(layers)], "cycles",
-                       label="cycles per layer")
-    out.append(_figure(bars, "cycles per layer, in network order", "cycles"))
+            cap += " The target reported no roofs."
+        out.append(_figure(rl + V.bound_legend(), cap, "roofline"))
+    bars = S.bar_chart([(_label(r, i), r.get("cycles"), V.BOUND_COLOURS[V.bound_of(r)],
+                         f"{_label(r, i)}: {fmt(r.get('cycles'))} cycles, {V.bound_text(r)}")
+                        for i, r in enumerate(layers)], "cycles", label="cycles per layer")
+    share = V.bound_share(layers)
+    out.append(_figure(share + bars, "cycles per layer in network order, coloured by what bounds each", "cycles"))
+    mem = V.memory_chart(d, layers, _label)
+    out.append(_figure(mem, "peak on-chip memory per layer" + (" against the capacity (dashed)" if 'class="capacity"'
+                                                               in mem else " (the target reports no capacity)"),
+                       "memory"))
+    for chart, caption, fid in V.energy_charts(d, layers, _label):
+        out.append(_figure(chart, caption, fid))
     return '<h2>Charts</h2><div class="charts">' + "".join(out) + "</div>" if any(out) else ""
 
 
@@ -280,25 +320,65 @@ def _timelines(t: Any) -> list[tuple[str, Mapping]]:
     return []
 
 
+EXPANDED = 3  # per-layer timelines shown open (the rest collapsed, one click away)
+
+
+def _busy(evs: Sequence[Mapping]) -> str:
+    """``dma-load busy 62 %, pu 80 %; overlap 41 %`` of the span of the events."""
+    good = [e for e in evs if isinstance(e, Mapping) and _num(e.get("start")) and _num(e.get("end"))]
+    if not good:
+        return ""
+    t0, t1 = min(e["start"] for e in good), max(e["end"] for e in good)
+    span = (t1 - t0) or 1.0
+    parts = []
+    for lane in S.lane_order([str(e.get("lane", "")) for e in good]):
+        iv = S._union([(float(e["start"]), float(e["end"])) for e in good if str(e.get("lane", "")) == lane])
+        parts.append(f"{lane} busy {100 * sum(b - a for a, b in iv) / span:.0f} %")
+    both = S.overlap([(str(e.get("lane", "")), float(e["start"]), float(e["end"])) for e in good])
+    return ", ".join(parts) + f"; two or more busy at once {100 * sum(b - a for a, b in both) / span:.0f} %"
+
+
 def timeline(d: Mapping) -> str:
-    """Offload timeline(s): Gantt of DMA/PU events with the memory occupancy below."""
+    """Offload timeline: the whole network on one time axis, then the first layers expanded (tiles, overlap of
+    DMA and compute, memory occupancy against the capacity) and the others one click away."""
+    tls = [(name, tl) for name, tl in _timelines(d.get("timeline"))]
+    if not tls:
+        return ""
+    tot = d.get("totals") if isinstance(d.get("totals"), Mapping) else {}
     out = []
-    for n, (name, tl) in enumerate(_timelines(d.get("timeline"))):
-        evs = tl.get("events") if isinstance(tl.get("events"), list) else []
-        cap = next((tl[k] for k in ("capacity_bytes", "onchip_bytes", "capacity") if k in tl), None)
-        chart = S.gantt(evs, _samples(tl), cap, str(tl.get("unit", "cycles")))
+    if len(tls) > 1:
+        evs = [e for _, tl in tls for e in _list(tl.get("events"))]
+        smp = [s for _, tl in tls for s in _samples(tl)]
+        cap = tot.get("sram_capacity_bytes")
+        chart = S.gantt(evs, smp, cap if _num(cap) else None, str(tls[0][1].get("unit", "cycles")), width=1000)
+        if chart:
+            out.append(_figure(chart, f"whole network, {len(tls)} layers: {_busy(evs)}", "timeline-network"))
+    for n, (name, tl) in enumerate(tls):
+        evs = _list(tl.get("events"))
+        cap = next((tl[k] for k in ("capacity_bytes", "onchip_bytes", "capacity") if k in tl),
+                   tot.get("sram_capacity_bytes"))
+        chart = S.gantt(evs, _samples(tl), cap if _num(cap) else None, str(tl.get("unit", "cycles")))
         if not chart:
             continue
         extra = f" (first {S.MAX_EVENTS} of {len(evs)} events drawn)" if len(evs) > S.MAX_EVENTS else ""
-        fig = _figure(chart, f"{len(evs)} events{extra}", f"timeline-{n}")
-        out.append(f"<details{' open' if n == 0 else ''}><summary>{_e(name or 'network')}</summary>{fig}"
+        fig = _figure(chart, f"{len(evs)} events{extra}: {_busy(evs)}", f"timeline-{n}")
+        out.append(f"<details{' open' if n < EXPANDED else ''}><summary>{_e(name or 'network')}</summary>{fig}"
                    "</details>" if name else fig)
     return "<h2>Offload timeline</h2>" + "".join(out) if out else ""
 
 
 def extra_sections(d: Mapping) -> str:
+    """Every other section: a key/value table when it is a mapping (memory placement, pass counters), else JSON."""
     rest = [k for k in d if k not in _KNOWN]
-    return "<h2>Other sections</h2>" + "".join(_details(k, d[k]) for k in rest) if rest else ""
+    out = []
+    for k in rest:
+        v = d[k]
+        if isinstance(v, Mapping) and v:
+            rows = "".join(f"<tr><th>{_e(a)}</th><td>{_e(fmt(b))}</td></tr>" for a, b in V.flat(v))
+            out.append(f'<details><summary>{_e(k)}</summary><table class="kv">{rows}</table></details>')
+        else:
+            out.append(_details(k, v))
+    return "<h2>Other sections</h2>" + "".join(out) if out else ""
 
 
 def _list(v: Any) -> list:
@@ -337,14 +417,34 @@ def compare_body(d: Mapping) -> tuple[str, str]:
     keys = list(dict.fromkeys(k for r in rows for k in r if r.get(k) is not None))
     cols = ["target"] + [k for k in ("backend", "latency_ms", "vs_fastest", *_CMP_COLS, "bound") if k in keys]
     cols += [k for k in keys if k not in cols and k != "error"] + (["error"] if "error" in keys else [])
-    body = [f'<section id="summary">{summary({k: v for k, v in d.items() if k != "totals"})}</section>',
+    ok = [r for r in rows if _num(r.get("latency_ms")) and r["latency_ms"] > 0]
+    answer = ""
+    if ok:
+        best = min(ok, key=lambda r: r["latency_ms"])
+        nofit = [r["target"] for r in rows if r.get("fits") is False]
+        failed = [r["target"] for r in rows if r.get("error")]
+        answer = (f'<p class="verdict" id="verdict"><b>fastest: {_e(best["target"])}</b> '
+                  f'({_e(fmt(best["latency_ms"]))} ms, {_e(best.get("bound") or "bound not reported")}-bound); '
+                  + (f"does not fit: {_e(', '.join(nofit))}" if nofit else "every target that reports a capacity "
+                     "fits") + (f"; failed: {_e(', '.join(failed))}" if failed else "") + "</p>")
+    body = [answer, f'<section id="summary">{summary({k: v for k, v in d.items() if k != "totals"})}</section>',
             '<h2>Targets</h2><section id="targets">' + table(rows, list(dict.fromkeys(cols)), cls="targets",
                                                               index=False) + "</section>"]
-    figs = [_figure(S.bar_chart([(r["target"], r.get(k)) for r in rows], unit, label=f"{k} per target"),
-                    f"{header(k)} per target", f"cmp-{k}") for k, unit in (("latency_ms", "ms"),
-                                                                           ("energy_uj", "µJ"))]
-    if any(figs):
-        body.append("<h2>Charts</h2>" + "".join(figs))
+    figs = [_figure(S.bar_chart([(r["target"], r.get(k), V.BOUND_COLOURS[V.bound_of(r)],
+                                  f"{r['target']}: {fmt(r.get(k))} {unit}, {r.get('bound') or 'bound not reported'}")
+                                 for r in rows], unit, label=f"{k} per target", log=True),
+                    f"{header(k)} per target (log scale: every target stays readable), coloured by the bound "
+                    f"that dominates it", f"cmp-{k}") for k, unit in (("latency_ms", "ms"), ("energy_uj", "µJ"))]
+    shares = []
+    for t, r in zip(tgts, rows):
+        ls = [x for x in _list(t.get("layers")) if isinstance(x, Mapping)]
+        chart = V.bound_share(ls) if ls else ""
+        if chart:
+            shares.append(f"<h3>{_e(r['target'])}</h3>{chart}")
+    if any(figs) or shares:
+        body.append('<h2>Charts</h2><div class="charts">' + "".join(figs) + "</div>" + V.bound_legend())
+    if shares:
+        body.append("<h2>Cycles by bound, per target</h2>" + "".join(shares))
     top = []
     for t, r in zip(tgts, rows):
         items = []

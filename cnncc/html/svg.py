@@ -118,18 +118,23 @@ def _axes(x, y, left, top, right, bottom, xlabel, ylabel, xticks, yticks) -> lis
     return p
 
 
-def roofline(points: Sequence[tuple[str, float, float]], peak: float | None,
-             bandwidths: Mapping[str, float] | None = None, width: float = 640, height: float = 400) -> str:
-    """Roofline chart. ``points``: (label, AI in MAC/byte, attained MAC/cycle); ``peak``: compute roof in
-    MAC/cycle (None: not drawn); ``bandwidths``: {memory: bytes/cycle}, each drawn as the roof MAC/cycle =
-    bandwidth × AI, clipped at the peak. Points with a non-positive value are dropped. Returns '' if nothing."""
-    pts = [(str(n), float(a), float(m)) for n, a, m in points if finite(a) and finite(m) and a > 0 and m > 0]
+def roofline(points: Sequence[tuple], peak: float | None,
+             bandwidths: Mapping[str, float] | None = None, width: float = 640, height: float = 400,
+             ceilings: Mapping[str, float] | None = None) -> str:
+    """Roofline chart. ``points``: (label, AI in MAC/byte, attained MAC/cycle[, colour]); ``peak``: compute roof
+    in MAC/cycle (None: not drawn); ``bandwidths``: {memory: bytes/cycle}, each drawn as the roof MAC/cycle =
+    bandwidth × AI, clipped at the peak; ``ceilings``: further flat roofs {name: MAC/cycle} (e.g. a weight-feed
+    or configuration limit). Labels are placed where they overlap no other label (:func:`place_labels`); points
+    with a non-positive value are dropped. Returns '' if nothing."""
+    pts = [(str(q[0]), float(q[1]), float(q[2]), str(q[3]) if len(q) > 3 else PALETTE[0]) for q in points
+           if finite(q[1]) and finite(q[2]) and q[1] > 0 and q[2] > 0]
+    ceil = {str(k): float(v) for k, v in (ceilings or {}).items() if finite(v) and v > 0}
     peak = float(peak) if finite(peak) and peak > 0 else None
     bws = {str(k): float(v) for k, v in (bandwidths or {}).items() if finite(v) and v > 0}
     if not pts and peak is None:
         return ""
-    xs = [a for _, a, _ in pts] + ([peak / b for b in bws.values()] if peak else [])
-    ys = [m for _, _, m in pts] + ([peak] if peak else [])
+    xs = [q[1] for q in pts] + ([peak / b for b in bws.values()] if peak else [])
+    ys = [q[2] for q in pts] + ([peak] if peak else []) + list(ceil.values())
     if not xs:
         xs = [1.0]
     left, top, right, bottom = 60.0, 20.0, width - 20.0, height - 40.0
@@ -153,47 +158,138 @@ def roofline(points: Sequence[tuple[str, float, float]], peak: float | None,
                              "stroke": "#c00", "stroke-width": 2, "stroke-dasharray": "6 3"},
                     raw=el("title", text=f"peak {si(peak)} MAC/cycle")))
         legend.insert(0, ("#c00", "6 3", f"peak {si(peak)} MAC/cycle"))
+    for i, (name, c) in enumerate(ceil.items()):
+        color = PALETTE[(i + 4) % len(PALETTE)]
+        p.append(el("line", {"x1": left, "y1": y(c), "x2": right, "y2": y(c), "class": "roof-ceiling",
+                             "stroke": color, "stroke-width": 2, "stroke-dasharray": "2 3"},
+                    raw=el("title", text=f"{name}: {si(c)} MAC/cycle")))
+        legend.append((color, "2 3", f"{name}: {si(c)} MAC/cycle"))
     for j, (color, dash, text) in enumerate(legend):
         Y = top + 12 + 14 * j
         p.append(el("line", {"x1": left + 8, "y1": Y - 4, "x2": left + 28, "y2": Y - 4, "stroke": color,
                              "stroke-width": 2, "stroke-dasharray": dash}))
         p.append(el("text", {"x": left + 32, "y": Y, "class": "legend"}, text))
-    for n, a, m in pts:
-        p.append(el("circle", {"cx": x(a), "cy": y(m), "r": 4, "class": "pt", "fill": PALETTE[0],
-                               "fill-opacity": 0.75, "stroke": "#123"},
+    for n, a, m, color in pts:
+        p.append(el("circle", {"cx": x(a), "cy": y(m), "r": 4, "class": "pt", "fill": color,
+                               "fill-opacity": 0.8, "stroke": "#123"},
                     raw=el("title", text=f"{n}: AI {si(a)} MAC/B, {si(m)} MAC/cycle")))
-        if len(pts) <= LABEL_POINTS:
-            p.append(el("text", {"x": x(a) + 6, "y": y(m) + 4, "class": "pt-label", "fill": "#345",
-                                   "stroke": "#fff", "stroke-width": 3, "paint-order": "stroke"}, _short(n, 20)))
+    taken = [(left + 4, top + 2, left + 250, top + 16 + 14 * len(legend))]  # the legend's box
+    spots = place_labels([(x(q[1]), y(q[2]), _short(q[0], 20)) for q in pts], taken, (left, top, right, bottom))
+    for (n, *_), pos in zip(pts, spots):
+        if pos is not None:
+            p.append(el("text", {"x": pos[0], "y": pos[1], "class": "pt-label", "fill": "#345", "stroke": "#fff",
+                                 "stroke-width": 3, "paint-order": "stroke", "text-anchor": pos[2]},
+                        _short(n, 20)))
     return svg(width, height, p, "roofline: arithmetic intensity vs attained MAC/cycle", "chart roofline")
+
+
+def text_width(text: str) -> float:
+    """Approximate width (px) of ``text`` in the 11 px chart font."""
+    return 6.2 * len(text)
+
+
+def place_labels(points: Sequence[tuple[float, float, str]], taken: list[tuple[float, float, float, float]],
+                 frame: tuple[float, float, float, float]) -> list[tuple[float, float, str] | None]:
+    """Greedy label placement: for each (x, y, text) try eight spots around the point and keep the first whose box
+    overlaps no placed label, no other point and stays inside ``frame`` (left, top, right, bottom); None when no
+    spot is free (that point keeps only its hover title). Returns (x, y, text-anchor) per point."""
+    boxes = list(taken) + [(px - 4, py - 4, px + 4, py + 4) for px, py, _ in points]
+    out: list[tuple[float, float, str] | None] = []
+    for px, py, text in points:
+        w, h = text_width(text), 12.0
+        own = (px - 4, py - 4, px + 4, py + 4)
+        spot = None
+        for dx, dy, anchor in ((7, 4, "start"), (-7, 4, "end"), (0, -8, "middle"), (0, 15, "middle"),
+                               (7, -6, "start"), (-7, -6, "end"), (7, 13, "start"), (-7, 13, "end")):
+            x0 = px + dx - (w if anchor == "end" else w / 2 if anchor == "middle" else 0)
+            box = (x0, py + dy - 10, x0 + w, py + dy - 10 + h)
+            inside = box[0] >= frame[0] and box[2] <= frame[2] + 15 and box[1] >= frame[1] - 5 and box[3] <= frame[3]
+            if inside and not any(_overlap(box, b) for b in boxes if b != own):
+                spot = (px + dx, py + dy, anchor)
+                boxes.append(box)
+                break
+        out.append(spot)
+    return out
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _short(s: str, n: int = 28) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def bar_chart(items: Sequence[tuple[str, float]], unit: str = "cycles", width: float = 640,
-              label: str = "bar chart", row: float = 16) -> str:
-    """Horizontal bars, one per (label, value ≥ 0) item, in the given order; returns '' if no item."""
-    items = [(str(n), float(v)) for n, v in items if finite(v) and v >= 0]
+def bar_chart(items: Sequence[tuple], unit: str = "cycles", width: float = 640,
+              label: str = "bar chart", row: float = 16, log: bool = False,
+              limit: tuple[str, float] | None = None) -> str:
+    """Horizontal bars, one per (label, value ≥ 0[, colour[, hover text]]) item, in the given order; ``log``: a
+    log-scale axis (values ≤ 0 drawn as empty rows), so one slow item does not hide the others; ``limit``:
+    (name, value) drawn as a dashed vertical line (a capacity). Returns '' if no item."""
+    items = [(str(q[0]), float(q[1]), str(q[2]) if len(q) > 2 and q[2] else PALETTE[0],
+              str(q[3]) if len(q) > 3 and q[3] else "") for q in items if finite(q[1]) and q[1] >= 0]
     if not items:
         return ""
     left, top, right = 190.0, 10.0, width - 60.0
     bottom = top + row * len(items)
     height = bottom + 36
-    x = LinearScale(0, max(v for _, v in items) or 1, left, right)
+    hi = max([v for _, v, _, _ in items] + ([limit[1]] if limit and finite(limit[1]) else [])) or 1
+    positive = [v for _, v, _, _ in items if v > 0]
+    x: LinearScale | LogScale
+    if log and positive:
+        x = LogScale(min(positive) / 10, hi, left, right)  # the smallest bar still spans a decade
+        ticks, base = x.ticks(), left
+    else:
+        x = LinearScale(0, hi, left, right)
+        ticks, base = x.ticks(5), left
     p = []
-    for t in x.ticks(5):
+    for t in ticks:
         p.append(el("line", {"x1": x(t), "y1": top, "x2": x(t), "y2": bottom, "stroke": "#eee"}))
         p.append(el("text", {"x": x(t), "y": bottom + 14, "text-anchor": "middle"}, si(t)))
-    for i, (n, v) in enumerate(items):
+    for i, (n, v, color, hover) in enumerate(items):
         Y = top + i * row
+        end = x(v) if v > 0 or not log else base
         p.append(el("text", {"x": left - 4, "y": Y + row * 0.72, "text-anchor": "end"}, _short(n)))
-        p.append(el("rect", {"x": left, "y": Y + 2, "width": x(v) - left, "height": row - 4, "class": "bar",
-                             "fill": PALETTE[0]}, raw=el("title", text=f"{n}: {si(v)} {unit}")))
-        p.append(el("text", {"x": x(v) + 3, "y": Y + row * 0.72}, si(v)))
-    p.append(el("text", {"x": (left + right) / 2, "y": bottom + 30, "text-anchor": "middle"}, unit))
+        p.append(el("rect", {"x": base, "y": Y + 2, "width": max(end - base, 0), "height": row - 4, "class": "bar",
+                             "fill": color}, raw=el("title", text=hover or f"{n}: {si(v)} {unit}")))
+        p.append(el("text", {"x": end + 3, "y": Y + row * 0.72}, si(v)))
+    if limit and finite(limit[1]) and limit[1] > 0:
+        X = x(limit[1])
+        p.append(el("line", {"x1": X, "y1": top - 4, "x2": X, "y2": bottom, "class": "capacity", "stroke": "#c00",
+                             "stroke-dasharray": "6 3", "stroke-width": 2},
+                    raw=el("title", text=f"{limit[0]}: {si(limit[1])} {unit}")))
+        p.append(el("text", {"x": X - 3, "y": bottom + 28, "text-anchor": "end", "fill": "#c00"},
+                    f"{limit[0]} {si(limit[1])}"))
+    p.append(el("text", {"x": (left + right) / 2, "y": bottom + 30, "text-anchor": "middle"},
+                unit + (" (log scale)" if log and positive else "")))
     return svg(width, height, p, label, "chart bars")
+
+
+def stacked_bar(parts: Sequence[tuple[str, float, str]], unit: str, label: str, width: float = 640) -> str:
+    """One 100 % bar split into (name, value ≥ 0, colour) parts, each with its share, and a legend below."""
+    parts = [(str(n), float(v), c) for n, v, c in parts if finite(v) and v > 0]
+    total = sum(v for _, v, _ in parts)
+    if not parts or total <= 0:
+        return ""
+    left, right, top, h = 10.0, width - 10.0, 6.0, 26.0
+    p, X = [], left
+    for n, v, c in parts:
+        w = (right - left) * v / total
+        p.append(el("rect", {"x": X, "y": top, "width": w, "height": h, "fill": c, "class": "share"},
+                    raw=el("title", text=f"{n}: {si(v)} {unit} ({100 * v / total:.1f} %)")))
+        if w > 44:
+            p.append(el("text", {"x": X + w / 2, "y": top + 17, "text-anchor": "middle", "fill": "#fff"},
+                        f"{100 * v / total:.0f} %"))
+        X += w
+    lx, ly = left, top + h + 18
+    for n, v, c in parts:
+        text = f"{n} {si(v)} {unit} ({100 * v / total:.1f} %)"
+        if lx + 16 + text_width(text) > right:
+            lx, ly = left, ly + 16
+        p.append(el("rect", {"x": lx, "y": ly - 9, "width": 10, "height": 10, "fill": c}))
+        p.append(el("text", {"x": lx + 14, "y": ly}, text))
+        lx += 30 + text_width(text)
+    return svg(width, ly + 8, p, label, "chart stacked")
 
 
 _LANE_RANK = ({"in", "load", "ld", "read", "rd"}, {"pu", "compute", "mac", "exec", "core"},
@@ -209,6 +305,35 @@ def lane_order(lanes: Sequence[str]) -> list[str]:
     return sorted(uniq, key=lambda s: (rank(s), uniq.index(s)))
 
 
+OVERLAP = "overlap"  # the Gantt lane showing when two or more lanes are busy at once
+
+
+def _union(iv: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(iv):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def overlap(events: Sequence[tuple[str, float, float]]) -> list[tuple[float, float]]:
+    """The time intervals during which at least two different lanes are busy ((lane, start, end) events)."""
+    per: dict[str, list[tuple[float, float]]] = {}
+    for lane, a, b in events:
+        if b > a:
+            per.setdefault(lane, []).append((a, b))
+    marks = sorted((t, d) for iv in per.values() for a, b in _union(iv) for t, d in ((a, 1), (b, -1)))
+    out, busy, since = [], 0, 0.0
+    for t, d in marks:
+        if busy >= 2 and t > since:
+            out.append((since, t))
+        busy += d
+        since = t
+    return _union(out)
+
+
 def gantt(events: Sequence[Mapping], samples: Sequence[tuple[float, float]] = (), capacity: float | None = None,
           unit: str = "cycles", width: float = 760) -> str:
     """Gantt chart of ``events`` ({lane, start, end, label}) and, when ``samples`` ((time, bytes) pairs, a step
@@ -221,6 +346,9 @@ def gantt(events: Sequence[Mapping], samples: Sequence[tuple[float, float]] = ()
     if not evs and not smp:
         return ""
     lanes = lane_order([str(e.get("lane", "")) for e in evs])
+    both = overlap([(str(e.get("lane", "")), float(e["start"]), float(e["end"])) for e in evs])
+    if both and len(lanes) > 1:
+        lanes.append(OVERLAP)
     left, right, lane_h, top = 90.0, width - 20.0, 22.0, 10.0
     g_bottom = top + lane_h * len(lanes)
     m_top = g_bottom + (40.0 if evs else 0.0)
@@ -236,6 +364,12 @@ def gantt(events: Sequence[Mapping], samples: Sequence[tuple[float, float]] = ()
                     si(t)))
     for i, lane in enumerate(lanes):
         p.append(el("text", {"x": left - 6, "y": top + i * lane_h + 15, "text-anchor": "end"}, _short(lane, 14)))
+    if OVERLAP in lanes:
+        i = lanes.index(OVERLAP)
+        for a, b in both:
+            p.append(el("rect", {"x": x(a), "y": top + i * lane_h + 3, "width": max(x(b) - x(a), 0.5),
+                                 "height": lane_h - 6, "class": "ev overlap", "fill": "#59a14f",
+                                 "fill-opacity": 0.45}, raw=el("title", text=f"overlap [{si(a)}, {si(b)})")))
     for e in evs:
         i = lanes.index(str(e.get("lane", "")))
         lab = str(e.get("label", ""))

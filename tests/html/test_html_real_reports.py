@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_html_browser import dump
+from test_html_browser import chromium, dump
 from test_html_browser import pytestmark as _browser_mark
 
 from cnncc.compare import compare_targets
@@ -24,6 +24,9 @@ def _check(html: str, tmp_path, name: str) -> str:
     assert not re.search(r"<html[^>]*data-js-error", dom)
     assert re.search(r'<body[^>]*data-ready="1"', dom)
     assert html.count("<svg") >= 2 and dom.count("<svg") == html.count("<svg")
+    shot = tmp_path / f"{name}.png"  # a screenshot per target, checked for non-blankness (a blank page is a few kB)
+    _, console = chromium(tmp_path / f"{name}.html", tmp_path, f"--screenshot={shot}")
+    assert console == [] and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 40_000
     return dom
 
 
@@ -33,6 +36,9 @@ def test_compile_report_renders(target, model, sample_models, tmp_path):
     dom = _check(render_html(report.to_dict(stable=True)), tmp_path, target)
     assert report.layers[0]["name"] in dom
     assert dom.count("<circle") >= 1  # the roofline has at least one layer point
+    assert 'id="speed"' in dom and 'id="bound"' in dom and "<details class=\"target\">" in dom
+    with_macs = [r for r in report.layers if r.get("macs") and r.get("ai") and r.get("cycles")]
+    assert dom.count('class="pt"') == len(with_macs)  # every layer with MACs is on the roofline
 
 
 def test_compare_report_renders(sample_models, tmp_path):
