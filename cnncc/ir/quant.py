@@ -195,3 +195,26 @@ class Dequantize(Op):
 def is_quantized(graph) -> bool:
     """Whether any activation of ``graph`` carries a quantisation record."""
     return any(t.quant is not None for t in graph.types.values())
+
+
+def dequantized_view(graph):
+    """The float graph a quantised ``graph`` stands for: float32 inputs, weights dequantized to float32 (biases
+    ``s·q``), Quantize/Dequantize as Identity. Every quantisation record stays in ``weights.quant`` (activations
+    and weights), so an exporter can write the model's own scales and zero points instead of re-calibrating."""
+    from dataclasses import replace
+
+    from cnncc.ir import ops as O
+    from cnncc.ir.graph import Graph, WeightTable
+    from cnncc.ir.types import TensorType
+
+    wt = graph.weights
+    arrays = {}
+    for name in wt:
+        a = wt[name]
+        q = wt.quant.get(name)
+        arrays[name] = dequantize(a, q) if (q is not None and np.issubdtype(a.dtype, np.integer)) else a
+    layers = [replace(la, op=O.Identity()) if isinstance(la.op, (Quantize, Dequantize)) else la
+              for la in graph.layers]
+    inputs = {i: TensorType(graph.types[i].shape, "float32", graph.types[i].layout) for i in graph.inputs}
+    return Graph.build(graph.name, inputs, graph.outputs, layers, WeightTable(arrays, quant=dict(wt.quant)),
+                       graph.meta)

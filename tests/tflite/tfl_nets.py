@@ -21,7 +21,7 @@ def conv_net(seed: int) -> Graph:
     hw = int(rng.integers(8, 17))
     w = {"w1": _w(rng, k, c, 3, 3), "b1": _w(rng, k), "wd": _w(rng, k, 1, 3, 3), "bd": _w(rng, k),
          "w2": _w(rng, k, k, 1, 1), "b2": _w(rng, k), "w3": _w(rng, k, k, 1, 1),
-         "fc": _w(rng, k * ((hw + 1) // 2 // 2) ** 2, 10), "fcb": _w(rng, 10)}
+         "fc": _w(rng, k * (((hw - 2) // 2 + 1) // 2) ** 2, 10), "fcb": _w(rng, 10)}
     layers = [
         Layer("conv1", O.Conv((3, 3), pads=(1, 1, 1, 1), act=O.Relu()), ("x", "w1", "b1"), ("c1",)),
         Layer("dw", O.Conv((3, 3), (2, 2), pads=(0, 0, 1, 1), groups=k, act=O.Clip(0.0, 6.0)),

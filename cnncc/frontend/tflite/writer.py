@@ -39,7 +39,10 @@ def write_tflite(graph: Graph, path: str | Path, calibrate: bool = True) -> dict
 
 
 def to_tflite_bytes(graph: Graph, calibrate: bool = True) -> tuple[bytes, dict]:
-    """The TFLite flatbuffer of ``graph`` and a summary dict."""
+    """The TFLite flatbuffer of ``graph`` and a summary dict. A quantised graph keeps its own quantisation."""
+    from cnncc.ir.quant import dequantized_view, is_quantized
+
+    graph = dequantized_view(graph) if is_quantized(graph) else graph
     samples = _calibration_values(graph) if calibrate else None
     ranges = share_concat_ranges(graph, _ranges_of(samples or {}))
     ex = _Exporter(graph, ranges, samples or {})
@@ -98,16 +101,25 @@ def range_of(a: np.ndarray | None, fallback: tuple[float, float] = DEFAULT_RANGE
     return float(np.min(a)), float(np.max(a))
 
 
-def quant_params(lo: float, hi: float) -> tuple[float, int]:
-    """Asymmetric int8 (scale, zero point) covering [lo, hi] ∪ {0}."""
+def quant_params(lo: float, hi: float, q=None) -> tuple[float, int]:
+    """Asymmetric int8 (scale, zero point) covering [lo, hi] ∪ {0}; a tensor's existing per-tensor
+    ``q`` (:class:`cnncc.ir.types.QuantParams` of a quantised input model) is kept as it is."""
+    if q is not None and not q.per_axis:
+        return float(q.scale[0]), int(q.zero_point[0])
     lo, hi = min(lo, 0.0), max(hi, 0.0)
     scale = max((hi - lo) / 255.0, 1e-6)
     zp = int(round(-128 - lo / scale))
     return scale, max(-128, min(127, zp))
 
 
-def quantize_weights(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric per-channel int8 quantisation along ``axis``: (int8 array, float32 scales)."""
+def quantize_weights(w: np.ndarray, axis: int, q=None) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-channel int8 quantisation along ``axis``: (int8 array, float32 scales). With the weight's
+    existing QuantParams ``q`` (zero points 0) its own scales are used, so dequantized integers come back exact."""
+    if q is not None and all(z == 0 for z in q.zero_point):
+        scales = np.broadcast_to(np.asarray(q.scale, np.float32), (w.shape[axis],)).copy()
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        return np.clip(np.round(w / scales.reshape(shape).astype(np.float64)), -128, 127).astype(np.int8), scales
     red = tuple(i for i in range(w.ndim) if i != axis)
     amax = np.max(np.abs(w), axis=red) if w.size else np.zeros(w.shape[axis])
     scales = np.maximum(amax / 127.0, 1e-8).astype(np.float32)
@@ -141,7 +153,7 @@ class _Exporter:
         return tuple(s[a] for a in _NCHW_TO_NHWC) if len(s) == 4 else tuple(s)
 
     def qp(self, ir_name: str) -> tuple[float, int]:
-        return quant_params(*self.ranges.get(ir_name, DEFAULT_RANGE))
+        return quant_params(*self.ranges.get(ir_name, DEFAULT_RANGE), q=self.g.weights.quant.get(ir_name))
 
     def act_tensor(self, ir_name: str, tfl_name: str, shape=None, q=None) -> int:
         scale, zp = q or self.qp(ir_name)

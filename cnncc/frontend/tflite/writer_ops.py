@@ -71,6 +71,60 @@ def _conv(ex, layer):
     ex.emit_with_act(layer, op.act, emit)
 
 
+@emitter(O.ConvTranspose)
+def _conv_transpose(ex, layer):
+    """TRANSPOSE_CONV (weights [K, FY, FX, C], no flip): VALID without pads, SAME when ONNX crops what TFLite's
+    SAME crops (total // 2 first, output = input·stride), else VALID then a SLICE of the ONNX window."""
+    op: O.ConvTranspose = layer.op
+    if op.groups != 1 or op.dilations != (1, 1) or not ex.g.is_weight(layer.inputs[1]):
+        raise UnsupportedError.op("ConvTranspose", layer.name, "tflite export (groups, dilation or non-constant "
+                                                               "weights)")
+    x = ex.tmap[layer.inputs[0]]
+    w = np.asarray(ex.g.weights[layer.inputs[1]], np.float64)  # [C, K, FY, FX]
+    k = w.shape[1]
+    _, _, h, wd = ex.g.type_of(layer.inputs[0]).shape
+    _, _, oy, ox = ex.g.type_of(layer.outputs[0]).shape
+    full = ((h - 1) * op.strides[0] + op.kernel[0], (wd - 1) * op.strides[1] + op.kernel[1])
+    bias = np.asarray(ex.g.weights[layer.inputs[2]], np.float64) if len(layer.inputs) > 2 else None
+    wt = w.transpose(1, 2, 3, 0)
+    q, sc = quantize_weights(wt, 0)
+    wi = ex.mb.tensor(f"{layer.name}/weights", wt.shape, "int8", q, scales=sc, zps=[0] * k, qdim=0)
+    bi = _bias(ex, layer, f"{layer.name}/bias", k, ex.mb.scale_of(x), sc, bias)
+    t, lft = op.pads[0], op.pads[1]
+    same = (oy, ox) == (h * op.strides[0], wd * op.strides[1]) and \
+        (t, lft) == ((full[0] - oy) // 2, (full[1] - ox) // 2)
+    if not any(op.pads) and op.output_padding == (0, 0):
+        pad, shape = "VALID", (oy, ox)
+    elif same:
+        pad, shape = "SAME", (oy, ox)
+    elif t + oy <= full[0] and lft + ox <= full[1]:
+        pad, shape = "VALID", full
+    else:
+        raise UnsupportedError.op("ConvTranspose", layer.name, f"tflite export (pads {op.pads} with output_padding "
+                                                               f"{op.output_padding} reach past the full output)")
+
+    def emit(out, act):
+        oshape = ex.mb.tensor(f"{layer.name}/output_shape", (4,), "int32", np.array([1, *shape, k]))
+        ex.mb.op("TRANSPOSE_CONV", [oshape, wi, x, bi], [out],
+                 ("TransposeConvOptions", {"Padding": {"SAME": 0, "VALID": 1}[pad], "StrideW": op.strides[1],
+                                           "StrideH": op.strides[0], "FusedActivationFunction": _ACT[act]}))
+
+    if shape == (oy, ox):
+        ex.emit_with_act(layer, op.act, emit)
+        return
+    fname, rest = ex.fused(op.act, layer)
+    if rest is not None:
+        raise UnsupportedError.op("ConvTranspose", layer.name, f"tflite export (cropped output with {rest.kind})")
+    full_t = ex.mid(f"{layer.name}/full", (1, *full, k), ex.ranges.get(layer.outputs[0], (-4.0, 4.0)))
+    ex.relu_cap(op.act, full_t)
+    emit(full_t, fname)
+    out = ex.out_tensor(layer)
+    ex.mb.set_quant(out, ex.mb.scale_of(full_t), ex.mb.zp_of(full_t))
+    ex.mb.op("SLICE", [full_t, ex.mb.tensor(f"{layer.name}/crop_begin", (4,), "int32", np.array([0, t, lft, 0])),
+                       ex.mb.tensor(f"{layer.name}/crop_size", (4,), "int32", np.array([1, oy, ox, k]))], [out],
+             ("SliceOptions", {}))
+
+
 def _fc(ex, layer, wmat: np.ndarray, bias, act):
     """FULLY_CONNECTED with ``wmat`` [N, K]."""
     x = ex.tmap[layer.inputs[0]]
