@@ -75,6 +75,18 @@ class _Eval:
         raise UsageError(f"constraint {self.text!r}: {type(node).__name__} is not allowed in a constraint")
 
 
+_NODES = (ast.Expression, ast.Name, ast.Load, ast.List, ast.Tuple, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp,
+          ast.Not, ast.USub, ast.UAdd, ast.BinOp, ast.Compare, ast.IfExp, *_BIN, *_CMP)
+
+
+def _allowed(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float, str, bool, type(None)))
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id in _FUNCS and not node.keywords
+    return isinstance(node, _NODES)
+
+
 @dataclass(frozen=True)
 class Constraint:
     """One constraint: its text and its parsed (checked) expression. Dotted names are rewritten to
@@ -92,6 +104,11 @@ class Constraint:
                              mode="eval")
         except SyntaxError as e:
             raise UsageError(f"constraint {text!r}: invalid expression ({e.msg})") from None
+        for node in ast.walk(tree):
+            if not _allowed(node):
+                what = f"calling {ast.unparse(node.func)!r}" if isinstance(node, ast.Call) else type(node).__name__
+                raise UsageError(f"constraint {text!r}: {what} is not allowed in a constraint (allowed: "
+                                 f"arithmetic, comparisons, and/or/not, if-else, {', '.join(_FUNCS)})")
         return cls(text, tree)
 
     def names(self) -> set[str]:
