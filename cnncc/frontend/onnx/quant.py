@@ -180,9 +180,10 @@ def _attr(a):
 def _bias_quant(ctx, node, b: str, x_s: str, w_s: str) -> None:
     if not b:
         return
-    sx = float(np.asarray(ctx.const(x_s, node)).reshape(-1)[0])
-    sw = np.asarray(ctx.const(w_s, node), np.float64).reshape(-1)
-    qrecords(ctx)[ctx.resolve(b)] = QuantParams.channels((sx * sw).tolist(), [0] * sw.size, 0)
+    sx = np.float32(np.asarray(ctx.const(x_s, node)).reshape(-1)[0])
+    sw = np.asarray(ctx.const(w_s, node), np.float32).reshape(-1)
+    scales = (sx * sw).astype(np.float32)  # the float32 product onnxruntime uses for the int32 bias
+    qrecords(ctx)[ctx.resolve(b)] = QuantParams.channels(scales.tolist(), [0] * sw.size, 0)
 
 
 @handles("QLinearConv")

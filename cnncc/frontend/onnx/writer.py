@@ -17,7 +17,7 @@ from cnncc.passes.base import Namer, used_names
 #: ONNX IR version written (onnxruntime >= 1.14 reads it; matches opset 17)
 IR_VERSION = 8
 
-_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "int32": 6, "int64": 7, "bool": 9, "float16": 10}
+_DTYPES = {"float32": 1, "uint8": 2, "int8": 3, "int16": 5, "int32": 6, "int64": 7, "bool": 9, "float16": 10}
 
 
 class _Emitter:
@@ -190,10 +190,17 @@ class _Emitter:
 
 def to_onnx(graph: Graph, opset: int = 17):
     """The graph as an ``onnx.ModelProto`` (opset ``opset``, checked with ``onnx.checker``).
-    Raises UnsupportedError for an op that has no standard-ONNX form at that opset."""
+    Raises UnsupportedError for an op that has no standard-ONNX form at that opset. A quantised graph is written
+    as QDQ ONNX with its own scales and integer weights (:mod:`cnncc.frontend.onnx.qdq_writer`)."""
     import onnx
     from onnx import helper, numpy_helper
 
+    from cnncc.ir.quant import is_quantized
+
+    if is_quantized(graph):
+        from cnncc.frontend.onnx.qdq_writer import to_qdq_onnx
+
+        return to_qdq_onnx(graph, opset)
     em = _Emitter(graph, opset)
     for layer in graph.layers:
         em.layer(layer)
