@@ -65,7 +65,6 @@ REFUSED = {
     ("tflite-writer", "Im2col"): "a lowering artefact: TFLite/Vela have no im2col operator (export before im2col)",
     ("onnx-reader", "Im2col"): "ONNX has no im2col op: the writer emits Pad + Gather, and the reader takes Gather "
                                "only as constant arithmetic",
-    ("tflite-writer", "ConvTranspose"): "TRANSPOSE_CONV is not emitted yet",
 }
 
 

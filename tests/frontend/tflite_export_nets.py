@@ -11,9 +11,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-BLOCKS = ("conv", "depthwise", "bn", "lrn", "hardsigmoid", "hardswish", "sigmoid", "tanh", "leakyrelu", "clip",
-          "avgpool", "maxpool", "softmax", "div_const", "div_act", "arith_const", "resize", "concat", "transpose",
-          "slice", "split", "pad", "se_mean", "lrn_float", "pad_value")
+BLOCKS = ("conv", "depthwise", "convtranspose", "bn", "lrn", "hardsigmoid", "hardswish", "sigmoid", "tanh",
+          "leakyrelu", "clip", "avgpool", "maxpool", "softmax", "div_const", "div_act", "arith_const", "resize",
+          "concat", "transpose", "slice", "split", "pad", "se_mean", "lrn_float", "pad_value")
 HEADS = ("gemm", "mean_gemm", "matmul", "map")
 #: blocks lowered to float operators between DEQUANTIZE and QUANTIZE (or PADV2): Vela runs them on the CPU
 CPU_BLOCKS = ("div_act", "lrn_float", "pad_value")
@@ -79,6 +79,15 @@ def _block(net: _Net, kind: str) -> None:  # noqa: C901 - one branch per block k
         oh = _out(h, k, s, pads[0], pads[2], dil)
         ow = _out(w, k, s, pads[1], pads[3], dil)
         net.set(net.node("Relu", [y])[0], [1, co, oh, ow])
+    elif kind == "convtranspose":  # VALID, SAME, cropped (output_padding), stride 1
+        k, s, p, op = [(2, 2, 0, 0), (4, 2, 1, 0), (3, 2, 1, 1), (3, 1, 1, 0)][int(r.integers(0, 4))]
+        if h * s > 48:
+            k, s, p, op = 3, 1, 1, 0
+        co = int(r.integers(4, 13))
+        wt = r.normal(0, 1 / np.sqrt(c * k * k / s / s), (c, co, k, k))
+        y = net.node("ConvTranspose", [x, net.const(wt, "w"), net.const(r.normal(0, 0.1, co), "b")],
+                     kernel_shape=[k, k], strides=[s, s], pads=[p, p, p, p], output_padding=[op, op])[0]
+        net.set(net.node("Relu", [y])[0], [1, co, (h - 1) * s + k + op - 2 * p, (w - 1) * s + k + op - 2 * p])
     elif kind == "bn":  # after a Relu, so fold-bn cannot fold it
         y = net.node("Relu", [x])[0]
         params = [r.uniform(0.5, 1.5, c), r.normal(0, 0.3, c), r.normal(0, 0.3, c), r.uniform(0.5, 2, c)]
