@@ -164,7 +164,7 @@ def _gemm(ctx: Ctx, op: O.Gemm, a, bm, c=None):
     acc = np.rint(av @ bv).astype(np.int64)
     if c is not None:
         acc = acc + c.astype(np.int64).reshape(1, -1)
-    real = qa.scale[0] * _scales(qb) / ctx.qout().scale[0]
+    real = qa.scale[0] * _scales(qb) / ctx.qout().scale[0]  # TFLite: double(s_in)·double(s_w)/double(s_out)
     return [requant(ctx, acc, real, 1, op.act)]
 
 
