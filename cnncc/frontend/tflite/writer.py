@@ -226,15 +226,18 @@ class _Exporter:
             return "RELU_N1_TO_1", None
         if isinstance(act, O.Clip) and act.lo == 0:
             return "RELU", None  # the upper bound by int8 saturation: see relu_cap
+        if isinstance(act, O.Clip) and act.lo <= 0 <= act.hi:
+            return "NONE", None  # both bounds by int8 saturation (within half a step): see relu_cap
         return "NONE", act
 
     def relu_cap(self, act, idx: int) -> None:
-        """Clip(0, hi) written as RELU: quantise its output over [0, ≤ hi] so saturation is the upper clamp."""
-        if isinstance(act, O.Clip) and act.lo == 0 and math.isfinite(act.hi):
+        """A Clip(lo ≤ 0 ≤ hi) fused as RELU or NONE: quantise the output within [lo, hi] so that int8
+        saturation is the clamp (exact at 0, within half a step elsewhere)."""
+        if isinstance(act, O.Clip) and act.lo <= 0 <= act.hi:
             s, z = self.mb.scale_of(idx), self.mb.zp_of(idx)
-            top = (127 - z) * s
-            if top > act.hi:
-                self.mb.set_quant(idx, *quant_params(0.0, act.hi))
+            bot, top = (-128 - z) * s, (127 - z) * s
+            if top > act.hi or bot < act.lo:
+                self.mb.set_quant(idx, *quant_params(max(bot, act.lo), min(top, act.hi)))
 
     def emit_with_act(self, layer: Layer, act, emit) -> None:
         """Emit ``emit(out_idx, fused_name)``; a non-fusable activation follows as its own op."""

@@ -113,6 +113,17 @@ def _real_range(ex, idx: int) -> tuple[float, float]:
     return (-128 - z) * s, (127 - z) * s
 
 
+def widen(ex, layer, src: int, values: list[float]) -> int:
+    """``src``, or a QUANTIZE of it to a range that also holds ``values`` (constants an op must represent in
+    its input's quantisation)."""
+    lo_r, hi_r = _real_range(ex, src)
+    if all(lo_r <= v <= hi_r for v in values):
+        return src
+    wide = ex.mid(f"{layer.name}/widened", ex.mb.tensors[src].shape, (min([lo_r] + values), max([hi_r] + values)))
+    ex.mb.op("QUANTIZE", [src], [wide])
+    return wide
+
+
 def clip(ex, act: O.Clip, src: int, dst: int, layer) -> None:
     """Clip(lo, hi) with lo ≤ 0 ≤ hi: one QUANTIZE (int8 requantisation) into ``dst`` quantised over the
     bounds, so int8 saturation clamps (within half a step); otherwise MAXIMUM(x, lo) then MINIMUM(., hi), all
@@ -126,12 +137,8 @@ def clip(ex, act: O.Clip, src: int, dst: int, layer) -> None:
         ex.mb.set_quant(dst, *quant_params(max(act.lo, lo_r), min(act.hi, hi_r)))
         ex.mb.op("QUANTIZE", [src], [dst])
         return
-    bounds = [v for v in (act.lo, act.hi) if math.isfinite(v)]
-    if any(not lo_r <= v <= hi_r for v in bounds):  # a bound src cannot hold: requantise to a range that can
-        wide = ex.mid(f"{layer.name}/widened", shape, (min([lo_r] + bounds), max([hi_r] + bounds)))
-        ex.mb.op("QUANTIZE", [src], [wide])
-        src = wide
-        lo_r, hi_r = _real_range(ex, src)
+    src = widen(ex, layer, src, [v for v in (act.lo, act.hi) if math.isfinite(v)])
+    lo_r, hi_r = _real_range(ex, src)
     s, z = ex.mb.scale_of(src), ex.mb.zp_of(src)
     ex.mb.set_quant(dst, s, z)
     steps = [(code, v) for code, v, need in (("MAXIMUM", act.lo, act.lo > lo_r), ("MINIMUM", act.hi, act.hi < hi_r))

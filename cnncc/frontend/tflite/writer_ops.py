@@ -178,6 +178,8 @@ def _matmul(ex, layer):
     fname, rest = ex.fused(layer.op.act, layer)
     post = ex.ranges.get(layer.outputs[0], (-4.0, 4.0))
     y = ex.mid(f"{layer.name}/fc", (rows[0], n), post if rest is None else ex.pre_act_range(layer))
+    if rest is None:
+        ex.relu_cap(layer.op.act, y)
     ex.mb.op("FULLY_CONNECTED", [x2, wi, bi], [y], ("FullyConnectedOptions", {"FusedActivationFunction": _ACT[fname]}))
     if rest is not None:
         z = ex.mid(f"{layer.name}/act", (rows[0], n), post)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnncc.errors import UnsupportedError
+from cnncc.frontend.tflite import writer_lower
 from cnncc.frontend.tflite.writer import _NCHW_TO_NHWC, same_pads
 from cnncc.ir import ops as O
 
@@ -185,6 +186,8 @@ def pad(ex, layer) -> None:
                            ex.mb.tensor(f"{layer.name}/crop_size", (r,), "int32", np.array(size))], [crop],
                  ("SliceOptions", {}))
         x, shape, pairs = crop, size, [[max(0, v) for v in p] for p in pairs]
+    if op.mode == "constant" and op.value != 0:
+        x = writer_lower.widen(ex, layer, x, [op.value])  # PADV2 writes the value in the input's quantisation
     steps: list[tuple[str, list[list[int]]]]
     if op.mode == "constant":
         steps = [("PAD" if op.value == 0 else "PADV2", pairs)]
