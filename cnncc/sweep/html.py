@@ -100,16 +100,23 @@ def scatter(rows: Sequence[Mapping], fx: str, fy: str, colours: Mapping[str, str
     return S.svg(W, H, p, f"{fy} vs {fx}")
 
 
-def _axis_scale(vals: list[Any], y0: float, y1: float) -> tuple[Any, list[tuple[float, str]]]:
+def _short(text: str, n: int = 18) -> str:
+    """``text`` cut in the middle to at most ``n`` characters (both ends tell values apart)."""
+    return text if len(text) <= n else text[: (n - 1) // 2] + "…" + text[-(n // 2):]
+
+
+def _axis_scale(vals: list[Any], y0: float, y1: float, discrete: bool) -> tuple[Any, list[tuple[float, str]]]:
     """A value -> y mapping for one parallel axis (numeric: linear or log; otherwise: categories) and its
-    tick labels."""
+    tick labels; a ``discrete`` numeric axis (a sweep axis) is ticked at its values when they are few."""
     if vals and all(_num(v) for v in vals):
         sc = _scale([float(v) for v in vals], y0, y1)
-        return sc, [(sc(t), S.si(t)) for t in _ticks(sc)]
+        distinct = sorted({float(v) for v in vals})
+        ticks = distinct if discrete and len(distinct) <= 8 else _ticks(sc)
+        return sc, [(sc(t), S.si(t)) for t in ticks]
     cats = sorted({_fmt(v) for v in vals})
     step = (y0 - y1) / max(len(cats) - 1, 1)
     pos = {c: (y0 + y1) / 2 if len(cats) == 1 else y0 - i * step for i, c in enumerate(cats)}
-    return (lambda v: pos[_fmt(v)]), [(pos[c], c if len(c) <= 18 else c[:17] + "…") for c in cats]
+    return (lambda v: pos[_fmt(v)]), [(pos[c], _short(c)) for c in cats]
 
 
 def parallel(rows: Sequence[Mapping], axes: Sequence[str], objectives: Sequence[str],
@@ -120,23 +127,27 @@ def parallel(rows: Sequence[Mapping], axes: Sequence[str], objectives: Sequence[
     if len(dims) < 2 or not rows:
         return ""
     pts = rows[:MAX_DRAWN]
-    width = max(520.0, 110.0 * len(dims))
-    height, top, bottom = 300.0, 28.0, 262.0
-    xs = [60 + i * (width - 120) / (len(dims) - 1) for i in range(len(dims))]
+    width = max(560.0, 150.0 * len(dims))
+    height, top, bottom = 320.0, 48.0, 300.0
+    xs = [30 + i * (width - 150) / (len(dims) - 1) for i in range(len(dims))]
 
     def value(r: Mapping, kind: str, name: str) -> Any:
         return (r.get("axes") or {}).get(name) if kind == "axis" else r["totals"].get(name)
 
     scales = []
     p: list[str] = []
+    labels: list[str] = []  # tick labels, drawn over the lines
     for X, (kind, name) in zip(xs, dims):
         vals = [v for r in pts if (v := value(r, kind, name)) is not None and (kind == "axis" or _num(v))]
-        sc, ticks = _axis_scale(vals, bottom, top)
+        sc, ticks = _axis_scale(vals, bottom, top, kind == "axis")
         scales.append(sc)
         p.append(S.el("line", {"x1": X, "y1": top, "x2": X, "y2": bottom, "stroke": "#555"}))
-        p.append(S.el("text", {"x": X, "y": 14, "text-anchor": "middle", "font-weight": "bold"}, name))
+        p.append(S.el("text", {"x": X, "y": 16 if len(scales) % 2 else 32, "font-weight": "bold",
+                               "fill": "#000" if kind == "axis" else "#8a3b00"},
+                      _short(name, 28), raw=S.el("title", text=name)))
         for Y, label in ticks:
-            p.append(S.el("text", {"x": X + 4, "y": Y + 3, "fill": "#555"}, label))
+            labels.append(S.el("text", {"x": X + 4, "y": Y + 3, "fill": "#333", "paint-order": "stroke",
+                                   "stroke": "#fff", "stroke-width": 3}, label))
     for r in sorted(pts, key=lambda r: (bool(r.get("pareto")), r["index"])):
         coords = []
         for X, sc, (kind, name) in zip(xs, scales, dims):
@@ -163,7 +174,7 @@ def parallel(rows: Sequence[Mapping], axes: Sequence[str], objectives: Sequence[
                                "stroke-width": 2.2 if on else 1, "stroke-opacity": 1 if on else 0.5,
                                "class": "pc pareto" if on else "pc"},
                       raw=S.el("title", text=_hover(r, objectives))))
-    return S.svg(width, height, p, "parallel coordinates over the axes and objectives")
+    return S.svg(width, height, p + labels, "parallel coordinates over the axes and objectives")
 
 
 def _legend(colours: Mapping[str, str]) -> str:
