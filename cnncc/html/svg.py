@@ -19,6 +19,7 @@ import html
 import math
 import re
 from collections.abc import Mapping, Sequence
+from typing import TypeGuard
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac")
@@ -44,7 +45,7 @@ def si(v: float) -> str:
     return f"{v:.3g}"
 
 
-def finite(v: object) -> bool:
+def finite(v: object) -> TypeGuard[float]:
     """True for an int/float (not bool) that is finite."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -142,7 +143,7 @@ def roofline(points: Sequence[tuple], peak: float | None,
     y = LogScale(min(ys) / 2, max(ys) * 2, bottom, top)
     p = _axes(x, y, left, top, right, bottom, "arithmetic intensity (MAC/byte)", "attained MAC/cycle",
               x.ticks(), y.ticks())
-    legend = []  # (colour, dash, text), drawn top-left
+    legend: list[tuple[str, str | None, str]] = []  # (colour, dash, text), drawn top-left
     for i, (mem, bw) in enumerate(bws.items()):
         x_lo = max(x.d0, y.d0 / bw)  # where the memory roof enters the plot
         x_hi = min(x.d1, peak / bw if peak else x.d1, y.d1 / bw)

@@ -49,7 +49,7 @@ def cycles_by_bound(layers: Sequence[Mapping]) -> dict[str, float]:
     agg: dict[str, float] = {}
     for r in layers:
         c = r.get("cycles")
-        if S.finite(c):
+        if isinstance(c, (int, float)) and S.finite(c):
             agg[bound_of(r)] = agg.get(bound_of(r), 0.0) + float(c)
     return agg
 
@@ -70,7 +70,7 @@ def _n(v: Any, unit: str = "") -> str:
 
 def verdict(d: Mapping, layers: Sequence[Mapping]) -> str:
     """Three answer cards: does it fit, how fast, what bounds it (plus energy when reported)."""
-    tot = d.get("totals") if isinstance(d.get("totals"), Mapping) else {}
+    tot: Mapping[str, Any] = d["totals"] if isinstance(d.get("totals"), Mapping) else {}
     if not tot:
         return ""
     cards = []
@@ -140,12 +140,12 @@ def _onchip(r: Mapping) -> Any:
 
 def memory_chart(d: Mapping, layers: Sequence[Mapping], label: Any) -> str:
     """Per-layer on-chip use (bytes) against the capacity (dashed line)."""
-    tot = d.get("totals") if isinstance(d.get("totals"), Mapping) else {}
+    tot: Mapping[str, Any] = d["totals"] if isinstance(d.get("totals"), Mapping) else {}
     items = [(label(r, i), _onchip(r), "#76b7b2") for i, r in enumerate(layers)]
     if not any(v is not None for _, v, _ in items):
         return ""
     cap = tot.get("sram_capacity_bytes")
-    mem = d.get("memory") if isinstance(d.get("memory"), Mapping) else {}
+    mem: Mapping[str, Any] = d["memory"] if isinstance(d.get("memory"), Mapping) else {}
     if not S.finite(cap):
         cap = mem.get("capacity_bytes")
     limit = ("capacity", float(cap)) if S.finite(cap) and cap > 0 else None
@@ -156,7 +156,7 @@ def memory_chart(d: Mapping, layers: Sequence[Mapping], label: Any) -> str:
 def energy_charts(d: Mapping, layers: Sequence[Mapping], label: Any) -> list[tuple[str, str, str]]:
     """(svg, caption, id) for the network energy split and the per-layer split, where reported."""
     out = []
-    tot = d.get("totals") if isinstance(d.get("totals"), Mapping) else {}
+    tot: Mapping[str, Any] = d["totals"] if isinstance(d.get("totals"), Mapping) else {}
     split = tot.get("energy_split_uj")
     if isinstance(split, Mapping) and split:
         names = sorted(split)
@@ -184,7 +184,7 @@ def resolved_target(t: Any, fmt: Any) -> str:
     if not isinstance(t, Mapping):
         return ""
     params = flat(t.get("params", {})) if isinstance(t.get("params"), Mapping) else []
-    over = t.get("overrides") if isinstance(t.get("overrides"), Mapping) else {}
+    over: Mapping[str, Any] = t["overrides"] if isinstance(t.get("overrides"), Mapping) else {}
     head = [(k, t[k]) for k in ("name", "backend", "source", "default_pipeline") if k in t]
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(fmt(v))}</td></tr>" for k, v in head)
     rows += "".join(f'<tr class="{"over" if k in over else ""}"><th>{_e(k)}</th><td>{_e(fmt(v))}</td></tr>'
