@@ -12,6 +12,7 @@ most cycles) and the top layers by cycles.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cnncc.errors import TargetError
 from cnncc.report import Column, Report, model_input
@@ -65,7 +66,9 @@ def compare_targets(model: str | Path, names: list[str], overrides: list[tuple[s
             raise TargetError(f"--targets lists {lab!r} twice")
     graph = load_model(model, input_shapes)
     overrides = overrides or []
-    rows, entries, targets = [], [], []
+    rows: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    targets: list[dict[str, Any]] = []
     for cfg in configs:
         base = load_target(cfg.name)  # its keys decide which --set entries apply to it
         tgt = load_target(cfg.name, _for_target(cfg.name, dict(base.params), overrides, cfg.title)
@@ -74,15 +77,16 @@ def compare_targets(model: str | Path, names: list[str], overrides: list[tuple[s
         rep = compile_model(graph, tgt)
         t = rep.totals
         label = cfg.title if cfg.overrides else tgt.name
-        entry = {"target": label, "backend": tgt.backend, "pipeline": rep.inputs.get("pipeline"),
-                 "totals": t, "bound": dominant_bound(rep.layers), "top_layers": top_layers(rep.layers)}
+        entry: dict[str, Any] = {"target": label, "backend": tgt.backend, "pipeline": rep.inputs.get("pipeline"),
+                                 "totals": t, "bound": dominant_bound(rep.layers),
+                                 "top_layers": top_layers(rep.layers)}
         entries.append(entry)
         rows.append({"name": label, "latency_ms": t.get("latency_ms"), "cycles": t.get("cycles"),
                      "clock_hz": t.get("clock_hz"), "energy_uj": t.get("energy_uj"),
                      "inferences_per_s": t.get("inferences_per_s"), "bound": entry["bound"],
                      "top_layers": [x["name"] for x in entry["top_layers"]]})
     unknown = [k for k, _ in overrides if ":" not in k and not any(
-        k.split(".")[0] in t["params"] for t in targets)]
+        k.split(".")[0] in tg["params"] for tg in targets)]
     if unknown:
         raise TargetError(f"--set key(s) {unknown} match none of the targets {names}")
     cols = (Column("name", "target"), Column("latency_ms", "latency ms", ".4f"), Column("cycles", "cycles", ",.0f"),

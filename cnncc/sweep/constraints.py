@@ -71,7 +71,8 @@ class _Eval:
             return self(node.body) if self(node.test) else self(node.orelse)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS \
                 and not node.keywords:
-            return _FUNCS[node.func.id](*(self(a) for a in node.args))
+            fn: Any = _FUNCS[node.func.id]
+            return fn(*(self(a) for a in node.args))
         raise UsageError(f"constraint {self.text!r}: {type(node).__name__} is not allowed in a constraint")
 
 

@@ -149,14 +149,15 @@ def parallel(rows: Sequence[Mapping], axes: Sequence[str], objectives: Sequence[
             labels.append(S.el("text", {"x": X + 4, "y": Y + 3, "fill": "#333", "paint-order": "stroke",
                                    "stroke": "#fff", "stroke-width": 3}, label))
     for r in sorted(pts, key=lambda r: (bool(r.get("pareto")), r["index"])):
-        coords = []
+        coords: list[tuple[float, float] | None] = []
         for X, sc, (kind, name) in zip(xs, scales, dims):
             v = value(r, kind, name)
             if v is None or (kind == "obj" and not _num(v)):
                 coords.append(None)
             else:
                 coords.append((X, sc(float(v)) if isinstance(sc, (S.LinearScale, S.LogScale)) else sc(v)))
-        segs, cur = [], []
+        segs: list[list[tuple[float, float]]] = []
+        cur: list[tuple[float, float]] = []
         for c in coords:
             if c is None:
                 if len(cur) > 1:

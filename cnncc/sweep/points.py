@@ -88,6 +88,11 @@ def format_option(v: Any) -> str:
     return str(v)
 
 
+def _fill(template: str, values: dict[str, Any]) -> str:
+    """A pipeline template with its ``{axis}`` placeholders replaced by the values' option text."""
+    return PLACEHOLDER.sub(lambda m: format_option(values[m.group(1)]), template)
+
+
 def _combos(axes: list[Axis], spec: SweepSpec, stream: str) -> Iterator[tuple[Any, ...]]:
     """Value tuples of ``axes`` in grid order, or a seeded random order (every combination at most once)."""
     sizes = [len(a.values) for a in axes]
@@ -178,8 +183,7 @@ def generate(spec: SweepSpec) -> tuple[list[Point], int]:
                     if spec.samples is not None and taken >= spec.samples:
                         break
                     values = dict(zip((a.name for a in axes), combo))
-                    text = PLACEHOLDER.sub(lambda m, v=values: format_option(v[m.group(1)]), tpl) \
-                        if tpl is not None else None
+                    text = _fill(tpl, values) if tpl is not None else None
                     env = {**values, "model": model.stem, "target": base.name, "pipeline": text or ""}
                     if not all(c.holds(env, vacuous) for c in spec.constraints):
                         excluded += 1

@@ -22,7 +22,7 @@ from cnncc.sweep.execute import Progress, Runner, run_tasks
 from cnncc.sweep.pareto import best_per_budget, fronts
 from cnncc.sweep.points import Point, generate
 from cnncc.sweep.results import ResultsLog
-from cnncc.sweep.spec import SweepSpec, load_sweep
+from cnncc.sweep.spec import Budget, SweepSpec, load_sweep
 
 
 def default_out_dir(spec: SweepSpec) -> Path:
@@ -40,19 +40,26 @@ def _row(point: Point, res: dict[str, Any]) -> dict[str, Any]:
             "cnncc_version": __version__}
 
 
+def _getter(table: str, key: str) -> Callable[[dict], Any]:
+    return lambda r: (r.get(table) or {}).get(key)
+
+
+def _budget_getter(b: Budget) -> Callable[[dict], Any]:
+    return lambda r: b.passes(r.get("totals") or {}) if r.get("status") == "ok" else None
+
+
 def _columns(spec: SweepSpec) -> list[tuple[str, Callable[[dict], Any]]]:
     cols: list[tuple[str, Callable[[dict], Any]]] = [
         ("index", lambda r: r.get("index")), ("model", lambda r: r.get("model")),
         ("target", lambda r: r.get("target")), ("backend", lambda r: r.get("backend")),
         ("pipeline", lambda r: r.get("pipeline"))]
     for a in spec.axes:
-        cols.append((a.name, lambda r, n=a.name: (r.get("axes") or {}).get(n)))
+        cols.append((a.name, _getter("axes", a.name)))
     cols += [("status", lambda r: r.get("status")), ("exit_code", lambda r: r.get("exit_code"))]
     for o in spec.objectives:
-        cols.append((o.field, lambda r, f=o.field: (r.get("totals") or {}).get(f)))
+        cols.append((o.field, _getter("totals", o.field)))
     for b in spec.budgets:
-        cols.append((f"budget:{b.name}", lambda r, b=b: b.passes(r.get("totals") or {})
-                     if r.get("status") == "ok" else None))
+        cols.append((f"budget:{b.name}", _budget_getter(b)))
     cols += [("pareto", lambda r: r.get("pareto")), ("error", lambda r: r.get("error")),
              ("key", lambda r: r.get("key"))]
     return cols

@@ -169,7 +169,7 @@ def _models(path: Path, entries: list) -> tuple[Path, ...]:
 
 
 def _targets(path: Path, entries: list) -> tuple[TargetConfig, ...]:
-    out = []
+    out: list[TargetConfig] = []
     for e in entries:
         if isinstance(e, str):
             cfg = parse_config(e)
@@ -226,13 +226,13 @@ def _budgets(path: Path, table: Any, objectives: tuple[Objective, ...]) -> tuple
     for name, body in table.items():
         if not isinstance(body, dict):
             raise UsageError(f"{path}: budgets.{name} must be a table of field = limit")
-        limits = []
+        limits: list[tuple[str, float | None, float | None]] = []
         best = objectives[0]
         for k, v in body.items():
             if k == "best":
                 best = _objective(path, v)
                 continue
-            f = ALIASES.get(k, k)
+            f = str(ALIASES.get(k, k))
             lo = hi = None
             if isinstance(v, dict):
                 _check_keys(path, v, ("min", "max"), f"budgets.{name}.{k}")

@@ -24,13 +24,13 @@ def point_sets(draw):
     return [tuple(draw(value) for _ in range(dims)) for _ in range(n)]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(point_sets())
 def test_front_equals_brute_force(vectors):
     assert pareto_front(vectors) == brute(vectors)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(point_sets(), st.lists(st.sampled_from(["min", "max"]), min_size=4, max_size=4))
 def test_fronts_per_model_with_maximised_objectives(vectors, goals):
     dims = len(vectors[0]) if vectors else 1
