@@ -14,6 +14,7 @@ from cnncc.spec import TargetSpec
 
 #: backend name -> ("module:SpecClass", "module:BackendClass")
 BACKENDS: dict[str, tuple[str, str]] = {
+    "offload": ("cnncc.backends.offload.spec:OffloadSpec", "cnncc.backends.offload.backend:OffloadBackend"),
     "ethos_u65": ("cnncc.backends.ethos_u65.spec:EthosU65Spec", "cnncc.backends.ethos_u65.backend:EthosU65Backend"),
     "openedgecgra": ("cnncc.backends.openedgecgra.spec:CgraSpec",
                      "cnncc.backends.openedgecgra.backend:OpenEdgeCgraBackend"),
@@ -22,7 +23,6 @@ BACKENDS: dict[str, tuple[str, str]] = {
 #: backends still on the first round's module contract (``validate_params``/``compile -> Report``), run through
 #: the driver's legacy adapter until they are migrated
 LEGACY: dict[str, str] = {
-    "offload": "cnncc.backends.offload",
 }
 
 

@@ -4,14 +4,14 @@ closed form of :mod:`regular`, which the tests check equal to the simulator on e
 * ``no_reuse``: output-stationary tiles, but every step reloads all its tiles (no reuse between steps);
 * ``output_stationary``: fixed tiles (up to 8x8 pixels x 16 channels), c innermost so outputs never spill;
 * ``weight_stationary``: weight tiles (up to 16x16 channels) fixed while y, x run inside.
-Tile sizes start at those caps and are halved (largest divisor below) until the strategy fits.
+Tile sizes start at those caps (the largest tile size of the space below) and shrink until the strategy fits.
 """
 
 from __future__ import annotations
 
 from cnncc.backends.offload.formalism import Regular, Tiling
 from cnncc.backends.offload.model import Accel
-from cnncc.backends.offload.problem import DIMS, Problem, divisors
+from cnncc.backends.offload.problem import DIMS, Problem
 from cnncc.backends.offload.regular import fits
 
 CAPS = {"no_reuse": (8, 8, 16, 64), "output_stationary": (8, 8, 16, 64), "weight_stationary": (4, 4, 16, 16)}
@@ -19,15 +19,15 @@ ORDER = {"no_reuse": ("y", "x", "k", "c"), "output_stationary": ("y", "x", "k", 
          "weight_stationary": ("k", "c", "y", "x")}
 
 
-def _largest(n: int, cap: int) -> int:
-    return max(d for d in divisors(n) if d <= cap)
+def _largest(p: Problem, d: str, cap: int) -> int:
+    return max(t for t in p.candidates(d) if t <= cap)
 
 
 def hand(p: Problem, acc: Accel, name: str) -> Regular | None:
     """The hand strategy ``name`` shrunk until it fits, or None if even 1x1x1x1 tiles do not fit."""
     caps = dict(zip(DIMS, CAPS[name]))
     while True:
-        t = {d: _largest(p.size(d), caps[d]) for d in DIMS}
+        t = {d: _largest(p, d, caps[d]) for d in DIMS}
         s = Regular(Tiling(t["y"], t["x"], t["k"], t["c"]), ORDER[name], frozenset(), reuse=name != "no_reuse")
         if fits(p, acc, s):
             return s

@@ -3,7 +3,7 @@
 A sub-convolution is a tuple of tile indices {y, x, k, c}. A :class:`Step` loads tiles, computes
 sub-convolutions, stores output tiles (``final`` results or ``psum`` spills) and evicts tiles. A strategy is a
 sequence of steps; :func:`check` names the first rule it breaks (:data:`RULES`). A :class:`Regular` strategy
-(equal tiles, a loop order, whole-operand residency) expands into steps with :func:`expand`.
+(equal tiles but a ragged last one, a loop order, whole-operand residency) expands into steps with :func:`expand`.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class Tiling:
 
 @dataclass(frozen=True)
 class Regular:
-    """A regular strategy: equal tiles, loop ``order`` (outermost first, over DIMS), ``resident`` operands
+    """A regular strategy: equal tiles (the last one along a dimension may be smaller), loop ``order`` (outermost first, over DIMS), ``resident`` operands
     loaded whole before the first step (or, for O, accumulated whole and stored after the last), and
     ``reuse`` (False: every step reloads all its tiles — the no-reuse hand baseline)."""
 
@@ -92,33 +92,33 @@ def _getter(rel: tuple[str, ...]):
 
 
 def expand(p: Problem, acc: Accel, s: Regular) -> list[Step]:
-    """The explicit steps of a regular strategy (one sub-convolution per step)."""
+    """The explicit steps of a regular strategy (one sub-convolution per step; ragged last tiles smaller)."""
     t = s.tiling.as_dict()
-    n = {d: p.size(d) // t[d] for d in DIMS}
+    n = {d: p.ntiles(d, t[d]) for d in DIMS}
     streamed = [a for a in p.operands if a not in s.resident and not (a == "I" and p.in_free)]
-    pre = [Transfer(a, ALL, p.full_bytes(a, acc)) for a in ("I", "W") if a in s.resident and a in p.operands
+    pre = [Transfer(a, ALL, p.full_bytes(a)) for a in ("I", "W") if a in s.resident and a in p.operands
            and not (a == "I" and p.in_free)]
-    tb = {a: p.tile_bytes(a, t, acc) for a in p.operands}
-    fin = p.tile_bytes("O", t, acc, final=True)
     visits: dict[tuple, int] = {}
     steps: list[dict] = []
     prev: dict | None = None
     for idx in itertools.product(*(range(n[d]) for d in s.order)):
         sc = dict(zip(s.order, idx))
+        sz = p.sizes_at(t, sc)
         keys = {a: tile_key(p, a, sc) for a in p.operands}
         loads = list(pre) if prev is None else []
-        cur = {"loads": loads, "sc": sc, "keys": keys, "stores": [], "evicts": [], "keeps": []}
+        cur = {"loads": loads, "sc": sc, "keys": keys, "stores": [], "evicts": [], "keeps": [],
+               "o": p.tile_bytes("O", sz), "fin": p.tile_bytes("O", sz, final=True)}
         for a in streamed:
             if a == "O":
                 continue
             if prev is None or not s.reuse or prev["keys"][a] != keys[a]:
-                loads.append(Transfer(a, keys[a], tb[a]))
+                loads.append(Transfer(a, keys[a], p.tile_bytes(a, sz)))
         ko = keys["O"]
         if prev is None or not s.reuse or prev["keys"]["O"] != ko:
             if prev is not None:
-                _leave_output(p, s, prev, visits[prev["keys"]["O"]] == n["c"], fin, tb["O"])
+                _leave_output(p, s, prev, visits[prev["keys"]["O"]] == n["c"])
             if "O" not in s.resident and visits.get(ko, 0) > 0:
-                loads.append(Transfer("O", ko, tb["O"], "psum"))
+                loads.append(Transfer("O", ko, cur["o"], "psum"))
         visits[ko] = visits.get(ko, 0) + 1
         if prev is not None:
             for a in streamed:
@@ -126,31 +126,32 @@ def expand(p: Problem, acc: Accel, s: Regular) -> list[Step]:
                     prev["evicts"].append((a, prev["keys"][a]))
         steps.append(cur)
         prev = cur
-    _leave_output(p, s, prev, visits[prev["keys"]["O"]] == n["c"], fin, tb["O"])
+    assert prev is not None
+    _leave_output(p, s, prev, visits[prev["keys"]["O"]] == n["c"])
     for a in streamed:
         if a != "O":
             prev["evicts"].append((a, prev["keys"][a]))
     if "O" in s.resident:
         if p.out_keep:
-            prev["keeps"].append(("O", ALL, p.full_bytes("O", acc, final=True)))
+            prev["keeps"].append(("O", ALL, p.full_bytes("O", final=True)))
         else:
-            prev["stores"].append(Transfer("O", ALL, p.full_bytes("O", acc, final=True), "final"))
+            prev["stores"].append(Transfer("O", ALL, p.full_bytes("O", final=True), "final"))
     return [Step(tuple(x["loads"]), (tuple(x["sc"][d] for d in DIMS),), tuple(x["stores"]), tuple(x["evicts"]),
                  tuple(x["keeps"])) for x in steps]
 
 
-def _leave_output(p: Problem, s: Regular, prev: dict, last: bool, fin: int, psum: int) -> None:
+def _leave_output(p: Problem, s: Regular, prev: dict, last: bool) -> None:
     """The output tile of step ``prev`` is left: store it (final after its last accumulation, else spill)."""
     if "O" in s.resident:
         return
     ko = prev["keys"]["O"]
     if last and p.out_keep:
-        prev["keeps"].append(("O", ko, fin))
+        prev["keeps"].append(("O", ko, prev["fin"]))
         prev["evicts"].append(("O", ko))
     elif last:
-        prev["stores"].append(Transfer("O", ko, fin, "final"))
+        prev["stores"].append(Transfer("O", ko, prev["fin"], "final"))
     else:
-        prev["stores"].append(Transfer("O", ko, psum, "psum"))
+        prev["stores"].append(Transfer("O", ko, prev["o"], "psum"))
 
 
 def check(p: Problem, tiling: Tiling, steps: list[Step]) -> None:
@@ -158,7 +159,7 @@ def check(p: Problem, tiling: Tiling, steps: list[Step]) -> None:
     depends on time). Checks R2 operands on chip, R3 each sub-convolution once, R4 stores after the last
     accumulation and exactly once, R5 loads only of absent tiles and psum reloads only after a spill."""
     t = tiling.as_dict()
-    n = {d: p.size(d) // t[d] for d in DIMS}
+    n = {d: p.ntiles(d, t[d]) for d in DIMS}
     onchip: set[tuple[str, object]] = set()
     if p.in_free:
         onchip.add(("I", ALL))

@@ -14,88 +14,112 @@ import functools
 import json
 from fractions import Fraction
 
-from cnncc.backends.offload.model import accel_from_params
-from cnncc.report import Column, Report, atomic_write, layer_identity
+import math
+from typing import Any
 
-COLUMNS = (Column("name", "layer"), Column("op", "op"), Column("cycles", "cycles", ",.0f"),
-           Column("lower_bound_cycles", "bound", ",.0f"), Column("gap", "gap", ".3f"),
-           Column("solver_status", "status"), Column("bytes_moved", "bytes", ",d"),
-           Column("peak_onchip_bytes", "peak B", ",d"), Column("speedup_vs_best_hand", "x hand", ".2f"))
+from cnncc.backends.base import LayerCost, MemoryUse, NetworkResult
+from cnncc.backends.offload.model import Accel
+from cnncc.report import Column
+from cnncc.spec import FrozenMap
+
+COLUMNS = (Column("name", "layer"), Column("op", "op"), Column("cycles", "cycles", ",d"),
+           Column("lower_bound_cycles", "lower bound", ",.0f"), Column("gap", "gap", ".3f"),
+           Column("bound", "bound"), Column("solver_status", "status"), Column("bytes_moved", "bytes", ",d"),
+           Column("onchip_bytes", "on-chip B", ",d"), Column("speedup_vs_best_hand", "x hand", ".2f"))
 
 
-def compile_network(graph, target, options) -> Report:
-    from cnncc.backends.offload import _problem, _streamed, solve_layer
-    from cnncc.backends.offload.trace import layer_timeline, write_trace
+def compile_network(graph, target, acc: Accel, want_trace: bool = False, progress=None) -> NetworkResult:
+    """Cost every layer (see the module docstring)."""
+    from cnncc.backends.offload.layers import problems as problems_of
+    from cnncc.backends.offload.solve import solve_layer, streamed
+    from cnncc.backends.offload.trace import layer_timeline, trace_json
 
-    acc = accel_from_params(dict(target.params))
-    layers, timeline, traced, strategies = [], [], [], {}
+    costs, timeline, traced, strategies = [], [], [], {}
     start = 0.0
-    tot = {"cycles": 0.0, "macs": 0, "bytes_moved": 0, "best_hand_cycles": 0.0, "cycles_off_chip": 0.0}
-    problems = [_problem(graph, layer, target) for layer in graph.layers]
+    best_hand = off_chip = 0.0
+    parts = [problems_of(graph, layer, acc, target.name) for layer in graph.layers]
+    problems = [ps[0] if ps else None for ps in parts]
     keep = choose_kept(graph, problems, acc) if acc.keep_outputs_on_chip else [False] * len(problems)
     for i, layer in enumerate(graph.layers):
-        if options is not None and options.progress:
-            options.progress("offload", i, len(graph.layers))
-        row = layer_identity(layer, graph)
+        if progress:
+            progress("offload", i, len(graph.layers))
         p = problems[i]
-        if p is not None:
-            p = dataclasses.replace(p, in_free=i > 0 and keep[i - 1], out_keep=keep[i])
-        if p is None:
-            r = _streamed(graph, layer, acc)
-            row.update(r)
-            row.update({"macs": 0, "lower_bound_cycles": r["cycles"], "gap": 1.0 if r["cycles"] else None})
-            tot["best_hand_cycles"] += r["cycles"]
+        extras: dict[str, Any]
+        if parts[i] is None:
+            cost = LayerCost.of(layer, graph, device="none", bound="none", bound_detail="view",
+                                extras={"solver_status": "none", "bytes_moved": 0})
+        elif p is None:
+            r = streamed(graph, layer, acc)
+            cyc = math.ceil(r["cycles"])
+            cost = LayerCost.of(layer, graph, device="accel", cycles=cyc, bound=_shared(r["bound_detail"]),
+                                bound_detail=_detail(r["bound_detail"]),
+                                extras={"lower_bound_cycles": r["cycles"], "gap": 1.0 if cyc else None,
+                                        "solver_status": "streamed", "bytes_moved": r["bytes_moved"]})
+            best_hand += cyc
+            off_chip += cyc
         else:
-            r = solve_layer(p, acc, layer.name)
-            sim, strat = r.pop("_sim"), r.pop("_strategy")
+            p = dataclasses.replace(p, in_free=i > 0 and keep[i - 1], out_keep=keep[i])
+            solved = solve_layer(p, acc, layer.name)
+            extras = dict(solved.fields)
+            detail = extras.pop("bound_detail")
+            cyc = math.ceil(solved.sim.cycles)
             off = problems[i]
-            r["input_on_chip"], r["output_kept_on_chip"] = p.in_free, p.out_keep
-            r["cycles_off_chip"] = r["cycles"] if off == p else float(_optimum(off, acc))
-            r["kept_saving_cycles"] = r["cycles_off_chip"] - r["cycles"]
-            row.update(r)
-            timeline.append(layer_timeline(layer.name, start, sim))
-            traced.append((layer.name, start, sim))
-            strategies[layer.name] = strat.summary()
-            tot["best_hand_cycles"] += min(r["baselines"].values()) if r["baselines"] else r["cycles"]
-        tot["cycles"] += row["cycles"]
-        tot["cycles_off_chip"] += row.get("cycles_off_chip", row["cycles"])
-        tot["macs"] += row.get("macs", 0)
-        tot["bytes_moved"] += row.get("bytes_moved", 0)
-        start += row["cycles"]
-        layers.append(row)
-    totals = dict(tot)
-    totals["clock_hz"] = acc.clock_hz
-    totals["latency_ms"] = tot["cycles"] / acc.clock_hz * 1e3
-    totals["inferences_per_s"] = acc.clock_hz / tot["cycles"] if tot["cycles"] else None
-    totals["speedup_vs_best_hand"] = tot["best_hand_cycles"] / tot["cycles"] if tot["cycles"] else None
-    totals["peak_sram_bytes"] = max([r.get("peak_onchip_bytes", 0) for r in layers] or [0])
-    totals["kept_on_chip_saving_cycles"] = tot["cycles_off_chip"] - tot["cycles"]
-    totals["kept_layers"] = sum(keep)
-    statuses = sorted({r["solver_status"] for r in layers})
-    totals["solver_statuses"] = ",".join(statuses)
-    rep = Report(command="compile", inputs={}, layers=layers, totals=totals, columns=COLUMNS,
-                 title=f"{graph.name} on {target.name}")
-    rep.notes.append("cycles are simulated; each equals the closed-form duration of its strategy, the exact "
-                     "optimum of the regular space (exhaustive search; see the proof field)")
+            extras["input_on_chip"], extras["output_kept_on_chip"] = p.in_free, p.out_keep
+            extras["cycles_off_chip"] = float(solved.sim.cycles) if off == p else float(_optimum(off, acc) or 0)
+            extras["kept_saving_cycles"] = extras["cycles_off_chip"] - float(solved.sim.cycles)
+            nest = graph.loop_nest(layer)
+            cost = LayerCost.of(layer, graph, device="accel", cycles=cyc, macs=nest.macs if nest else p.macs,
+                                bound=_shared(detail), bound_detail=_detail(detail),
+                                onchip_bytes=solved.sim.peak_bytes, extras=extras)
+            timeline.append(layer_timeline(layer.name, start, solved.sim))
+            if want_trace:
+                traced.append((layer.name, start, solved.sim))
+            strategies[layer.name] = solved.strategy.summary()
+            best_hand += min(extras["baselines"].values()) if extras["baselines"] else cyc
+            off_chip += extras["cycles_off_chip"]
+        start += cost.cycles
+        costs.append(cost)
+    total = sum(c.cycles for c in costs)
+    statuses = sorted({str(c.extras.get("solver_status")) for c in costs})
+    notes = ["cycles are simulated; each equals the closed-form duration of its strategy, the exact optimum of "
+             "the regular space (tile sizes with a ragged last tile, loop order, residency; see the proof field)",
+             "lower bound: valid for every strategy (compute + stores chain, DMA chain; see bound.py); "
+             "gap_terms splits the gap per term"]
     if acc.keep_outputs_on_chip:
-        rep.notes.append(f"{sum(keep)} layer outputs kept on chip for the next layer (chosen by dynamic "
-                         f"programming); saving {totals['kept_on_chip_saving_cycles']:,.0f} cycles")
-    bw = float(acc.dma_bytes_per_cycle)
-    rep.sections["roofline"] = {"peak_macs_per_cycle": float(acc.macs_per_cycle),
-                                "bandwidths_bytes_per_cycle": {"dram": bw}}
-    rep.sections["timeline"] = {"unit": "cycles", "layers": timeline}
-    if options is not None and options.trace:
-        write_trace(options.trace, traced, acc)
-    if options is not None and options.out_dir:
-        atomic_write(options.out_dir / "offload_strategies.json",
-                     json.dumps(strategies, indent=2, sort_keys=True) + "\n")
-    return rep
+        notes.append(f"{sum(keep)} layer outputs kept on chip for the next layer (chosen by dynamic "
+                     f"programming); saving {off_chip - total:,.0f} cycles")
+    peak = max([c.onchip_bytes or 0 for c in costs] or [0])
+    totals = {"bytes_moved": sum(int(c.extras.get("bytes_moved", 0)) for c in costs),
+              "best_hand_cycles": best_hand, "cycles_off_chip": off_chip,
+              "speedup_vs_best_hand": best_hand / total if total else None,
+              "kept_on_chip_saving_cycles": off_chip - total, "kept_layers": sum(keep),
+              "solver_statuses": ",".join(statuses)}
+    artefacts = {"offload_strategies.json": (json.dumps(strategies, indent=2, sort_keys=True) + "\n").encode()}
+    return NetworkResult(
+        layers=tuple(costs), clock_hz=float(acc.clock_hz), peak_macs_per_cycle=float(acc.macs_per_cycle),
+        bandwidths_bytes_per_cycle=FrozenMap({"dram": float(acc.dma_bytes_per_cycle)}), columns=COLUMNS,
+        title=f"{graph.name} on {target.name}", notes=tuple(notes),
+        memory=MemoryUse(peak, acc.onchip_bytes), totals_extra=FrozenMap(totals),
+        sections=FrozenMap({"timeline": {"unit": "cycles", "layers": timeline}}), artefacts=FrozenMap(artefacts),
+        trace=trace_json(traced, acc) if want_trace else None)
+
+
+def _shared(detail: str) -> str:
+    """The shared bound word of the backend's detail (``pu`` -> compute, ``dma`` -> memory)."""
+    return "compute" if detail == "pu" else "memory"
+
+
+def _detail(detail: str) -> str:
+    return "pu" if detail == "pu" else "dma"
 
 
 @functools.lru_cache(maxsize=4096)
 def _optimum(p, acc) -> Fraction | None:
     """Exact optimum (cycles) of the regular space of ``p``, None when nothing fits."""
     from cnncc.backends.offload import exhaustive, regular
+
+    if p is None:
+        return None
 
     if regular.min_capacity(p, acc) > acc.onchip_bytes:
         return None

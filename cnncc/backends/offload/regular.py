@@ -1,16 +1,24 @@
-"""Regular strategies: the closed-form duration over tile sizes x loop order x residency.
+"""Regular strategies: the closed-form duration over tile sizes x loop order x residency, ragged last tiles
+included.
 
 The closed form is written once over an *algebra*: :class:`Concrete` evaluates it for one strategy,
 :class:`cnncc.backends.offload.exhaustive.Vector` for all tilings at once (the exhaustive search), and
-:class:`cnncc.backends.offload.certify.Linear` builds the linear z3 terms of the optimality proof.
+:class:`cnncc.backends.offload.certify.Linear` builds the linear z3 terms of the optimality proof. An algebra
+offers ``fac(d, f, e) = e * f(t_d)`` (a table over the tile sizes of dimension d), ``n(d, e) = e * ntiles_d``,
+``gt1(d)`` (more than one tile), ``If``/``Or``/``And``/``Not``/``max``.
 
-Closed form (times scaled by ``Accel.scale`` so they are integers). Steps run in loop order; step s>=1 is of
-*class* p when the loop at position p ticked (count (n_p - 1) * prod_{i<p} n_i). Operand A is reloaded at a
-class-p step iff one of its loops at position >= p has more than one tile. When the output tile changes, the
-old one is stored (final after its last reduction step, else spilled in psum width) and the new one is reloaded
-if it was spilled before. Duration = loads of step 0 + sum over classes of count * phase + last compute + last
-store, with phase = compute + loads + stores (sequential), max(compute, loads) + stores (pipelined, shared DMA)
-or max(compute + stores, loads) (pipelined, separate channels).
+Closed form (times scaled by ``Accel.scale`` so they are integers). Steps run in loop order, one
+sub-convolution each. Each tile index is *full* (size t) or *last* (size n - (ceil(n/t) - 1) * t). The step
+after step s is of *class* p when the loop at position p ticked: the loops inside p go from their last index to
+index 0, loop p from i to i + 1, the loops outside keep theirs. So a transition is fixed by its class, the size
+kind (full/last) of every outer loop (for c also whether it is the first, a middle or the last reduction
+visit), and whether i + 1 is the last index of loop p; each such combination occurs a product of per-loop counts
+times. Operand A is reloaded at a class-p transition iff one of its loops at position >= p has more than one
+tile. When the output tile changes, the old one is stored (final after its last reduction visit, else spilled in
+accumulator width) and the new one is reloaded if it was spilled before. Duration = loads of step 0 + the sum
+over transitions of count * phase + the last compute + the last store, with phase = compute + loads + stores
+(sequential), max(compute, loads) + stores (pipelined, shared DMA) or max(compute + stores, loads) (pipelined,
+separate channels); compute and stores are the old step's, loads the new step's (tile sizes of each).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from cnncc.backends.offload.model import Accel
 from cnncc.backends.offload.problem import DIMS, Problem
 
 ORDERS = tuple(itertools.permutations(DIMS))
+FULL, LAST = "F", "L"
 
 
 class Concrete:
@@ -30,15 +39,16 @@ class Concrete:
 
     def __init__(self, p: Problem, t: dict[str, int]):
         self.p, self.t = p, t
+        self.memo: dict = {}
 
-    def fac(self, d, f, e):
+    def fac(self, d, f, e, key=None):
         return e * f(self.t[d])
 
     def n(self, d, e=1):
-        return e * (self.p.size(d) // self.t[d])
+        return e * self.p.ntiles(d, self.t[d])
 
     def gt1(self, d):
-        return self.p.size(d) // self.t[d] > 1
+        return self.t[d] < self.p.size(d)
 
     If = staticmethod(lambda c, a, b: a if c else b)
     Or = staticmethod(lambda *xs: any(xs))
@@ -47,29 +57,70 @@ class Concrete:
     max = staticmethod(lambda a, b: max(a, b))
 
 
-def _bytes(A, p: Problem, acc: Accel, a: str, final: bool = False):
-    e = None
-    fs = p.factors(a, acc, final)
-    e = fs[""]
-    for d, f in fs.items():
-        if d:
-            e = A.fac(d, f, e)
-    return e
+def sized(p: Problem, d: str, kind: str, f):
+    """``f`` of the tile size of kind ``kind`` (full / last) as a table over the tile size of dimension d."""
+    if kind == FULL:
+        return f
+    return lambda v: f(p.last(d, v))
+
+
+def _bytes(A, p: Problem, a: str, final: bool = False, kinds: dict[str, str] | None = None):
+    """Bytes of one tile of operand ``a`` (tile sizes of the given kinds; default full). Memoised per algebra."""
+    fs = p.factors(a, final)
+    ks = tuple((d, (kinds or {}).get(d, FULL)) for d in fs if d)
+    mkey = ("bytes", a, final, ks)
+    if mkey not in A.memo:
+        e = fs[""]
+        for d, kind in ks:
+            e = A.fac(d, sized(p, d, kind, fs[d]), e, key=(a, final, kind))
+        A.memo[mkey] = e
+    return A.memo[mkey]
+
+
+def _macs(A, p: Problem, kinds: dict[str, str] | None = None, mult: int = 1):
+    ks = tuple((kinds or {}).get(d, FULL) for d in DIMS)
+    mkey = ("macs", ks, mult)
+    if mkey not in A.memo:
+        e = p.FY * p.FX * mult
+        for d, kind in zip(DIMS, ks):
+            e = A.fac(d, sized(p, d, kind, _ident), e, key=("size", kind))
+        A.memo[mkey] = e
+    return A.memo[mkey]
+
+
+def _ident(v: int) -> int:
+    return v
 
 
 def footprints(A, p: Problem, acc: Accel, res: dict) -> dict[str, object]:
-    """Bytes each buffer (I, W, O) needs at most: resident operands whole, streamed ones ``buffers`` tiles."""
+    """Bytes each buffer (I, W, O) needs at most: resident operands whole, streamed ones ``buffers`` full tiles."""
     out = {}
     for a in ("I", "W", "O"):
         if a not in p.operands:
             out[a] = 0
         elif a == "I" and p.in_free:
-            out[a] = p.full_bytes("I", acc)
+            out[a] = p.full_bytes("I")
         else:
-            out[a] = A.If(res[a], p.full_bytes(a, acc), acc.buffers * _bytes(A, p, acc, a))
+            out[a] = A.If(res[a], p.full_bytes(a), acc.buffers * _bytes(A, p, a))
     if p.out_keep:
-        out["O"] = out["O"] + p.full_bytes("O", acc, final=True)
+        out["O"] = out["O"] + p.full_bytes("O", final=True)
     return out
+
+
+def _count(p: Problem, d: str, which: str):
+    """Per-loop transition counts as tables over the tile size: ``full``/``last`` index of an outer loop,
+    ``only``/``first``/``mid`` reduction visits, ``next_full``/``next_last`` for the ticking loop."""
+    n = p.ntiles
+    return {"full": lambda v: n(d, v) - 1, "last": lambda v: 1, "only": lambda v: int(n(d, v) == 1),
+            "first": lambda v: int(n(d, v) > 1), "mid": lambda v: max(n(d, v) - 2, 0),
+            "lastvisit": lambda v: int(n(d, v) > 1), "next_full": lambda v: max(n(d, v) - 2, 0),
+            "next_last": lambda v: min(n(d, v) - 1, 1)}[which]
+
+
+#: per outer loop: (count name, size kind, first reduction visit, last reduction visit)
+_OUTER = (("full", FULL, None, None), ("last", LAST, None, None))
+_OUTER_C = (("only", FULL, True, True), ("first", FULL, True, False), ("mid", FULL, False, False),
+            ("lastvisit", LAST, False, True))
 
 
 def duration(A, p: Problem, acc: Accel, order: tuple[str, ...], res: dict):
@@ -78,66 +129,68 @@ def duration(A, p: Problem, acc: Accel, order: tuple[str, ...], res: dict):
     lam = acc.dma_latency_cycles * sc
     per_byte = Fraction(sc) / acc.dma_bytes_per_cycle
     assert per_byte.denominator == 1
-    per_byte = int(per_byte)
+    pb = int(per_byte)
+    ovh, mac_t = acc.call_overhead_cycles * sc, sc // acc.macs_per_cycle
 
     def xfer(b):
-        return lam + per_byte * b
+        return lam + pb * b
 
-    comp = acc.call_overhead_cycles * sc + _macs(A, p) * (sc // acc.macs_per_cycle)
+    def comp(kinds):
+        return ovh + _macs(A, p, kinds, mac_t)
+
     streamed = {a: (A.Not(res[a]) if a in p.operands and not (a == "I" and p.in_free) else False)
                 for a in ("I", "W")}
-    tile_t = {a: xfer(_bytes(A, p, acc, a)) for a in ("I", "W") if a in p.operands}
-    psum_t = xfer(_bytes(A, p, acc, "O"))
-    final_t = 0 if p.out_keep else xfer(_bytes(A, p, acc, "O", final=True))
+    movable = [a for a in ("I", "W") if a in p.operands and not (a == "I" and p.in_free)]
     ores = res["O"]
 
-    def phase(tl, ts):
+    def phase(c, tl, ts):
         if not acc.pipelined:
-            return comp + tl + ts
+            return c + tl + ts
         if acc.dma_channels == "separate":
-            return A.max(comp + ts, tl)
-        return A.max(comp, tl) + ts
+            return A.max(c + ts, tl)
+        return A.max(c, tl) + ts
 
     total = 0
-    for a in ("I", "W"):
-        if a in p.operands and not (a == "I" and p.in_free):
-            total = total + A.If(res[a], xfer(p.full_bytes(a, acc)), tile_t[a])
-    pc = order.index("c")
+    for a in movable:
+        total = total + A.If(res[a], xfer(p.full_bytes(a)), xfer(_bytes(A, p, a)))
     for pos, dim in enumerate(order):
-        inner = order[pos:]
-        tl = 0
-        for a in ("I", "W"):
-            if a in tile_t:
-                hit = A.Or(*[A.gt1(r) for r in p.rel(a) if r in inner])
-                tl = tl + A.If(A.And(streamed[a], hit), tile_t[a], 0)
-        ochg = A.And(A.Not(ores), A.Or(*[A.gt1(r) for r in p.rel("O") if r in inner]))
-        spill, reload, final = A.If(ochg, psum_t, 0), A.If(ochg, psum_t, 0), A.If(ochg, final_t, 0)
-
-        def counted(e, with_c=True, pos=pos, dim=dim):
-            e = A.fac(dim, lambda v, d=dim: p.size(d) // v - 1, e)
-            for d in order[:pos]:
-                if with_c or d != "c":
-                    e = A.n(d, e)
-            return e
-
-        if pos < pc:      # c inside: the old output tile is finished, the new one fresh
-            total = total + counted(phase(tl, final))
-        elif pos == pc:   # c ticked: spill the old partial sums, reload the new ones
-            total = total + counted(phase(tl + reload, spill))
-        else:             # c outside: first / middle / last reduction visit of the output tiles
-            first, mid, last = phase(tl, spill), phase(tl + reload, spill), phase(tl + reload, final)
-            mid_n = A.fac("c", lambda v: max(p.size("c") // v - 2, 0), mid)
-            total = total + A.If(A.gt1("c"), counted(first + last + mid_n, with_c=False),
-                                 counted(phase(tl, final)))
-    total = total + comp + A.If(ores, 0 if p.out_keep else xfer(p.full_bytes("O", acc, final=True)), final_t)
+        ticking = order[pos:]
+        hit = {a: A.And(streamed[a], A.Or(*[A.gt1(r) for r in p.rel(a) if r in ticking])) for a in movable}
+        ochg = A.And(A.Not(ores), A.Or(*[A.gt1(r) for r in p.rel("O") if r in ticking]))
+        outer = order[:pos]
+        choices = [(_OUTER_C if d == "c" else _OUTER) for d in outer]
+        for combo in itertools.product(*choices):
+            for nxt_name, nxt_kind in (("next_full", FULL), ("next_last", LAST)):
+                ka = {d: LAST for d in order[pos + 1:]}
+                kb = {d: FULL for d in order[pos + 1:]}
+                for d, (_, kind, _, _) in zip(outer, combo):
+                    ka[d] = kb[d] = kind
+                ka[dim], kb[dim] = FULL, nxt_kind
+                if dim == "c":                      # c ticked: spill the old partial sums, reload the new
+                    final, reload = False, True
+                elif "c" not in outer:              # c inside: the old tile is finished, the new one fresh
+                    final, reload = True, False
+                else:                               # c outside: its visit decides
+                    _, _, first, last = combo[outer.index("c")]
+                    final, reload = bool(last), not first
+                tl = 0
+                for a in movable:
+                    tl = tl + A.If(hit[a], xfer(_bytes(A, p, a, kinds=kb)), 0)
+                if reload:
+                    tl = tl + A.If(ochg, xfer(_bytes(A, p, "O", kinds=kb)), 0)
+                if final:
+                    ts = 0 if p.out_keep else A.If(ochg, xfer(_bytes(A, p, "O", True, ka)), 0)
+                else:
+                    ts = A.If(ochg, xfer(_bytes(A, p, "O", kinds=ka)), 0)
+                e = phase(comp(ka), tl, ts)
+                for d, (cname, _, _, _) in zip(outer, combo):
+                    e = A.fac(d, _count(p, d, cname), e, key=("count", cname))
+                total = total + A.fac(dim, _count(p, dim, nxt_name), e, key=("count", nxt_name))
+    lastk = {d: LAST for d in DIMS}
+    final_last = 0 if p.out_keep else xfer(_bytes(A, p, "O", True, lastk))
+    total = total + comp(lastk) + A.If(ores, 0 if p.out_keep else xfer(p.full_bytes("O", final=True)),
+                                       final_last)
     return total
-
-
-def _macs(A, p: Problem):
-    e = p.FY * p.FX
-    for d in DIMS:
-        e = A.fac(d, lambda v: v, e)
-    return e
 
 
 def closed_form(p: Problem, acc: Accel, s: Regular) -> Fraction:

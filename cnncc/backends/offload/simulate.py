@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from cnncc.backends.offload.formalism import ALL, RuleViolation, Step, Tiling, check
 from cnncc.backends.offload.model import Accel
-from cnncc.backends.offload.problem import Problem
+from cnncc.backends.offload.problem import DIMS, Problem
 
 MAX_EVENTS = 4000  # timeline events kept per layer (the totals always cover every event)
 
@@ -83,7 +83,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
     check(p, tiling, steps)
     mem = _Mem(p, acc)
     if p.in_free:
-        mem.alloc(0, "I", ALL, p.full_bytes("I", acc))
+        mem.alloc(0, "I", ALL, p.full_bytes("I"))
     t = tiling.as_dict()
     sc = acc.scale
     lam, per_byte = acc.dma_latency_cycles * sc, int(sc / acc.dma_bytes_per_cycle)
@@ -91,8 +91,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
     def transfer(nbytes: int) -> int:  # scaled cycles of one DMA transfer (acc.transfer * scale)
         return lam + per_byte * nbytes if nbytes else 0
 
-    comp = int(acc.compute(p.tile_macs(t)) * sc)
-    otile = p.tile_bytes("O", t, acc)
+    ovh, mac_t = acc.call_overhead_cycles * sc, sc // acc.macs_per_cycle
     res = SimResult(Fraction(0), 0, 0, 0, 0, 0, 0, 0)
     ev = res.events
     fresh_out: dict = {}  # output tiles on chip -> copies
@@ -122,9 +121,11 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
         for sc in st.computes:
             ko = (sc[0], sc[1], sc[2])
             key = ("O", ko)
+            sz = p.sizes_at(t, dict(zip(DIMS, sc)))  # ragged last tiles are smaller
+            comp = ovh + p.tile_macs(sz) * mac_t
             if not fresh_out.get(key):
                 fresh_out[key] = 1
-                mem.alloc(start, "O", ko, otile)
+                mem.alloc(start, "O", ko, p.tile_bytes("O", sz))
             event("pu", start, start + comp, "conv y{} x{} k{} c{}", *sc)
             res.compute_calls += 1
             res.pu_busy += comp

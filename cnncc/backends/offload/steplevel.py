@@ -61,8 +61,8 @@ def solve_steps(p: Problem, acc: Accel, t: Tiling, budget_s: float, below: Fract
     comp = int(acc.compute(p.tile_macs(td)) * sc)
     n_c = p.size("c") // td["c"]
     tiles = {a: sorted({tile_key(p, a, dict(zip(DIMS, s))) for s in scs}) for a in p.operands}
-    size = {a: p.tile_bytes(a, td, acc) for a in p.operands}
-    fin_t, psum_t = xfer(p.tile_bytes("O", td, acc, final=True)), xfer(size["O"])
+    size = {a: p.tile_bytes(a, td) for a in p.operands}
+    fin_t, psum_t = xfer(p.tile_bytes("O", td, final=True)), xfer(size["O"])
     opt = z3.Optimize()
     opt.set("rlimit", max(1, int(budget_s * RLIMIT_PER_S)))
     x = [[z3.Bool(f"x_{i}_{k}") for k in range(S)] for i in range(S)]
@@ -96,7 +96,7 @@ def solve_steps(p: Problem, acc: Accel, t: Tiling, budget_s: float, below: Fract
             opt.add(z3.Implies(z3.And(enter, before == 0), z3.Or(*[x[i][k] for i in mine])))  # fresh: computed
             reload = z3.And(enter, before > 0)
             loads[k].append((reload, psum_t, Transfer("O", d, size["O"], "psum")))
-            stores[k].append((z3.And(leave, done[k] == n_c), fin_t, Transfer("O", d, p.tile_bytes("O", td, acc,
+            stores[k].append((z3.And(leave, done[k] == n_c), fin_t, Transfer("O", d, p.tile_bytes("O", td,
                                                                                                 True), "final")))
             stores[k].append((z3.And(leave, done[k] < n_c), psum_t, Transfer("O", d, size["O"], "psum")))
     _capacity(opt, z3, p, acc, on, size, S)

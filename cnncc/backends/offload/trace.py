@@ -6,7 +6,6 @@ import json
 
 from cnncc.backends.offload.model import Accel
 from cnncc.backends.offload.simulate import SimResult
-from cnncc.report import atomic_write
 
 LANES = ("dma-load", "pu", "dma-store")
 SAMPLES = 16  # memory occupancy samples per layer in the compact timeline
@@ -28,8 +27,8 @@ def layer_timeline(name: str, start: float, sim: SimResult) -> dict:
             "memory": samples, "peak_bytes": sim.peak_bytes}
 
 
-def write_trace(path, traced: list[tuple[str, float, SimResult]], acc: Accel) -> None:
-    """Write the trace-event JSON (``ph`` X slices per lane, ``C`` counters for memory; ts in microseconds)."""
+def trace_json(traced: list[tuple[str, float, SimResult]], acc: Accel) -> bytes:
+    """The trace-event JSON (``ph`` X slices per lane, ``C`` counters for memory; ts in microseconds)."""
     us = 1e6 / acc.clock_hz
     out = [{"ph": "M", "pid": 1, "tid": i, "name": "thread_name", "args": {"name": lane}}
            for i, lane in enumerate(LANES)]
@@ -42,4 +41,4 @@ def write_trace(path, traced: list[tuple[str, float, SimResult]], acc: Accel) ->
         for t, b in sim.memory:
             out.append({"ph": "C", "pid": 1, "name": "onchip_bytes", "ts": (start + float(t)) * us,
                         "args": {"bytes": b}})
-    atomic_write(path, json.dumps({"traceEvents": out, "displayTimeUnit": "ns"}) + "\n")
+    return (json.dumps({"traceEvents": out, "displayTimeUnit": "ns"}) + "\n").encode()

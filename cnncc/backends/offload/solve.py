@@ -1,0 +1,147 @@
+"""One layer shape: the exact optimum of the regular space (branch and bound), its z3 certificate, the
+step-level check on small decompositions, the simulator replay (which must equal the closed form), the lower
+bound and its gap per term, and the hand baselines. Results are cached per anonymous layer shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+from fractions import Fraction
+from typing import Any
+
+from cnncc.backends.offload.model import Accel
+from cnncc.backends.offload.problem import DIMS, Problem
+from cnncc.errors import CapacityError, MismatchError
+
+
+@dataclasses.dataclass(frozen=True)
+class Solved:
+    """A layer's result: the report fields (plain JSON), and the simulation and strategy (for the trace)."""
+
+    fields: dict[str, Any]
+    sim: Any
+    strategy: Any
+
+
+def solve_layer(p: Problem, acc: Accel, layer_name: str) -> Solved:
+    """Optimise, simulate and compare one layer (see the module docstring)."""
+    from cnncc.backends.offload import regular
+
+    need = regular.min_capacity(p, acc)
+    cap = acc.onchip_bytes if acc.split is None else min(acc.split)
+    if need > acc.onchip_bytes or (acc.split and not _split_ok(p, acc)):
+        raise CapacityError(f"layer {layer_name!r}: on-chip memory too small ({cap} B); the smallest strategy "
+                            f"needs at least {need} B ({acc.overlap})")
+    try:
+        r = _solve_shape(dataclasses.replace(p, name=""), acc)
+    except MismatchError as e:
+        raise MismatchError(f"layer {layer_name!r}: {e}") from None
+    if r is None:
+        raise CapacityError(f"layer {layer_name!r}: no strategy fits {cap} B on chip; at least {need} B needed")
+    return r
+
+
+@functools.lru_cache(maxsize=1024)
+def _solve_shape(p: Problem, acc: Accel) -> Solved | None:
+    from cnncc.backends.offload import baselines, exhaustive, regular
+    from cnncc.backends.offload.bound import gap_terms, lower_bound
+    from cnncc.backends.offload.formalism import expand
+    from cnncc.backends.offload.simulate import simulate
+
+    t0 = time.perf_counter()
+    found = exhaustive.best_regular(p, acc)
+    strat, status, proof = found.strategy, "optimal", "exhaustive"
+    if strat is None or found.scaled_cycles is None:
+        return None
+    z3_s = None
+    if acc.z3_certify:
+        from cnncc.backends.offload.certify import prove
+
+        tz = time.perf_counter()
+        verdict, _ = prove(p, acc, found.scaled_cycles, acc.solver_timeout_s, found.survivors)
+        z3_s = round(time.perf_counter() - tz, 3)
+        if verdict == "sat":  # the exhaustive search pruned a strategy it should not have: never hidden
+            raise MismatchError("z3 found a regular strategy the exhaustive search's bounds wrongly excluded")
+        if verdict == "unsat":
+            proof = "exhaustive+z3"
+        else:  # z3 did not prove it within its resource limit: report the gap, claim no z3 proof
+            status, proof = "feasible", "exhaustive (z3: resource limit)"
+    step_check = _step_check(p, acc, strat, Fraction(found.scaled_cycles, acc.scale))
+    dt = time.perf_counter() - t0
+    base = {n: baselines.hand(p, acc, n) for n in baselines.CAPS}
+    base_cycles = {n: _baseline_cycles(p, acc, s) for n, s in base.items() if s is not None}
+    sim = simulate(p, acc, strat.tiling, expand(p, acc, strat))
+    closed = regular.closed_form(p, acc, strat)
+    if closed != sim.cycles or closed != Fraction(found.scaled_cycles, acc.scale):
+        raise MismatchError(f"simulated {float(sim.cycles)} cycles != solver objective {float(closed)}")
+    lb = lower_bound(p, acc)
+    nbytes = sim.bytes_loaded + sim.bytes_stored
+    best_hand = min(base_cycles.values()) if base_cycles else None
+    fields = {"strategy": strat.summary(), "lower_bound_cycles": float(lb.cycles),
+              "gap": float(sim.cycles / lb.cycles) if lb.cycles else None, "lower_bound_side": lb.side,
+              "lower_bound_terms": {k: float(v) for k, v in lb.terms.items()},
+              "gap_terms": gap_terms(lb, acc, sim.cycles, sim.compute_calls, sim.transfers, nbytes),
+              "solver_status": status, "proof": proof, "steplevel_check": step_check,
+              "candidates": found.feasible, "evaluated_exactly": found.exact, "solve_time_s": round(dt, 3),
+              "z3_time_s": z3_s, "bytes_moved": nbytes, "transfers": sim.transfers,
+              "mac_per_cycle": float(p.macs / sim.cycles) if sim.cycles else 0.0,
+              "bound_detail": "pu" if sim.pu_busy >= sim.dma_busy else "dma",
+              "baselines": {n: float(c) for n, c in sorted(base_cycles.items())},
+              "speedup_vs_best_hand": float(best_hand / sim.cycles) if best_hand else None}
+    return Solved(fields, sim, strat)
+
+
+def _step_check(p: Problem, acc: Accel, strat, cycles: Fraction) -> str:
+    """The step-level z3 search on small decompositions: is any step sequence faster than the regular one?"""
+    from cnncc.backends.offload.steplevel import solve_steps, subconvs
+
+    t = strat.tiling.as_dict()
+    if p.in_free or p.out_keep or any(p.size(d) % t[d] for d in DIMS):
+        return "not run (kept tensors or ragged tiles)"
+    if len(subconvs(p, strat.tiling)) > acc.steplevel_max_subconvs:
+        return "not run (more sub-convolutions than steplevel_max_subconvs)"
+    r = solve_steps(p, acc, strat.tiling, acc.solver_timeout_s, below=cycles)
+    if r.status == "infeasible":
+        return "proved: no step sequence of this decomposition is faster"
+    if r.steps is None:
+        return "unknown (resource limit)"
+    return f"faster step sequence found: {float(r.cycles or 0)} cycles"
+
+
+def _baseline_cycles(p: Problem, acc: Accel, s) -> Fraction:
+    """Cycles of a hand baseline: the closed form where it has one (regular with reuse; the closed form equals
+    the simulator, tested), else (no reuse) the simulator."""
+    from cnncc.backends.offload import regular
+    from cnncc.backends.offload.formalism import expand
+    from cnncc.backends.offload.simulate import simulate
+
+    if s.reuse:
+        return regular.closed_form(p, acc, s)
+    return simulate(p, acc, s.tiling, expand(p, acc, s), record=False).cycles
+
+
+def _split_ok(p: Problem, acc: Accel) -> bool:
+    from cnncc.backends.offload import regular
+
+    A = regular.Concrete(p, {d: 1 for d in DIMS})
+    fp = regular.footprints(A, p, acc, {"I": False, "W": False, "O": False})
+    assert acc.split is not None
+    return all(fp[a] <= c for a, c in zip(("I", "W", "O"), acc.split))
+
+
+def streamed(graph, layer, acc: Accel) -> dict[str, Any]:
+    """Layers with no problem form (Softmax, Resize, Pad, Slice, ...) stream through on-chip memory in chunks:
+    each chunk loads its inputs and stores its output, one element per MAC slot."""
+    ins = [graph.type_of(t).numel for t in graph.activation_inputs(layer)]
+    out = sum(graph.type_of(t).numel for t in layer.outputs)
+    elems = max([out] + ins)
+    per = acc.act_bytes * (len(ins) + len(layer.outputs)) * acc.buffers
+    chunks = math.ceil(elems / max(1, acc.onchip_bytes // per))
+    nbytes = (sum(ins) + out) * acc.act_bytes
+    dma = Fraction(nbytes) / acc.dma_bytes_per_cycle + acc.dma_latency_cycles * chunks * (len(ins) + 1)
+    comp = acc.call_overhead_cycles * chunks + Fraction(elems, acc.macs_per_cycle)
+    cyc = max(dma, comp) if acc.pipelined else dma + comp
+    return {"cycles": float(cyc), "bytes_moved": nbytes, "solver_status": "streamed",
+            "bound_detail": "dma" if dma >= comp else "pu"}
