@@ -64,7 +64,7 @@ class ModelBuilder:
 
     # ------------------------------------------------------------------ serialisation
     def finish(self, inputs: list[int], outputs: list[int], name: str) -> bytes:
-        import flatbuffers
+        import flatbuffers  # type: ignore[import-untyped]
         from tflite import BuiltinOperator, BuiltinOptions, TensorType
 
         tfl = lambda m: importlib.import_module(f"tflite.{m}")  # noqa: E731

@@ -153,7 +153,8 @@ class _Exporter:
         return tuple(s[a] for a in _NCHW_TO_NHWC) if len(s) == 4 else tuple(s)
 
     def qp(self, ir_name: str) -> tuple[float, int]:
-        return quant_params(*self.ranges.get(ir_name, DEFAULT_RANGE), q=self.g.weights.quant.get(ir_name))
+        lo, hi = self.ranges.get(ir_name, DEFAULT_RANGE)
+        return quant_params(lo, hi, q=self.g.weights.quant.get(ir_name))
 
     def act_tensor(self, ir_name: str, tfl_name: str, shape=None, q=None) -> int:
         scale, zp = q or self.qp(ir_name)
@@ -204,11 +205,13 @@ class _Exporter:
 
         from cnncc.ir.interp import run_layer
 
-        args = [self.sample(t) for t in layer.inputs]
-        if any(a is None for a in args):
+        got = [self.sample(t) for t in layer.inputs]
+        args = [a.astype(np.float32) for a in got if a is not None]
+        if len(args) != len(got):
             return self.ranges.get(layer.outputs[0], DEFAULT_RANGE)
         try:
-            y = run_layer(replace(layer, op=replace(layer.op, act=None)), [a.astype(np.float32) for a in args])[0]
+            bare = replace(layer.op, **{"act": None})  # every op with a fused activation has an ``act`` field
+            y = run_layer(replace(layer, op=bare), args)[0]
         except Exception:  # noqa: BLE001 - best effort, as calibration itself
             return self.ranges.get(layer.outputs[0], DEFAULT_RANGE)
         return range_of(y, self.ranges.get(layer.outputs[0], DEFAULT_RANGE))

@@ -16,12 +16,17 @@ Intermediate tensors are quantised over the range their value takes on the calib
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnncc.errors import UnsupportedError
 from cnncc.frontend.tflite.writer import range_of
 from cnncc.ir import ops as O
+
+if TYPE_CHECKING:
+    from cnncc.frontend.tflite.writer import _Exporter
+    from cnncc.ir.graph import Layer
 
 _ACT = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
 
@@ -31,17 +36,14 @@ def _ir_const(shape_rank: int, c: int, v: np.ndarray) -> np.ndarray:
     return np.asarray(v, np.float64).reshape((1, c) + (1,) * (shape_rank - 2))
 
 
-def _scaled(sample, k):
-    return None if sample is None else sample * k
-
-
-def batchnorm(ex, layer) -> None:
+def batchnorm(ex: _Exporter, layer: Layer) -> None:
     """y = x·s + t with s = scale/√(var+ε), t = bias − mean·s: MUL then ADD with (1, 1, 1, C) constants."""
     if not all(ex.g.is_weight(t) for t in layer.inputs[1:5]):
         raise UnsupportedError.op("BatchNormalization", layer.name, "tflite export (non-constant parameters)")
     x_name = layer.inputs[0]
     shape = ex.g.type_of(x_name).shape
     scale, bias, mean, var = (np.asarray(ex.g.weights[t], np.float64) for t in layer.inputs[1:5])
+    assert isinstance(layer.op, O.BatchNormalization)
     s = scale / np.sqrt(var + layer.op.epsilon)
     t = bias - mean * s
     s_ir, t_ir = _ir_const(len(shape), shape[1], s), _ir_const(len(shape), shape[1], t)
@@ -55,7 +57,7 @@ def batchnorm(ex, layer) -> None:
              ("AddOptions", {"FusedActivationFunction": 0}))
 
 
-def div(ex, layer) -> None:
+def div(ex: _Exporter, layer: Layer) -> None:
     """Div by a constant as MUL by the reciprocal; any other Div as a float DIV (CPU in Vela)."""
     from cnncc.frontend.tflite import writer_ops
 
@@ -75,10 +77,11 @@ def div(ex, layer) -> None:
         ex.mb.op("DIV", ins, [f_out], ("DivOptions", {"FusedActivationFunction": _ACT[fname]}))
         ex.mb.op("QUANTIZE", [f_out], [out])
 
+    assert isinstance(layer.op, O.Div)
     ex.emit_with_act(layer, layer.op.act, emit)
 
 
-def _to_float(ex, layer, name: str, rank: int) -> int:
+def _to_float(ex: _Exporter, layer: Layer, name: str, rank: int) -> int:
     """A float32 view of an IR tensor: DEQUANTIZE of an activation, or a float32 constant."""
     if name in ex.tmap:
         if ex.g.type_of(name).rank != rank and rank == 4:
@@ -91,7 +94,7 @@ def _to_float(ex, layer, name: str, rank: int) -> int:
     return ex.mb.tensor(f"{layer.name}/{name}", a.shape, "float32", a)
 
 
-def hard_sigmoid(ex, act: O.HardSigmoid, src: int, dst: int, layer) -> None:
+def hard_sigmoid(ex: _Exporter, act: O.HardSigmoid, src: int, dst: int, layer: Layer) -> None:
     """clip(α·x + β, 0, 1): MUL α, then ADD β into ``dst`` quantised over [0, ≤1], so int8 saturation clamps."""
     lo, hi = _real_range(ex, src)
     p = sorted((act.alpha * lo, act.alpha * hi))
@@ -107,13 +110,13 @@ def hard_sigmoid(ex, act: O.HardSigmoid, src: int, dst: int, layer) -> None:
              ("AddOptions", {"FusedActivationFunction": 0}))
 
 
-def _real_range(ex, idx: int) -> tuple[float, float]:
+def _real_range(ex: _Exporter, idx: int) -> tuple[float, float]:
     """The real interval an int8 tensor can represent."""
     s, z = ex.mb.scale_of(idx), ex.mb.zp_of(idx)
     return (-128 - z) * s, (127 - z) * s
 
 
-def widen(ex, layer, src: int, values: list[float]) -> int:
+def widen(ex: _Exporter, layer: Layer, src: int, values: list[float]) -> int:
     """``src``, or a QUANTIZE of it to a range that also holds ``values`` (constants an op must represent in
     its input's quantisation)."""
     lo_r, hi_r = _real_range(ex, src)
@@ -124,7 +127,7 @@ def widen(ex, layer, src: int, values: list[float]) -> int:
     return wide
 
 
-def clip(ex, act: O.Clip, src: int, dst: int, layer) -> None:
+def clip(ex: _Exporter, act: O.Clip, src: int, dst: int, layer: Layer) -> None:
     """Clip(lo, hi) with lo ≤ 0 ≤ hi: one QUANTIZE (int8 requantisation) into ``dst`` quantised over the
     bounds, so int8 saturation clamps (within half a step); otherwise MAXIMUM(x, lo) then MINIMUM(., hi), all
     in one quantisation (Vela requires it): that of ``src``, or of a QUANTIZE of it widened to hold both
@@ -157,9 +160,10 @@ def clip(ex, act: O.Clip, src: int, dst: int, layer) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- LRN
-def lrn(ex, layer) -> None:
+def lrn(ex: _Exporter, layer: Layer) -> None:
     """ONNX LRN y = x / (bias + α/size · Σ_window x²)^β on the NPU when 4β is an integer in 1..4."""
-    op: O.LRN = layer.op
+    op = layer.op
+    assert isinstance(op, O.LRN)
     x_name = layer.inputs[0]
     shape = ex.g.type_of(x_name).shape
     if len(shape) != 4:
@@ -232,8 +236,9 @@ def lrn(ex, layer) -> None:
         cur_s = nxt_s
 
 
-def _lrn_float(ex, layer) -> None:
-    op: O.LRN = layer.op
+def _lrn_float(ex: _Exporter, layer: Layer) -> None:
+    op = layer.op
+    assert isinstance(op, O.LRN)
     if op.size % 2 == 0:
         raise UnsupportedError.op("LRN", layer.name, f"tflite export (beta {op.beta:g} needs TFLite's LRN, "
                                                      f"which has no even size {op.size})")
@@ -246,13 +251,14 @@ def _lrn_float(ex, layer) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- Softmax
-def softmax(ex, layer) -> None:
+def softmax(ex: _Exporter, layer: Layer) -> None:
     """SOFTMAX on the last stored axis; any other axis is moved there and back with Vela-supported moves:
     [1, A, Q] -> [1, Q, A] (3-D swap of the last two), or [P, A, Q] -> [A, P·Q] -> [P·Q, A] (2-D transpose)."""
     name = layer.inputs[0]
     rank = ex.g.type_of(name).rank
     from cnncc.frontend.tflite.writer_ops import stored_axis
 
+    assert isinstance(layer.op, O.Softmax)
     ax = stored_axis(ex, name, layer.op.axis)
     s = ex.shape_of(name)
     x = ex.tmap[name]
@@ -284,7 +290,7 @@ def softmax(ex, layer) -> None:
         cur, shape = _move(ex, f"{n}/from_last{i}", cur, shape, kind, back, target, shapes[i])
 
 
-def _move(ex, name: str, src: int, shape: tuple[int, ...], kind: str, v, dst: int | None = None,
+def _move(ex: _Exporter, name: str, src: int, shape: tuple[int, ...], kind: str, v, dst: int | None = None,
           dst_shape=None) -> tuple[int, tuple[int, ...]]:
     """One RESHAPE (``v``: new shape) or TRANSPOSE (``v``: permutation, its own inverse here) keeping the
     quantisation of ``src``."""

@@ -15,12 +15,18 @@ MIRROR_PAD REFLECT, edge -> one MIRROR_PAD SYMMETRIC of width ≤ 1 per step; ne
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from cnncc.errors import UnsupportedError
 from cnncc.frontend.tflite import writer_lower
 from cnncc.frontend.tflite.writer import _NCHW_TO_NHWC, same_pads
 from cnncc.ir import ops as O
+
+if TYPE_CHECKING:
+    from cnncc.frontend.tflite.writer import _Exporter
+    from cnncc.ir.graph import Layer
 
 _PAD = {"SAME": 0, "VALID": 1}
 _NONNEG_ACTS = (O.Relu, O.Sigmoid, O.HardSigmoid)
@@ -37,7 +43,7 @@ def effective_pads(op, h: int, w: int) -> tuple[int, int, int, int]:
     return t, left, b + eh, r + ew
 
 
-def _is_same(ex, layer, op, pads) -> bool:
+def _is_same(ex: _Exporter, layer: Layer, op, pads) -> bool:
     _, _, h, w = ex.g.type_of(layer.inputs[0]).shape
     dil = getattr(op, "dilations", (1, 1))
     oy, t, b = same_pads(h, op.kernel[0], op.strides[0], dil[0])
@@ -46,7 +52,7 @@ def _is_same(ex, layer, op, pads) -> bool:
     return (t, lft, b, r) == tuple(pads) and (oy, ox) == (ty, tx)
 
 
-def conv_padding(ex, layer, x_idx: int, op) -> tuple[int, str]:
+def conv_padding(ex: _Exporter, layer: Layer, x_idx: int, op) -> tuple[int, str]:
     """TFLite padding for a convolution: SAME or VALID when they match, else an explicit zero PAD then VALID."""
     if not any(op.pads):
         return x_idx, "VALID"
@@ -55,7 +61,7 @@ def conv_padding(ex, layer, x_idx: int, op) -> tuple[int, str]:
     return _explicit_pad(ex, layer, x_idx, op.pads, "PAD"), "VALID"
 
 
-def _explicit_pad(ex, layer, x_idx: int, pads, code: str) -> int:
+def _explicit_pad(ex: _Exporter, layer: Layer, x_idx: int, pads, code: str) -> int:
     _, c, h, w = ex.g.type_of(layer.inputs[0]).shape
     t, lft, b, r = pads
     pt = ex.mb.tensor(f"{layer.name}/pads", (4, 2), "int32", np.array([[0, 0], [t, b], [lft, r], [0, 0]]))
@@ -67,7 +73,7 @@ def _explicit_pad(ex, layer, x_idx: int, pads, code: str) -> int:
     return mid
 
 
-def _edge_pad(ex, layer, x_idx: int, pads) -> int:
+def _edge_pad(ex: _Exporter, layer: Layer, x_idx: int, pads) -> int:
     """Edge replication (exact for a max pool: every window holds the edge value it would repeat) as
     MIRROR_PAD SYMMETRIC steps of width ≤ 1."""
     left = list(pads)
@@ -100,7 +106,7 @@ def _mirror_exact(n: int, before: int, after: int, k: int, s: int, out: int) -> 
     return True
 
 
-def _non_negative(ex, name: str) -> bool:
+def _non_negative(ex: _Exporter, name: str) -> bool:
     prod = ex.g.producer(name)
     if prod is None:
         return False
@@ -108,8 +114,9 @@ def _non_negative(ex, name: str) -> bool:
     return isinstance(act, _NONNEG_ACTS) or (isinstance(act, O.Clip) and act.lo >= 0)
 
 
-def pool(ex, layer) -> None:
+def pool(ex: _Exporter, layer: Layer) -> None:
     op = layer.op
+    assert isinstance(op, (O.MaxPool, O.AveragePool))
     if op.dilations != (1, 1):
         raise UnsupportedError.op(layer.kind, layer.name, "tflite export (dilated pooling)")
     _, _, h, w = ex.g.type_of(layer.inputs[0]).shape
@@ -120,9 +127,10 @@ def pool(ex, layer) -> None:
     correction = None
     if not any(pads):
         pad = "VALID"
-    elif (is_max or not op.count_include_pad) and _is_same(ex, layer, op, pads) and not op.ceil_mode:
+    elif (isinstance(op, O.MaxPool) or not op.count_include_pad) and _is_same(ex, layer, op, pads) \
+            and not op.ceil_mode:
         pad = "SAME"
-    elif is_max:
+    elif isinstance(op, O.MaxPool):
         t, lft, b, r = pads
         if _mirror_exact(h, t, b, op.kernel[0], op.strides[0], oy) and \
                 _mirror_exact(w, lft, r, op.kernel[1], op.strides[1], ox):
@@ -167,9 +175,10 @@ def _avg_correction(op: O.AveragePool, h: int, w: int, oy: int, ox: int) -> np.n
     return None if np.allclose(fix, 1.0) else fix
 
 
-def pad(ex, layer) -> None:
+def pad(ex: _Exporter, layer: Layer) -> None:
     """ONNX Pad (see the module docstring)."""
-    op: O.Pad = layer.op
+    op = layer.op
+    assert isinstance(op, O.Pad)
     r = len(op.pads) // 2
     if r > 4:
         raise UnsupportedError.op("Pad", layer.name, "tflite export (rank above 4)")
