@@ -45,6 +45,6 @@ def load_any(path: str | Path, input_shapes: Mapping[str, Any] | None = None):
         from cnncc.frontend.tflite.reader import load_tflite
 
         return load_tflite(path, input_shapes)
-    from cnncc.frontend.onnx import load_onnx
+    from cnncc.frontend.onnx.reader import load_onnx
 
     return load_onnx(path, input_shapes=input_shapes)

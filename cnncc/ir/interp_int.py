@@ -14,6 +14,7 @@ multiply, round half to even. Layers without any quantised tensor run the float 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -300,7 +301,7 @@ def _table(ctx: Ctx, fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> n
     return table[x.astype(np.int64) - lo]
 
 
-_FLOAT_ACTS: dict[type, Callable[[O.Activation, np.ndarray], np.ndarray]] = {
+_FLOAT_ACTS: dict[type, Callable[[Any, np.ndarray], np.ndarray]] = {
     O.Sigmoid: lambda a, v: np.float32(1) / (np.float32(1) + np.exp(-v)),
     O.Tanh: lambda a, v: np.tanh(v),
     O.HardSwish: lambda a, v: v * np.clip(v + np.float32(3), 0, 6) / np.float32(6),

@@ -52,20 +52,21 @@ def to_qdq_onnx(graph: Graph, opset: int = 17):
             q = records[w]
             qi, names = _qparams(nh, f"{w}_q", q, str(a.dtype))
             new_inits += [nh.from_array(np.asarray(a), f"{w}_quantized")] + qi
-            attrs = {"axis": int(q.axis)} if q.axis is not None else {}
-            pre_nodes.append(helper.make_node("DequantizeLinear", [f"{w}_quantized"] + names, [w],
-                                              name=f"{w}/DequantizeLinear", **attrs))
+            node = helper.make_node("DequantizeLinear", [f"{w}_quantized"] + names, [w], name=f"{w}/DequantizeLinear")
+            if q.axis is not None:
+                node.attribute.append(helper.make_attribute("axis", int(q.axis)))
+            pre_nodes.append(node)
         else:
             keep.append(init)
     # activations
-    acts = {t: ty for t, ty in graph.types.items() if ty.quant is not None}
+    acts = {t: (ty, ty.quant) for t, ty in graph.types.items() if ty.quant is not None}
     renamed: dict[str, str] = {}
     post: list = []
     in_vis, out_vis = list(g.input), list(g.output)
-    for t, ty in sorted(acts.items()):
-        if ty.quant.per_axis:
+    for t, (ty, tq) in sorted(acts.items()):
+        if tq is None or tq.per_axis:
             raise UnsupportedError(f"tensor {t!r}: per-axis quantised activations cannot be written as QDQ")
-        qi, names = _qparams(nh, f"{t}_q", ty.quant, ty.dtype)
+        qi, names = _qparams(nh, f"{t}_q", tq, ty.dtype)
         new_inits += qi
         if t in graph.inputs:
             post.append(helper.make_node("DequantizeLinear", [t] + names, [f"{t}_dq"], name=f"{t}/DequantizeLinear"))

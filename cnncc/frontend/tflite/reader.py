@@ -104,7 +104,7 @@ def tensors(model, sg, data: bytes, where: str) -> list[TflTensor]:
             shape = (1,) + shape[1:]
         if int(np.prod(shape, dtype=np.int64)) > MAX_ELEMENTS:
             raise InvalidModelError(f"{where}: tensor {name!r} shape {shape} is over the element limit")
-        arr = None
+        arr: np.ndarray | None = None
         buf = model.Buffers(t.Buffer()) if t.Buffer() < model.BuffersLength() else None
         if buf is not None:
             raw = None
@@ -172,7 +172,7 @@ def variable_inits(path: str | Path) -> dict[str, np.ndarray]:
         if kind == "VAR_HANDLE":
             handles[op.Outputs(0)] = _var_key(op)
         elif kind == "READ_VARIABLE":
-            v = init_vals.get(handles.get(op.Inputs(0)))
+            v = init_vals.get(handles.get(op.Inputs(0), ""))
             t = ts[op.Outputs(0)]
             if v is not None:
                 out[t.name] = np.transpose(v, TO_NCHW) if v.ndim == 4 else v

@@ -96,6 +96,7 @@ class Builder:
         t = self.ts[idx]
         if t.data is None:
             self.fail(f"input {t.name!r} must be a constant")
+            raise AssertionError  # unreachable: fail raises
         return t.data, t.quant
 
     def const_ints(self, idx: int) -> list[int]:
@@ -175,6 +176,7 @@ class Builder:
            [int(v) for v in op.OutputsAsNumpy()] if op.OutputsLength() else [])
 
     def options(self, cls: str):
+        assert self.op is not None
         tab = self.op.BuiltinOptions()
         if tab is None:
             return None
@@ -315,7 +317,7 @@ def _tconv(b: Builder, op, ins, outs):
     args = [x, w] + ([b.weight(ins[3])] if len(ins) > 3 and ins[3] >= 0 else [])
     act = b.fused(o) if hasattr(o, "FusedActivationFunction") else None
     b.emit(O.ConvTranspose((int(fy), int(fx)), strides, (1, 1), (pads[0][0], pads[1][0], pads[0][1], pads[1][1]),
-                           tuple(outpad), 1, act), args, outs[:1])
+                           (outpad[0], outpad[1]), 1, act), args, outs[:1])
 
 
 @handles("FULLY_CONNECTED")
