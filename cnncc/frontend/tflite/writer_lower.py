@@ -256,7 +256,7 @@ def softmax(ex: _Exporter, layer: Layer) -> None:
     [1, A, Q] -> [1, Q, A] (3-D swap of the last two), or [P, A, Q] -> [A, P·Q] -> [P·Q, A] (2-D transpose)."""
     name = layer.inputs[0]
     rank = ex.g.type_of(name).rank
-    from cnncc.frontend.tflite.writer_ops import stored_axis
+    from cnncc.frontend.tflite.writer_move import stored_axis
 
     assert isinstance(layer.op, O.Softmax)
     ax = stored_axis(ex, name, layer.op.axis)
