@@ -96,3 +96,56 @@ def test_unsupported_operator_names_op_index_and_tensor(tmp_path):
         cnncc.load(path)
     msg = str(e.value)
     assert "ARG_MAX" in msg and "#0" in msg and "argmax_out" in msg and e.value.exit_code == 3
+
+
+def test_float16_weights_fold_to_float32(tmp_path, monkeypatch):
+    from cnncc.frontend.tflite import builder
+
+    monkeypatch.setitem(builder._NP, "float16", np.float16)
+    rng = np.random.default_rng(0)
+    mb = ModelBuilder()
+    x = mb.tensor("x", (1, 6, 6, 3), "float32")
+    w16 = mb.tensor("w16", (4, 3, 3, 3), "float16", rng.standard_normal((4, 3, 3, 3)).astype(np.float16))
+    w = mb.tensor("w", (4, 3, 3, 3), "float32")
+    mb.op("DEQUANTIZE", [w16], [w])
+    b = mb.tensor("b", (4,), "float32", rng.standard_normal(4).astype(np.float32))
+    y = mb.tensor("y", (1, 6, 6, 4), "float32")
+    mb.op("CONV_2D", [x, w, b], [y], ("Conv2DOptions", {"Padding": 0, "StrideW": 1, "StrideH": 1}))
+    path = tmp_path / "f16.tflite"
+    path.write_bytes(mb.finish([x], [y], "f16"))
+    g = cnncc.load(path)
+    assert [la.kind for la in g.layers] == ["Conv"] and g.type_of(g.layers[0].inputs[1]).dtype == "float32"
+    pytest.importorskip("ai_edge_litert")
+    from litert_ref import compare
+
+    assert compare(path).outputs_lsb <= 1e-5
+
+
+def test_hybrid_quantisation_refused(tmp_path):
+    mb = ModelBuilder()
+    x = mb.tensor("x", (1, 4, 4, 2), "float32")
+    w = mb.tensor("w", (3, 1, 1, 2), "int8", np.ones((3, 1, 1, 2)), scales=[0.1, 0.1, 0.1], zps=[0] * 3)
+    y = mb.tensor("y", (1, 4, 4, 3), "float32")
+    mb.op("CONV_2D", [x, w], [y], ("Conv2DOptions", {"Padding": 1, "StrideW": 1, "StrideH": 1}))
+    path = tmp_path / "hybrid.tflite"
+    path.write_bytes(mb.finish([x], [y], "h"))
+    with pytest.raises(UnsupportedError, match="hybrid"):
+        cnncc.load(path)
+
+
+def test_multiple_subgraphs_refused():
+    from types import SimpleNamespace as NS
+
+    from cnncc.frontend.tflite.reader import check_subgraphs, op_names
+
+    names = op_names()
+    code = {v: k for k, v in names.items()}
+    op = NS(OpcodeIndex=lambda: 0)
+    sub = NS(OperatorsLength=lambda: 1, Operators=lambda i: op)
+    model = NS(SubgraphsLength=lambda: 2, Subgraphs=lambda i: sub,
+               OperatorCodes=lambda i: NS(BuiltinCode=lambda: code["CONV_2D"], DeprecatedBuiltinCode=lambda: 0))
+    with pytest.raises(UnsupportedError, match="2 subgraphs"):
+        check_subgraphs(model, names, "m.tflite")
+    init_only = NS(OperatorCodes=lambda i: NS(BuiltinCode=lambda: code["VAR_HANDLE"], DeprecatedBuiltinCode=lambda: 0),
+                   SubgraphsLength=lambda: 2, Subgraphs=lambda i: sub)
+    check_subgraphs(init_only, names, "m.tflite")   # a variable-init subgraph is accepted
