@@ -262,7 +262,6 @@ def signatures(plan: Plan) -> list:
 #: the same timing (as within a plan).
 _SIG_CACHE: dict = {}
 _SIG_CACHE_MAX = 200_000
-BATCH = 4096        # launches simulated together in one vectorised timing pass
 
 
 def _apply_pre(mem: np.ndarray, job) -> None:
@@ -280,62 +279,34 @@ def _param_words(job) -> tuple:
 
 
 def predict(plan: Plan) -> sim.Stats:
-    """Counters of the whole plan from one simulated launch per distinct timing signature (kernel timing key,
-    SRAM banks touched, parameter words). Exact when control flow does not depend on data, which holds for every
-    generator. Distinct signatures of one timing key are simulated together in vectorised timing passes
-    (``sim.run(timing_only=True)``: per-launch pointers, banks and parameter words, control flow checked equal);
-    signatures simulated for an identical layer shape before (``_SIG_CACHE``) are reused."""
+    """Counters of the whole plan from one statically timed launch (``sim.timed``, exact) per distinct timing
+    signature (kernel timing key, SRAM banks touched, parameter words); signatures timed for an identical layer
+    shape before (``_SIG_CACHE``) are reused. Exact when control flow does not depend on data, which holds for
+    every generator (``--check`` simulates every launch and compares)."""
     cl = plan.layer
     scope = (cl.prob, cl.groups, cl.pads, plan.mapping, plan.image.bank_words, plan.image.n_banks)
-    groups: dict = {}          # (timing key, parameter addresses) -> {signature key: [launch index, count]}
+    seen: dict = {}          # signature key -> [first launch index, count]
     for i, (b, sig) in enumerate(zip(plan.batches, signatures(plan))):
-        kernel = plan.kernels[b.kernel]
-        pw = _param_words(plan.pre.get(i))
-        tk = timing.timing_key(kernel)
-        g = groups.setdefault((tk, tuple(a for a, _ in pw)), {})
-        skey = (sig, tuple(v for _, v in pw))
-        hit = g.get(skey)
+        key = (timing.timing_key(plan.kernels[b.kernel]), sig, _param_words(plan.pre.get(i)))
+        hit = seen.get(key)
         if hit is None:
-            g[skey] = [i, 1]
+            seen[key] = [i, 1]
         else:
             hit[1] += 1
     items = []
     mem = None
-    for (tk, addrs), g in groups.items():
-        todo = []
-        for skey, (i, n) in g.items():
-            st = _SIG_CACHE.get((scope, tk, skey))
-            if st is None:
-                todo.append((skey, i, n))
-            else:
-                items.append((st, n))
-        for j in range(0, len(todo), BATCH):
+    for key, (i, n) in seen.items():
+        st = _SIG_CACHE.get((scope, key))
+        if st is None:
             if mem is None:
                 mem = plan.image.materialise()
-            chunk = todo[j:j + BATCH]
-            b0 = plan.batches[chunk[0][1]]
-            kernel = plan.kernels[b0.kernel]
-            lanes = {a // 4: np.array([skey[1][k] for skey, _, _ in chunk], np.int64) for k, a in enumerate(addrs)}
-            launches = [plan.batches[i].launches[0] for _, i, _ in chunk]
-            if len(chunk) == 1:
-                _apply_pre(mem, plan.pre.get(chunk[0][1]))
-                per = [sim.run(kernel, mem, launches, check_independent=False, bank_words=plan.image.bank_words)]
-            else:
-                try:
-                    per = sim.run(kernel, mem, launches, check_independent=False, bank_words=plan.image.bank_words,
-                                  timing_only=True, lane_words=lanes, per_lane=True)
-                except sim.SimError:          # launches that do not run in lock-step: one at a time
-                    per = []
-                    for _, i, _ in chunk:
-                        _apply_pre(mem, plan.pre.get(i))
-                        per.append(sim.run(plan.kernels[plan.batches[i].kernel], mem, plan.batches[i].launches,
-                                           check_independent=False,
-                                           bank_words=plan.image.bank_words))
-            for (skey, _, n), st in zip(chunk, per):
-                if len(_SIG_CACHE) >= _SIG_CACHE_MAX:
-                    _SIG_CACHE.clear()
-                _SIG_CACHE[(scope, tk, skey)] = st
-                items.append((st, n))
+            _apply_pre(mem, plan.pre.get(i))
+            b = plan.batches[i]
+            st = sim.timed(plan.kernels[b.kernel], mem, b.launches[0], plan.image.bank_words)
+            if len(_SIG_CACHE) >= _SIG_CACHE_MAX:
+                _SIG_CACHE.clear()
+            _SIG_CACHE[(scope, key)] = st
+        items.append((st, n))
     return _scaled_sum(items, plan.launch_count())
 
 
@@ -368,8 +339,6 @@ def lower_bound(plan: Plan) -> sim.Stats:
             first[b.kernel] = [i, len(b.launches)]
         else:
             f[1] += len(b.launches)
-    from cnncc.backends.openedgecgra.sim_scalar import run_one
-
     for name, (i, n) in first.items():
         k = plan.kernels[name]
         tk = timing.control_key(k)
@@ -380,11 +349,6 @@ def lower_bound(plan: Plan) -> sim.Stats:
             mem = plan.image.materialise()
         _apply_pre(mem, plan.pre.get(i))
         lc = plan.batches[i].launches[0]
-        counts = np.array(run_one(k, mem, lc.rptr, lc.wptr, plan.image.bank_words, sim.MAX_STEPS)[0], np.int64)
-        st = sim.Stats(launches=1, instructions=int(counts.sum()))
-        st.cycles = int(counts @ k.latency)
-        st.col_active = (counts[:, None] * k.col_own).sum(0)
-        st.col_stall = (counts[:, None] * (k.latency[:, None] - k.col_own)).sum(0)
-        st.events = counts @ k.events
-        per_kernel[tk] = [st, n]
+        counts, _ = sim.timed_counts(k, mem, lc, plan.image.bank_words)
+        per_kernel[tk] = [sim.counts_stats(k, counts, 0), n]
     return _scaled_sum(per_kernel.values(), plan.launch_count())

@@ -412,6 +412,39 @@ def _run_single(kernel: Kernel, mem: np.ndarray, launch: Launch, bank_words: int
     return st
 
 
+def timed_counts(kernel: Kernel, mem: np.ndarray, launch: Launch, bank_words: int) -> tuple[np.ndarray, int]:
+    """(executions per program index, extra cycles of bank conflicts) of one launch by static timing
+    (``fasttime``: loop acceleration, exact; ``mem`` is only read), falling back to the full single-launch
+    simulation (on a copy of ``mem``) where the engine cannot follow the launch."""
+    from cnncc.backends.openedgecgra import fasttime
+    from cnncc.backends.openedgecgra.sim_scalar import run_one
+
+    try:
+        counts, extra = fasttime.time_launch(kernel, mem, launch.rptr, launch.wptr, bank_words, MAX_STEPS)
+    except fasttime.Unsupported:
+        counts, _, _, idle = run_one(kernel, mem.copy(), launch.rptr, launch.wptr, bank_words, MAX_STEPS)
+        extra = idle // N_PE
+    return np.array(counts, np.int64), int(extra)
+
+
+def timed(kernel: Kernel, mem: np.ndarray, launch: Launch, bank_words: int) -> Stats:
+    """Counters of one launch by static timing (``timed_counts``); equal to ``run`` on that launch."""
+    counts, extra = timed_counts(kernel, mem, launch, bank_words)
+    return counts_stats(kernel, counts, extra)
+
+
+def counts_stats(kernel: Kernel, counts: np.ndarray, extra: int) -> Stats:
+    """Counters of one launch from its executions per program index and its extra bank-conflict cycles."""
+    st = Stats(launches=1, instructions=int(counts.sum()))
+    st.cycles = int(counts @ kernel.latency) + extra
+    st.col_active = (counts[:, None] * kernel.col_own).sum(0)
+    st.col_stall = (counts[:, None] * (kernel.latency[:, None] - kernel.col_own)).sum(0) + extra
+    st.events = counts @ kernel.events
+    st.events[EV_IDLE_PE_CYCLES] += N_PE * extra
+    st.launch_cycles = [st.cycles]
+    return st
+
+
 def _check_independent(reads: np.ndarray, writes: np.ndarray, lane: np.ndarray, name: str) -> None:
     """No word written by one launch of the batch may be read or written by another one."""
     w_addr = writes.ravel()
