@@ -94,7 +94,9 @@ def test_channel_pad_is_written_on_the_nhwc_channel_axis():
     (Layer("lrn6", O.LRN(size=4, beta=0.6), ["x"], ["y"]), "LRN"),
     (Layer("dz", O.Div(), ["x", "zero"], ["y"]), "Div"),
     (Layer("wrap", O.Pad(pads=(0, 0, 1, 1, 0, 0, 1, 1), mode="wrap"), ["x"], ["y"]), "Pad"),
+    (Layer("rz", O.Resize((3, 3), (0.55, 0.55), "nearest", "asymmetric", "floor"), ["x"], ["y"]), "Resize"),
 ])
+@pytest.mark.filterwarnings("ignore:divide by zero")
 def test_refused_naming_op_and_node(layer, why):
     g = _graph([layer], {"x": tensor_type((1, 4, 6, 6))}, {"zero": np.array([1.0, 0.0, 2.0, 3.0],
                                                                             np.float32).reshape(4, 1, 1)})
@@ -132,6 +134,12 @@ def random_exports(tmp_path_factory):
 def test_plan_covers_every_block_and_head():
     assert {b for _, blocks, _ in PLAN for b in blocks} == set(N.BLOCKS)
     assert {h for _, _, h in PLAN} == set(N.HEADS)
+
+
+def test_lowerings_export_byte_identically(random_exports, tmp_path):
+    m, _, data, blocks = random_exports(2)
+    assert {"lrn", "lrn_float", "div_act", "hardsigmoid"} <= set(blocks)
+    assert C.export(m, tmp_path)[1] == data
 
 
 @needs_vela
