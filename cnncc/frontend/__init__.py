@@ -1,9 +1,15 @@
 """File formats <-> layer IR, one folder per format, each with its reader and writer:
 
-* ``cnncc.frontend.onnx``   — ``reader`` (ONNX -> IR: ``load_onnx``), ``ops`` (per-op converters),
-  ``const_eval`` (shape arithmetic evaluated at load time), ``writer`` (IR -> ONNX, ``cnncc opt``);
-* ``cnncc.frontend.tflite`` — ``writer`` (IR -> int8 TFLite for Arm's Vela, ``cnncc export``), ``builder``
-  (flatbuffer assembly), ``writer_ops`` (per-op emitters).
+* ``cnncc.frontend.onnx``   — ``reader`` (ONNX -> IR: ``load_onnx``; ``proto`` reads the protobuf without importing
+  the ``onnx`` package), ``ops`` (per-op converters with attribute validation), ``const_eval`` (shape arithmetic
+  evaluated at load time), ``quant`` (QDQ / QOperator / integer ops folded into quantised layers), ``writer``
+  (IR -> ONNX, ``cnncc opt``) and ``qdq_writer`` (quantised graphs written back as QDQ ONNX);
+* ``cnncc.frontend.tflite`` — ``reader`` + ``reader_ops`` (TFLite -> IR: int8, int16x8 and float models),
+  ``writer`` (IR -> int8 TFLite for Arm's Vela, ``cnncc export``), ``builder`` (flatbuffer assembly),
+  ``writer_ops`` (per-op emitters), ``writer_lower`` / ``writer_pool`` / ``writer_move`` (lowerings of ops TFLite
+  lacks into ones Vela runs on the NPU);
+* ``cnncc.frontend.detect`` — which format a file is, by its content.
 
-``cnncc.frontend.coverage`` says, for every IR op kind, which of them handle it (or why it is refused).
+``tests/contract/test_op_coverage.py`` checks that every IR op kind is handled by each reader/writer (or refused
+there with a listed reason).
 """
