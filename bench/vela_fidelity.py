@@ -31,10 +31,10 @@ def vela_ini() -> Path:
     return Path(ethosu.vela.__file__).parents[1] / "config_files" / "Arm" / "vela.ini"
 
 
-def run_vela(tflite: Path, system: str, accel: str, mode: str = MODE) -> dict:
+def run_vela(tflite: Path, system: str, accel: str, mode: str = MODE, workdir: Path | None = None) -> dict:
     """Compile with Vela. Returns {"per": {layer: Op Cycles}, "rows": {layer: {NPU, SRAM AC, DRAM AC, ...}},
     "blocks": {OFM name: OFM block}, "total": cycles, "sram_bytes": SRAM used, "wall_s": seconds}."""
-    out = tflite.parent / f"vela_{system}_{accel}_{mode}"
+    out = (workdir or tflite.parent) / f"vela_{tflite.stem}_{system}_{accel}_{mode}"
     t0 = time.perf_counter()
     cmd = [str(Path(sys.executable).parent / "vela"), str(tflite), "--config", str(vela_ini()),
            "--system-config", system, "--memory-mode", mode, "--accelerator-config", accel,
@@ -80,12 +80,19 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
     t0 = time.perf_counter()
     layers, total, peak = ours(graph, target)
     ours_wall = time.perf_counter() - t0
-    v = run_vela(path, system, accel, mode)
+    v = run_vela(path, system, accel, mode, workdir)
     vela: dict[str, float] = {}
-    names = sorted((x.name for x in graph.layers), key=len, reverse=True)
-    for vname, cyc in v["per"].items():  # Vela's extra ops of a lowered layer are named "<layer>_..."
-        owner = vname if vname in names else next((n for n in names if vname.startswith(n + "_")), vname)
+    # Vela names a row after the op's output tensor (cnncc's exporter names it after the layer; a model read from
+    # TFLite keeps its tensor names); its extra ops of a lowered layer are named "<output>_..."
+    by_out = {x.outputs[0]: x.name for x in graph.layers}
+    by_out.update({x.name: x.name for x in graph.layers})
+    names = sorted(by_out, key=len, reverse=True)
+    for vname, cyc in v["per"].items():
+        key = vname if vname in by_out else next((n for n in names if vname.startswith(n + "_")), None)
+        owner = by_out[key] if key is not None else vname
         vela[owner] = vela.get(owner, 0.0) + cyc
+        if key is not None and vname != owner:
+            v["rows"].setdefault(owner, v["rows"].get(vname))
     # Vela names an op that writes straight into a Concat's map after the Concat's output: compare a Concat
     # together with the layers producing its inputs (one unit named "<concat>+")
     unit = {}

@@ -82,8 +82,10 @@ def ofm_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
 
 def pipeline_fill_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
     """Cycles added once per op: the first IFM block's transfer before the first block, the last OFM block's after
-    the last one."""
-    return ifm_block_cycles(op, cfg, arch) + ofm_block_cycles(op, cfg, arch)
+    the last one. Measured on Vela 5.2.0 (it differs from Regor's source for off-chip IFMs): an off-chip IFM adds
+    nothing (the sample and random-network totals agree best so)."""
+    cyc = ifm_block_cycles(op, cfg, arch) if op.ifm_mem == "sram" else 0
+    return cyc + ofm_block_cycles(op, cfg, arch)
 
 
 def ao_cycles_per_elem(op: NpuOp, arch: U65Config) -> float:
@@ -169,7 +171,7 @@ def conv_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int
         total = int(mac_b * nblk) + ao_b
     else:
         total = ao_b * nblk + mac_b
-    total = int(total + ifm_c + ofm_c)
+    total = int(total + pipeline_fill_cycles(op, cfg, arch))
     blocks = math.prod(_cdiv(e, b) for e, b in zip(op.ofm, (oblk[1], oblk[0], oblk[2])))
     return OpCycles(total, mac, ao_compute, int(cmd), blocks, op_macs(op))
 
