@@ -92,7 +92,10 @@ def test_compile_out_dir_writes_reports(cli, sample_models, tmp_path):
     jsonschema.validate(d, schema())
     assert (out / "report.csv").read_text().splitlines()[0].startswith("name,")
     assert "<svg" in (out / "report.html").read_text()
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left behind
+    from cnncc.output import MARKER
+
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name != MARKER]  # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp folder beside it either
 
 
 def _budgets(tmp_path, models, entries: str):
