@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 from cnncc.backends import CompileOptions
 from cnncc.backends.base import Backend, LayerCost, NetworkResult
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config, from_spec
-from cnncc.backends.ethos_u65.network import OpCost, estimate
+from cnncc.backends.ethos_u65.lower import Lowered
+from cnncc.backends.ethos_u65.network import Estimate, OpCost, encoded_weight_bytes, estimate
 from cnncc.backends.ethos_u65.spec import EthosU65Spec
 from cnncc.ir.graph import Graph, Layer
 from cnncc.report import Column
@@ -47,7 +48,17 @@ def cpu_cycles(graph: Graph, layer: Layer, arch: U65Config) -> int:
     return int(math.ceil(host * arch.clock_hz / arch.cpu_clock_hz))
 
 
-def _row(layer: Layer, graph: Graph, c: OpCost, arch: U65Config, cpu: int) -> LayerCost:
+def onchip_bytes(graph: Graph, layer: Layer, lw: Lowered, c: OpCost, est: Estimate, arch: U65Config) -> int:
+    """A layer's SRAM working set (bytes): its feature maps placed in SRAM, plus its weights when they are staged
+    in SRAM or live there (Sram_Only)."""
+    maps = sum(int(math.prod(graph.type_of(t).shape)) for t in dict.fromkeys(list(layer.inputs) + list(layer.outputs))
+               if not graph.is_weight(t) and est.placement.memory.get(t) == SRAM)
+    wb = sum(encoded_weight_bytes(lw, arch)) if lw.weight_elems else 0
+    staged = c.weight_dma_cycles > 0 or arch.const_mem == SRAM
+    return maps + (wb if staged else 0)
+
+
+def _row(layer: Layer, graph: Graph, c: OpCost, arch: U65Config, cpu: int, onchip: int) -> LayerCost:
     rd, wr = c.read_bytes, c.write_bytes
     cycles = int(c.cycles) + cpu
     util = 100.0 * c.macs / (cycles * arch.peak_macs_per_cycle) if cycles and c.device == "npu" else None
@@ -66,7 +77,7 @@ def _row(layer: Layer, graph: Graph, c: OpCost, arch: U65Config, cpu: int) -> La
     bound = "cpu" if c.device == "cpu" else c.bound
     return LayerCost.of(layer, graph, device=c.device, cycles=cycles, macs=int(c.macs), bound=SHARED_BOUND[bound],
                         bound_detail="cpu-op" if bound == "cpu" else ("" if bound == "none" else bound),
-                        extras=extras)
+                        onchip_bytes=onchip, extras=extras)
 
 
 class EthosU65Backend(Backend):
@@ -81,9 +92,9 @@ class EthosU65Backend(Backend):
         arch = arch_of(target)
         est = estimate(graph, arch)
         layers, cpu_ops = [], []
-        for layer, _lw, c in est.rows:
+        for layer, lw, c in est.rows:
             cpu = cpu_cycles(graph, layer, arch) if c.device == "cpu" else 0
-            layers.append(_row(layer, graph, c, arch, cpu))
+            layers.append(_row(layer, graph, c, arch, cpu, onchip_bytes(graph, layer, lw, c, est, arch)))
             if c.device == "cpu":
                 cpu_ops.append(f"{layer.name} ({layer.kind}, {cpu:,} cycles)")
         mem = memory_use(graph, est, arch)
