@@ -43,7 +43,10 @@ class ABConvPass(Pass):
     channel-to-space as g channel Slices concatenated along W/H, space-to-channel as g spatial Slices
     concatenated along C: 4-D memory copies an NPU such as Ethos-U runs cheaply) or ``transpose`` (6-D
     Reshape/Transpose/Reshape). Both compute the same function. With select=cost the target's hook costs every
-    layer of the rewrite, data movement included. Counter: ``layers-rewritten``. Report section ``abconv``."""
+    layer of the rewrite, data movement included. only: consider only these conv layers (names), so a pipeline
+    can give layers their own group factor (``abconv{groups=2 only=c3},abconv{groups=4 only=c4}``: the per-layer
+    design axis of a sweep); an eligible layer listed in ``only`` is still rewritten only when the rule or the
+    cost model says so. Counter: ``layers-rewritten``. Report section ``abconv``."""
 
     NAME: ClassVar[str] = "abconv"
     CHOICES: ClassVar[dict] = {"select": ("rule", "cost"), "layout": ("w", "h", "grid"),
@@ -55,6 +58,7 @@ class ABConvPass(Pass):
     layout: str = "w"
     gap: bool = False
     lowering: str = "slice-concat"
+    only: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if self.groups is not None and self.groups < 2:
@@ -89,12 +93,20 @@ class ABConvPass(Pass):
         if self.select == "cost" and target is None:
             raise PipelineError("abconv select=cost needs target=NAME or a target (--target)")
         hook = self._hook(target)
+        convs = {ly.name for ly in graph.layers if isinstance(ly.op, O.Conv)}
+        missing = [n for n in self.only if n not in convs]
+        if missing:
+            from cnncc.suggest import did_you_mean
+
+            raise PipelineError(f"abconv only=: no conv layer named {', '.join(missing)}"
+                                f"{did_you_mean(missing[0], convs)}")
         name = Namer(used_names(graph))
         layers: list[Layer] = []
         new_w: dict = {}
         rows = []
         for layer in graph.layers:
-            res = self.consider(graph, layer, hook, target, name)
+            res = None if self.only and layer.name not in self.only else self.consider(graph, layer, hook, target,
+                                                                                           name)
             if res is None:
                 layers.append(layer)
                 continue

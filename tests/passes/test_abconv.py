@@ -134,3 +134,21 @@ def test_slice_concat_and_transpose_lowerings_compute_the_same(tmp_path, layout,
     x = np.random.default_rng(3).standard_normal(graph.types[graph.inputs[0]].shape).astype(np.float32)
     (a,), (b,) = (list(run(gr, {gr.inputs[0]: x}).values()) for gr in (sc, tr))
     np.testing.assert_array_equal(a, b)
+
+
+def test_only_gives_layers_their_own_group_factor(sample_models):
+    """abconv{... only=...} per layer: the per-layer ABConv design axis (a sweep can vary each layer's g)."""
+    from cnncc.driver import load_model
+    from cnncc.pipeline import parse_pipeline
+
+    g = load_model(sample_models["mobilenetv1_cifar100"])
+    rule = run_pipeline(g, parse_pipeline("abconv{max-hw=64}"))
+    names = [r["name"] for r in rule.sections["abconv"]]
+    assert len(names) >= 2
+    a, b = names[0], names[-1]
+    res = run_pipeline(g, parse_pipeline(f"abconv{{groups=2 max-hw=64 only={a}}},"
+                                         f"abconv{{groups=4 max-hw=64 only={b}}}"))
+    got = {r["name"]: r["g"] for r in res.sections["abconv"]}
+    assert res.counters["abconv"]["layers-rewritten"] == 2 and got == {a: 2, b: 4}, got
+    with pytest.raises(PipelineError, match="no conv layer named"):
+        run_pipeline(g, parse_pipeline("abconv{only=nope}"))
