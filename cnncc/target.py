@@ -21,6 +21,7 @@ the type of the key it replaces.
 from __future__ import annotations
 
 import copy
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -124,18 +125,49 @@ def _plain(v):
 
 def shipped_targets() -> dict[str, Path]:
     """Shipped target names (and aliases) -> file. Files starting with '_' are bases, not listed."""
+    return dict(_shipped(tuple((p, _stamp(p)) for p in sorted(TARGETS_DIR.glob("*.toml")))))
+
+
+def _stamp(p: Path) -> tuple[int, int]:
+    try:
+        st = p.stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped(files: tuple[tuple[Path, tuple[int, int]], ...]) -> tuple[tuple[str, Path], ...]:
     out: dict[str, Path] = {}
-    for p in sorted(TARGETS_DIR.glob("*.toml")):
+    for p, _ in files:
         if p.name.startswith("_"):
             continue
         out[p.stem] = p
         try:
             data = tomllib.loads(p.read_text())
-        except (OSError, tomllib.TOMLDecodeError):
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
             continue
-        for alias in data.get("aliases", []):
-            out.setdefault(alias, p)
-    return out
+        aliases = data.get("aliases", [])
+        for alias in aliases if isinstance(aliases, list) else []:
+            out.setdefault(str(alias), p)
+    return tuple(out.items())
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_toml(path: Path, stamp: tuple[int, int]) -> dict:
+    """A target file's TOML (cached by path, modification time and size; callers get deep copies)."""
+    del stamp
+    try:
+        raw = path.read_bytes()
+        if len(raw) > 1 << 20:
+            raise TargetError(f"{path}: target file larger than 1 MiB")
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise TargetError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise TargetError(f"{path}: invalid TOML: {e}") from None
+    except OSError as e:
+        raise TargetError(f"{path}: cannot read: {e.strerror}") from None
 
 
 def _resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
@@ -172,17 +204,7 @@ def _merge(base: dict, over: dict) -> dict:
 def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if path.resolve() in chain:
         raise TargetError(f"target inheritance cycle through {path}")
-    try:
-        raw = path.read_bytes()
-        if len(raw) > 1 << 20:
-            raise TargetError(f"{path}: target file larger than 1 MiB")
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise TargetError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise TargetError(f"{path}: invalid TOML: {e}") from None
-    except OSError as e:
-        raise TargetError(f"{path}: cannot read: {e.strerror}") from None
+    data = copy.deepcopy(_parse_toml(path.resolve(), _stamp(path)))
     unknown = set(data) - TOP_KEYS
     if unknown:
         raise TargetError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
