@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 SAMPLES := samples/models/.stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup samples demo test lint typecheck bench clean
+.PHONY: help setup samples demo test test-deep fuzz lint typecheck bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +36,12 @@ demo: $(SAMPLES) ## Compile a sample on every target; HTML reports in out/demo/
 
 test: $(SAMPLES) ## Run the test suite
 	$(BIN)/python -m pytest
+
+test-deep: $(SAMPLES) ## The whole suite with hypothesis exploring (not derandomized, 10x the examples); nightly
+	CNNCC_HYPOTHESIS=deep CNNCC_HYPOTHESIS_SCALE=10 $(BIN)/python -m pytest
+
+fuzz: $(STAMP) ## The hostile-input suite with thousands of generated inputs (not derandomized); ~10-20 min
+	CNNCC_HYPOTHESIS=deep CNNCC_HYPOTHESIS_SCALE=$${FUZZ_SCALE:-100} $(BIN)/python -m pytest tests/hostile -q
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check cnncc tests bench samples

@@ -1,21 +1,29 @@
 """``cnncc check budgets.toml``: gate many model × target × budget entries at once, with JUnit XML.
 
-The budgets file::
+The budgets file (every key is checked for its type; an unknown key, a wrong type or a bad value is exit 2 naming
+the entry and the key)::
 
-    schema_version = 1
+    schema_version = 1                   # required, the integer 1
 
-    [[check]]
-    name = "mobilenet on u65"            # optional; default "<model stem> on <target>"
-    model = "models/mbv1.onnx"           # relative to this file
-    target = "ethos-u65-256"             # shipped name or a TOML path (relative to this file)
-    pipeline = "fold-bn,fuse-act"        # optional; default: the target's
-    set = { system = "Ethos_U65_High_End" }   # optional target overrides
-    budget_ms = 2.0                      # any of budget_ms, budget_cycles, budget_energy_uj, budget_sram_bytes
+    [[check]]                            # one table per entry (at least one)
+    name = "mobilenet on u65"            # optional string; default "<model stem> on <target>"; unique
+    model = "models/mbv1.onnx"           # required string: the ONNX file, relative to this file
+    target = "ethos-u65-256"             # required string: shipped name or a TOML path (relative to this file)
+    pipeline = "fold-bn,fuse-act"        # optional string; default: the target's ("" for none)
+    set = { system = "Ethos_U65_High_End" }   # optional table: target overrides (typed values, dotted keys)
+    input_shape = "x=1x3x224x224"        # optional: one input as a string, or a table { x = "1x3x224x224" }
+                                         # (values strings "1x3x224x224" or arrays [1, 3, 224, 224])
+    budget_ms = 2.0                      # at least one of budget_ms, budget_cycles, budget_energy_uj,
+                                         # budget_sram_bytes: finite numbers >= 0
 """
 
 from __future__ import annotations
 
+import math
+import stat
+import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +33,9 @@ from cnncc.errors import CnnccError, UsageError
 from cnncc.gate import BUDGETS, GateResult, check_budgets
 
 ENTRY_KEYS = {"name", "model", "target", "pipeline", "set", "input_shape"} | {f"budget_{b}" for b in BUDGETS}
+
+#: largest budgets file read (bytes)
+MAX_BUDGETS_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -51,59 +62,136 @@ class EntryResult:
         return self.error is None and all(g.passed for g in self.gates)
 
 
+def _toml_type(v: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
+            dict: "a table"}.get(type(v), type(v).__name__)
+
+
+def _read(path: Path) -> dict:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{path}: is a directory, expected a budgets TOML file")
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{path}: not a regular file (a FIFO, socket or device), expected a budgets TOML file")
+    if st.st_size > MAX_BUDGETS_BYTES:
+        raise UsageError(f"{path}: {st.st_size} bytes, over the {MAX_BUDGETS_BYTES}-byte limit of a budgets file")
+    try:
+        with open(path, "rb") as f:
+            text = f.read(MAX_BUDGETS_BYTES + 1).decode("utf-8")
+        return tomllib.loads(text)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text (byte {e.start}); a budgets file is TOML") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{path}: invalid TOML: {e}") from None
+
+
+def _string(c: dict, key: str, where: str, required: bool = False) -> str | None:
+    v = c.get(key)
+    if v is None:
+        if required:
+            raise UsageError(f"{where}: '{key}' (a string) is required")
+        return None
+    if not isinstance(v, str):
+        raise UsageError(f"{where}: '{key}' must be a string, got {_toml_type(v)}")
+    if required and not v.strip():
+        raise UsageError(f"{where}: '{key}' must not be empty")
+    return v
+
+
+def _shape_text(v: Any, where: str, name: str) -> str:
+    from cnncc.frontend.onnx.reader import parse_shape
+
+    if isinstance(v, list) and v and all(isinstance(d, int) and not isinstance(d, bool) for d in v):
+        v = "x".join(str(d) for d in v)
+    if not isinstance(v, str):
+        raise UsageError(f"{where}: input_shape.{name} must be a string like \"1x3x224x224\" or an array of "
+                         f"integers, got {_toml_type(v)}")
+    try:
+        parse_shape(v)
+    except CnnccError as e:
+        raise UsageError(f"{where}: input_shape.{name}: {e}") from None
+    return v
+
+
+def _input_shapes(v: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        if "=" not in v:
+            raise UsageError(f"{where}: input_shape must be \"name=1x3x224x224\" or a table "
+                             f"{{ name = \"1x3x224x224\" }}, got {v!r}")
+        name, shape = (p.strip() for p in v.split("=", 1))
+        if not name:
+            raise UsageError(f"{where}: input_shape {v!r} names no input")
+        return ((name, _shape_text(shape, where, name)),)
+    if not isinstance(v, dict):
+        raise UsageError(f"{where}: input_shape must be a string \"name=1x3x224x224\" or a table, got "
+                         f"{_toml_type(v)}")
+    return tuple((str(k), _shape_text(s, where, k)) for k, s in v.items())
+
+
 def parse_budgets_file(path: str | Path) -> list[Entry]:
     """Read and validate a budgets file; raises UsageError (exit 2) naming what is wrong."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path}: invalid TOML: {e}") from None
-    if data.get("schema_version") != 1:
-        raise UsageError(f"{path}: schema_version must be 1")
+    data = _read(path)
+    if type(data.get("schema_version")) is not int or data["schema_version"] != 1:
+        raise UsageError(f"{path}: schema_version must be the integer 1")
     unknown = set(data) - {"schema_version", "check"}
     if unknown:
-        raise UsageError(f"{path}: unknown top-level key(s) {sorted(unknown)}")
+        raise UsageError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: check, schema_version")
     checks = data.get("check")
     if not isinstance(checks, list) or not checks:
         raise UsageError(f"{path}: no [[check]] entries")
     entries, names = [], set()
     for i, c in enumerate(checks, 1):
         where = f"{path}: [[check]] #{i}"
+        if not isinstance(c, dict):
+            raise UsageError(f"{where}: must be a table ([[check]]), got {_toml_type(c)}")
         bad = set(c) - ENTRY_KEYS
         if bad:
             raise UsageError(f"{where}: unknown key(s) {sorted(bad)}; allowed: {sorted(ENTRY_KEYS)}")
-        for k in ("model", "target"):
-            if not isinstance(c.get(k), str):
-                raise UsageError(f"{where}: '{k}' (a string) is required")
+        model = _string(c, "model", where, required=True)
+        target = _string(c, "target", where, required=True)
+        assert model is not None and target is not None
+        pipeline = _string(c, "pipeline", where)
         budgets = {}
         for b in BUDGETS:
             v = c.get(f"budget_{b}")
             if v is not None:
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                    raise UsageError(f"{where}: budget_{b} must be a non-negative number")
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+                    raise UsageError(f"{where}: budget_{b} must be a finite number >= 0, got {v!r}")
                 budgets[b] = float(v)
         if not budgets:
             raise UsageError(f"{where}: give at least one of {', '.join('budget_' + b for b in BUDGETS)}")
-        target = c["target"]
         if target.endswith(".toml") or "/" in target:
             target = str(path.parent / target)
         sets = c.get("set", {})
         if not isinstance(sets, dict):
-            raise UsageError(f"{where}: 'set' must be a table")
-        name = c.get("name") or f"{Path(c['model']).stem} on {c['target']}"
+            raise UsageError(f"{where}: 'set' must be a table, got {_toml_type(sets)}")
+        name = _string(c, "name", where) or f"{Path(model).stem} on {c['target']}"
         if name in names:
             raise UsageError(f"{where}: duplicate entry name {name!r}")
         names.add(name)
-        shapes = c.get("input_shape", {})
-        entries.append(Entry(name, path.parent / c["model"], target, c.get("pipeline"),
+        entries.append(Entry(name, path.parent / model, target, pipeline,
                              tuple((k, v) for k, v in sets.items()), budgets,
-                             tuple((k, str(v)) for k, v in shapes.items())))
+                             _input_shapes(c.get("input_shape"), where)))
     return entries
 
 
-def run_entry(entry: Entry) -> EntryResult:
+def _stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def run_entry(entry: Entry, log: Callable[[str], None] | None = _stderr) -> EntryResult:
+    """Compile one entry and gate it. An entry that cannot run records its error and exit code, and ``log``
+    gets its one line (``cnncc: error: <entry>: <why>``) so it is on stderr, not only in the table."""
     from cnncc.driver import compile_model
     from cnncc.target import load_target
 
@@ -115,7 +203,9 @@ def run_entry(entry: Entry) -> EntryResult:
         res.gates = check_budgets(report.totals, report.layers, entry.budgets, target.name)
         res.exit_code = 0 if res.passed else 1
     except CnnccError as e:
-        res.error, res.exit_code = str(e), e.exit_code
+        res.error, res.exit_code = " ".join(str(e).split()), e.exit_code
+        if log is not None:
+            log(f"cnncc: error: {entry.name}: {res.error}")
     return res
 
 

@@ -29,14 +29,41 @@ def sample_models(tmp_path_factory) -> dict[str, Path]:
 
 def _hypothesis_profile() -> None:
     """Under CI=true, hypothesis runs derandomized (a fixed seed per test), so CI is reproducible; locally it
-    explores new examples on every run and keeps failures in .hypothesis/."""
+    explores new examples on every run and keeps failures in .hypothesis/.
+
+    ``CNNCC_HYPOTHESIS=deep`` (``make test-deep``, ``make fuzz``) explores: not derandomized even under CI, and
+    every test's ``max_examples`` (also one set by its own ``@settings``) multiplied by
+    ``CNNCC_HYPOTHESIS_SCALE`` (default 10)."""
     import os
 
     from hypothesis import settings
 
     settings.register_profile("ci", derandomize=True)
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    settings.register_profile("deep", derandomize=False, deadline=None, max_examples=1000)
+    if os.environ.get("CNNCC_HYPOTHESIS", "") == "deep":
+        settings.load_profile("deep")
+    elif os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         settings.load_profile("ci")
 
 
 _hypothesis_profile()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """In the deep profile, scale the examples of tests whose ``@settings`` fix ``max_examples`` (hypothesis
+    lets an explicit setting win over the profile, so the profile alone would not explore them more)."""
+    import os
+
+    if os.environ.get("CNNCC_HYPOTHESIS", "") != "deep":
+        return
+    from hypothesis import settings
+
+    scale = int(os.environ.get("CNNCC_HYPOTHESIS_SCALE", "10"))
+    for item in items:
+        fn = getattr(item, "obj", None)
+        inner = getattr(getattr(fn, "hypothesis", None), "inner_test", None)
+        own = getattr(fn, "_hypothesis_internal_use_settings", None)
+        if inner is None or own is None:
+            continue
+        fn._hypothesis_internal_use_settings = settings(own, max_examples=own.max_examples * scale,
+                                                        derandomize=False, deadline=None)
