@@ -4,7 +4,8 @@ TFLite versions of the sample ONNX models made by cnncc's writer.
 Per model: layers, MACs (cnncc vs an independent count from the flatbuffer), the integer interpreter against
 LiteRT (reference kernels and the default XNNPACK kernels; max |diff| in LSB over outputs, and over every tensor
 both name), load and interpreter wall time; with Vela installed, Vela's total cycles for the file and for
-cnncc's re-export of it (TFLite -> cnncc -> TFLite must cost the same), and cnncc's Ethos-U65 cycles.
+cnncc's re-export of it (TFLite -> cnncc -> TFLite must cost the same), and cnncc's Ethos-U65 cycles (U65-256,
+Ethos_U65_Client_Server, Dedicated_Sram_384KB, no passes) with the count of NPU layers within 10 % of Vela.
 
     .venv/bin/python bench/quant_models.py [--no-vela] [--out bench/RESULTS-quant.md]
 """
@@ -43,11 +44,11 @@ def models(tmp: Path) -> list[tuple[str, Path, str]]:
     return out
 
 
-def vela_total(path: Path, workdir: Path) -> float | None:
+def vela_total(path: Path, workdir: Path, system: str) -> float | None:
     from vela_fidelity import run_vela
 
     try:
-        return run_vela(path, "Ethos_U65_High_End", "ethos-u65-256", workdir=workdir)["total"]
+        return run_vela(path, system, "ethos-u65-256", workdir=workdir)["total"]
     except (RuntimeError, OSError, StopIteration) as e:
         print(f"warning: Vela failed on {path.name}: {e}", file=sys.stderr)
         return None
@@ -72,21 +73,23 @@ def measure(name: str, path: Path, tmp: Path, with_vela: bool) -> dict:
            "ref_out_lsb": ref.outputs_lsb, "ref_all_lsb": ref.tensors_lsb, "tensors": ref.compared,
            "xnnpack_out_lsb": xnn.outputs_lsb, "load_s": load_s, "interp_vs_litert_s": cmp_s}
     if with_vela:
+        from vela_fidelity import compare as vela_compare
+
         from cnncc.frontend.tflite.writer import write_tflite
 
-        row["vela_cycles"] = vela_total(path, tmp)
+        system = "Ethos_U65_Client_Server"  # the ethos-u65-256 target's default system
+        try:
+            v = vela_compare(g, system, "ethos-u65-256", tmp, path=path)
+            row.update(vela_cycles=v["vela_total"], cnncc_u65_cycles=v["ours_total"],
+                       layers_within_10pct=f"{v['within']}/{v['layers']}")
+        except Exception as e:  # noqa: BLE001 - a bench row records the failure instead of stopping
+            row["vela_cycles"] = f"{type(e).__name__}: {str(e)[:80]}"
         try:
             re = tmp / f"{name}_cnncc.tflite"
             write_tflite(g, re)
-            row["vela_cycles_reexport"] = vela_total(re, tmp)
+            row["vela_cycles_reexport"] = vela_total(re, tmp, system)
         except cnncc.errors.CnnccError as e:
             row["vela_cycles_reexport"] = f"export refused: {e}"
-        try:
-            from cnncc.driver import compile_model
-
-            row["cnncc_u65_cycles"] = int(compile_model(g, "ethos-u65-256", pipeline="").totals["cycles"])
-        except Exception as e:  # noqa: BLE001 - a bench row records the failure instead of stopping
-            row["cnncc_u65_cycles"] = f"{type(e).__name__}: {str(e)[:80]}"
     return row
 
 
@@ -111,7 +114,7 @@ def main(argv=None) -> int:
     cols = ["model", "source", "bytes", "layers", "macs", "independent_macs", "ref_out_lsb", "ref_all_lsb",
             "tensors", "xnnpack_out_lsb", "load_s", "interp_vs_litert_s"]
     if with_vela:
-        cols += ["vela_cycles", "vela_cycles_reexport", "cnncc_u65_cycles"]
+        cols += ["vela_cycles", "vela_cycles_reexport", "cnncc_u65_cycles", "layers_within_10pct"]
     fmt = lambda v: (str(int(v)) if v.is_integer() else f"{v:.3g}") if isinstance(v, float) else str(v)  # noqa: E731
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
