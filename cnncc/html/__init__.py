@@ -167,6 +167,12 @@ def _kv(items: Sequence[tuple[str, str]]) -> str:
     return '<dl class="kv">' + "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
+def _sub(d: Mapping, key: str) -> Mapping[str, Any]:
+    """``d[key]`` when it is a mapping, else an empty one."""
+    v = d.get(key)
+    return v if isinstance(v, Mapping) else {}
+
+
 def _details(summary: str, obj: Any) -> str:
     txt = json.dumps(obj, indent=2, sort_keys=True, default=str)
     return f"<details><summary>{_e(summary)}</summary><pre>{_e(txt)}</pre></details>"
@@ -174,7 +180,7 @@ def _details(summary: str, obj: Any) -> str:
 
 def summary(d: Mapping) -> str:
     """Inputs (model, SHA-256, target, pipeline, versions), total cards and notes."""
-    inp = d.get("inputs") if isinstance(d.get("inputs"), Mapping) else {}
+    inp = _sub(d, "inputs")
     model = inp.get("model")
     items = []
     if isinstance(model, Mapping):
@@ -199,7 +205,7 @@ def summary(d: Mapping) -> str:
         out.append(V.resolved_target(inp["target"], fmt))
     for t in _list(inp.get("targets")):
         out.append(V.resolved_target(t, fmt))
-    tot = d.get("totals") if isinstance(d.get("totals"), Mapping) else {}
+    tot = _sub(d, "totals")
     if tot:
         out.append('<h2>Totals</h2><div class="cards">' + "".join(
             f'<div class="card" data-k="{_e(k)}"><b>{_e(fmt(v))}</b><span>{_e(header(k))}</span></div>'
@@ -226,11 +232,11 @@ def _label(r: Mapping, i: int) -> str:
 def charts(d: Mapping, layers: Sequence[Mapping]) -> str:
     """Roofline (every layer with MACs, coloured by bound, every roof the target reports), cycles per layer and
     cycles by bound (coloured by bound), on-chip memory per layer against the capacity, energy splits."""
-    roof = d.get("roofline") if isinstance(d.get("roofline"), Mapping) else {}
+    roof = _sub(d, "roofline")
     pts, missing = [], []
     with_macs = [(i, r) for i, r in enumerate(layers) if _num(r.get("macs")) and r["macs"] > 0]
     for i, r in with_macs:
-        mpc = r.get("mac_per_cycle")
+        mpc: Any = r.get("mac_per_cycle")
         if not _num(mpc) and _num(r.get("cycles")) and r["cycles"] > 0:
             mpc = r["macs"] / r["cycles"]
         if _num(r.get("ai")) and _num(mpc) and r["ai"] > 0 and mpc > 0:
@@ -277,7 +283,8 @@ def mappings(layers: Sequence[Mapping]) -> str:
     with_c = [(i, r) for i, r in enumerate(layers) if isinstance(r.get("candidates"), list) and r["candidates"]]
     if not with_c:
         return ""
-    rows, chart_rows = [], []
+    rows: list[dict[str, Any]] = []
+    chart_rows: list[Any] = []  # (label, [(mapping, MAC/cycle or None, chosen)]): the chart skips missing values
     for i, r in with_c:
         cands = [c for c in r["candidates"] if isinstance(c, Mapping)]
         chart_rows.append((_label(r, i), [(_cand_name(c), c.get("mac_per_cycle"),
@@ -295,7 +302,7 @@ def mappings(layers: Sequence[Mapping]) -> str:
 
 
 def _samples(tl: Mapping) -> list[tuple[Any, Any]]:
-    raw = next((tl[k] for k in ("memory", "occupancy", "memory_occupancy", "samples") if k in tl), [])
+    raw: Any = next((tl[k] for k in ("memory", "occupancy", "memory_occupancy", "samples") if k in tl), [])
     out = []
     for s in raw if isinstance(raw, list) else []:
         if isinstance(s, Mapping):
@@ -344,7 +351,7 @@ def timeline(d: Mapping) -> str:
     tls = [(name, tl) for name, tl in _timelines(d.get("timeline"))]
     if not tls:
         return ""
-    tot = d.get("totals") if isinstance(d.get("totals"), Mapping) else {}
+    tot = _sub(d, "totals")
     out = []
     if len(tls) > 1:
         evs = [e for _, tl in tls for e in _list(tl.get("events"))]
@@ -387,12 +394,12 @@ def _list(v: Any) -> list:
 
 def compile_body(d: Mapping) -> tuple[str, str]:
     layers = [r for r in _list(d.get("layers")) if isinstance(r, Mapping)]
-    inp = d.get("inputs") if isinstance(d.get("inputs"), Mapping) else {}
+    inp = _sub(d, "inputs")
     model = inp.get("model", {})
     mname = str(model.get("path", "model") if isinstance(model, Mapping) else model).rsplit("/", 1)[-1]
     tname = _target_name(inp.get("target"))
     title = f"cnncc {d.get('command', 'report')}: {mname}" + (f" on {tname}" if tname else "")
-    tot = d.get("totals") if isinstance(d.get("totals"), Mapping) else {}
+    tot = _sub(d, "totals")
     body = [f'<section id="summary">{summary(d)}</section>', charts(d, layers), mappings(layers), timeline(d),
             f'<h2>Layers</h2><section id="layers">{table(layers, columns(layers), tot, "layers")}</section>',
             extra_sections(d)]
@@ -407,7 +414,7 @@ def compare_body(d: Mapping) -> tuple[str, str]:
     tgts = [t for t in _list(d.get("targets")) if isinstance(t, Mapping)]
     rows = []
     for t in tgts:
-        tot = t.get("totals") if isinstance(t.get("totals"), Mapping) else {}
+        tot = _sub(t, "totals")
         rows.append({"target": _target_name(t.get("target")), "backend": t.get("backend"), **tot,
                      "bound": t.get("bound"), "error": t.get("error")})
     lat = [r["latency_ms"] for r in rows if _num(r.get("latency_ms")) and r["latency_ms"] > 0]
@@ -462,7 +469,7 @@ def compare_body(d: Mapping) -> tuple[str, str]:
         body.append("<h2>Top layers</h2>" + "".join(top))
     body.append(_per_layer(tgts, rows))
     body.append(extra_sections(d))
-    inp = d.get("inputs") if isinstance(d.get("inputs"), Mapping) else {}
+    inp = _sub(d, "inputs")
     model = inp.get("model", {})
     mname = str(model.get("path", "model") if isinstance(model, Mapping) else model).rsplit("/", 1)[-1]
     return f"cnncc compare: {mname} on {len(tgts)} targets", "".join(body)

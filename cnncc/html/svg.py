@@ -52,7 +52,7 @@ def finite(v: object) -> TypeGuard[float]:
 
 def el(tag: str, attrs: Mapping[str, object] | None = None, text: str | None = None, raw: str = "") -> str:
     """One element; attribute values and ``text`` are escaped, ``raw`` (child markup) is not."""
-    a = "".join(f' {k}="{html.escape(v if isinstance(v, str) else num(v), quote=True)}"'
+    a = "".join(f' {k}="{html.escape(v if isinstance(v, str) else num(float(v)), quote=True)}"'  # type: ignore[arg-type]
                 for k, v in (attrs or {}).items() if v is not None)
     body = (html.escape(text, quote=False) if text is not None else "") + raw
     return f"<{tag}{a}>{body}</{tag}>" if body or tag in ("text", "title", "g", "svg") else f"<{tag}{a}/>"
