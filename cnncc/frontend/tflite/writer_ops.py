@@ -77,7 +77,7 @@ def _conv_transpose(ex, layer):
     full = ((h - 1) * op.strides[0] + op.kernel[0], (wd - 1) * op.strides[1] + op.kernel[1])
     bias = np.asarray(ex.g.weights[layer.inputs[2]], np.float64) if len(layer.inputs) > 2 else None
     wt = w.transpose(1, 2, 3, 0)
-    q, sc = quantize_weights(wt, 0)
+    q, sc = quantize_weights(wt, 0, ex.g.weights.quant.get(layer.inputs[1]))
     wi = ex.mb.tensor(f"{layer.name}/weights", wt.shape, "int8", q, scales=sc, zps=[0] * k, qdim=0)
     bi = _bias(ex, layer, f"{layer.name}/bias", k, ex.mb.scale_of(x), sc, bias)
     t, lft = op.pads[0], op.pads[1]
