@@ -151,20 +151,27 @@ def _add_intensities(report: Report, graph: Graph) -> None:
 
 
 def inspect_graph(graph: Graph, model_path: Path | None) -> Report:
-    """Per-layer name, op, output shape, MACs, params and arithmetic intensities (abconv.md), with totals."""
+    """Per-layer name, op, output shape and element type (``/q``: quantised, with scales), MACs, params and
+    arithmetic intensities (abconv.md, from the real element sizes), with totals (``weight_bytes`` at the
+    weights' own dtypes)."""
     from cnncc.report import Column
 
     rows = []
     for layer in graph.layers:
         row = layer_identity(layer, graph)
-        row["output_shape"] = list(graph.type_of(layer.outputs[0]).shape)
+        out_t = graph.type_of(layer.outputs[0])
+        row["output_shape"] = list(out_t.shape)
+        row["dtype"] = out_t.dtype + ("/q" if out_t.quant is not None else "")
+        ws = graph.weight_inputs(layer)
+        row["weight_dtype"] = graph.type_of(ws[0]).dtype if ws else None
         row["macs"] = graph.macs(layer)
         row["params"] = graph.params(layer)
         row.update(graph.intensities(layer).as_dict())
         rows.append(row)
     totals = {"layers": len(rows), "macs": sum(r["macs"] for r in rows),
-              "params": sum(int(a.size) for a in graph.weights.values())}
-    cols = (Column("name", "layer"), Column("op", "op"), Column("output_shape", "output"),
+              "params": sum(int(a.size) for a in graph.weights.values()),
+              "weight_bytes": sum(int(a.nbytes) for a in graph.weights.values())}
+    cols = (Column("name", "layer"), Column("op", "op"), Column("output_shape", "output"), Column("dtype", "dtype"),
             Column("macs", "MACs", ","), Column("params", "params", ","), Column("ai_in", "AI_in", ".1f"),
             Column("ai_w", "AI_w", ".1f"), Column("ai_out", "AI_out", ".1f"), Column("ai", "AI", ".2f"),
             Column("ai_bound", "bound"))

@@ -28,7 +28,7 @@ def test_inspect_json_has_identity_and_hash(cli, sample_models):
     r = cli("inspect", sample_models["cgra_baseline"], "--format", "json")
     assert r.code == 0, r.err
     d = json.loads(r.out)
-    assert d["schema_version"] == 1 and d["command"] == "inspect"
+    assert d["schema_version"] == 2 and d["command"] == "inspect"
     assert len(d["inputs"]["model"]["sha256"]) == 64
     (layer,) = d["layers"]
     assert layer["name"] == "conv" and layer["onnx_nodes"] == ["conv"] and layer["output"] == "conv_out"
