@@ -25,7 +25,8 @@ class OffloadBackend(Backend):
         from cnncc.backends.offload.network import compile_network
 
         return compile_network(graph, target, _accel(target), want_trace=options.want_trace,
-                               progress=options.progress)
+                               progress=options.progress,
+                               want_artefacts=bool(getattr(options, "want_artefacts", False)))
 
     def layer_cycles(self, graph: Graph, layer: Layer, target: Target) -> float:
         """Cycles of one layer alone (input and output off chip): its optimum, simulated."""

@@ -150,7 +150,7 @@ def _best(p: Problem, acc: Accel) -> Best:
             if mask.any():
                 _scan(p, acc, vals, grid, orders, ri, res, sel[mask], state)
     survivors, exact = [], 0
-    for ri, res, sel, lb in cand:
+    for ri, _res, sel, lb in cand:
         keep = sel[lb <= state[0][0]]
         exact += len(keep) * len(orders)
         survivors += [(tuple(int(v) for v in grid[i]), rs[ri]) for i in keep]

@@ -67,7 +67,8 @@ class Tiling:
 
 @dataclass(frozen=True)
 class Regular:
-    """A regular strategy: equal tiles (the last one along a dimension may be smaller), loop ``order`` (outermost first, over DIMS), ``resident`` operands
+    """A regular strategy: equal tiles (the last one along a dimension may be smaller),
+    loop ``order`` (outermost first, over DIMS), ``resident`` operands
     loaded whole before the first step (or, for O, accumulated whole and stored after the last), and
     ``reuse`` (False: every step reloads all its tiles — the no-reuse hand baseline)."""
 

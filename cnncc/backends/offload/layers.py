@@ -21,7 +21,7 @@ from cnncc.backends.offload.model import Accel
 from cnncc.backends.offload.problem import Problem
 from cnncc.errors import UnsupportedError
 from cnncc.ir.loopnest import CONV, CONVT, DEPTHWISE, FC, MATMUL, POOL
-from cnncc.ir.types import QUANT_RANGES, DTYPE_BYTES
+from cnncc.ir.types import DTYPE_BYTES, QUANT_RANGES
 
 if TYPE_CHECKING:
     from cnncc.ir.graph import Graph, Layer

@@ -13,6 +13,7 @@ from math import lcm
 
 from cnncc.backends.offload.spec import OffloadSpec
 
+
 @dataclass(frozen=True)
 class Accel:
     """One offloading accelerator. ``split`` = (input, weight, output) buffer bytes, or None when the

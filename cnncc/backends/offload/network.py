@@ -12,9 +12,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from fractions import Fraction
-
 import math
+from fractions import Fraction
 from typing import Any
 
 from cnncc.backends.base import LayerCost, MemoryUse, NetworkResult
@@ -28,7 +27,8 @@ COLUMNS = (Column("name", "layer"), Column("op", "op"), Column("cycles", "cycles
            Column("onchip_bytes", "on-chip B", ",d"), Column("speedup_vs_best_hand", "x hand", ".2f"))
 
 
-def compile_network(graph, target, acc: Accel, want_trace: bool = False, progress=None) -> NetworkResult:
+def compile_network(graph, target, acc: Accel, want_trace: bool = False, progress=None,
+                    want_artefacts: bool = False) -> NetworkResult:
     """Cost every layer (see the module docstring)."""
     from cnncc.backends.offload.layers import problems as problems_of
     from cnncc.backends.offload.solve import solve_layer, streamed
@@ -94,7 +94,8 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
               "speedup_vs_best_hand": best_hand / total if total else None,
               "kept_on_chip_saving_cycles": off_chip - total, "kept_layers": sum(keep),
               "solver_statuses": ",".join(statuses)}
-    artefacts = {"offload_strategies.json": (json.dumps(strategies, indent=2, sort_keys=True) + "\n").encode()}
+    artefacts = {"offload_strategies.json": (json.dumps(strategies, indent=2, sort_keys=True) + "\n").encode()
+                 } if want_artefacts else {}
     return NetworkResult(
         layers=tuple(costs), clock_hz=float(acc.clock_hz), peak_macs_per_cycle=float(acc.macs_per_cycle),
         bandwidths_bytes_per_cycle=FrozenMap({"dram": float(acc.dma_bytes_per_cycle)}), columns=COLUMNS,

@@ -37,7 +37,7 @@ class OffloadSpec(TargetSpec):
     psum_bytes: int = param(4, doc="bytes per partial sum (accumulator) element", unit="bytes", min=1, max=8)
     clock_hz: int = param(1_000_000_000, doc="accelerator clock", unit="Hz", min=1, max=10**12)
     solver_timeout_s: float = param(10.0, doc="z3 budget per layer shape (a deterministic resource limit)",
-                                    unit="s", min=0.001, max=86_400.0)
+                                    unit="s", min=0.0, exclusive_min=True, max=86_400.0)
     steplevel_max_subconvs: int = param(4, doc="step-level z3 check on decompositions with at most this many "
                                         "sub-convolutions (0: off)", min=0, max=64)
     keep_outputs_on_chip: bool = param(True, doc="keep a layer's output on chip for the next layer when it fits")
