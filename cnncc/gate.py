@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from cnncc.errors import UnsupportedError
+from cnncc.errors import UnsupportedError, UsageError
 
 #: budget name -> (report totals key that carries the value, per-layer key used to rank contributors, unit);
 #: the keys are the typed contract's (cnncc/assemble.py totals, cnncc/backends/base.py LayerCost fields)
@@ -64,6 +65,8 @@ def check_budgets(totals: dict[str, Any], layers: list[dict], budgets: dict[str,
     for name, limit in budgets.items():
         if limit is None:
             continue
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit) or limit < 0:
+            raise UsageError(f"budget {name}: the limit must be a finite number >= 0, got {limit!r}")
         keys, layer_key, _ = BUDGETS[name]
         value = next((totals[k] for k in keys if totals.get(k) is not None), None)
         if value is None:

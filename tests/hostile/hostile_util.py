@@ -33,6 +33,11 @@ class Outcome:
     def err_lines(self) -> list[str]:
         return [line for line in self.err.splitlines() if line.strip()]
 
+    @property
+    def error(self) -> str:
+        """The one ``cnncc: error:`` line (the last line on stderr)."""
+        return self.err_lines[-1]
+
 
 def run_inproc(args: list[str]) -> Outcome:
     """``cnncc.cli.main(args)`` with stdout/stderr captured; the exit code from SystemExit (0 if none)."""
@@ -66,8 +71,11 @@ def assert_manners(res: Outcome, expected: set[int] | int | None = None, what: s
     if exp is not None:
         assert res.code in exp, ctx
     if res.code not in (0, 1):
-        assert len(res.err_lines) == 1, ctx
-        assert res.err_lines[0].startswith("cnncc: error: "), ctx
+        # one error line; a ``note:`` the command printed before it failed (e.g. that --input-shape replaces
+        # a static shape) may precede it
+        lines = [line for line in res.err_lines if not line.startswith("note: ")]
+        assert len(lines) == 1, ctx
+        assert lines[0].startswith("cnncc: error: ") and res.err_lines[-1] == lines[0], ctx
 
 
 def tree(path: Path) -> set[str]:

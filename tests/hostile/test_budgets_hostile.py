@@ -65,7 +65,7 @@ def test_bad_budgets_file(model_dir, case):
     before = tree(model_dir)
     res = run_inproc(["check", path])
     assert_manners(res, code, case[0])
-    assert re.search(pattern, res.err_lines[0]), res.err
+    assert re.search(pattern, res.error), res.err
     assert tree(model_dir) == before
 
 

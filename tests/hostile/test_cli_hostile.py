@@ -169,3 +169,14 @@ def test_generated_target_files(params, top):
         (tmp / "t.toml").write_text(document(base, single={"params": params}))
         res = run_inproc(["compile", path, "-t", tmp / "t.toml", "-f", "json"])
         assert_manners(res, None, (tmp / "t.toml").read_text())
+
+
+@pytest.mark.parametrize("limit", ["nan", "-1", "inf"])
+def test_budget_limits_must_be_finite(tmp_path, limit):
+    """--budget-ms nan made every check fail (exit 1, "EXCEEDED limit nan"); now exit 2 naming the budget."""
+    path = write(tmp_path, conv_net())
+    out = tmp_path / "out"
+    res = run_inproc(["compile", path, "-t", "ethos-u65-256", "--budget-ms", limit, "-o", out, "-q"])
+    assert_manners(res, 2)
+    assert "budget ms: the limit must be a finite number >= 0" in res.error
+    assert not out.exists()

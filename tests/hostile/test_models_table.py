@@ -180,7 +180,7 @@ def test_refused_with_one_line(tmp_path, case):
     assert_manners(res, code, case[0])
     import re
 
-    assert re.search(pattern, res.err_lines[0]), res.err
+    assert re.search(pattern, res.error), res.err
     assert tree(tmp_path) == before
 
 
