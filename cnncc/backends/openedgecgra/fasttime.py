@@ -168,7 +168,7 @@ class _Decoded:
 
 
 def _decoded(kernel) -> _Decoded:
-    d = getattr(kernel, "_fast", None)
+    d: _Decoded | None = getattr(kernel, "_fast", None)
     if d is None:
         d = kernel._fast = _Decoded(kernel)
     return d

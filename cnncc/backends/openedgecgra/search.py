@@ -97,6 +97,48 @@ def footprint(m: str, cl: ConvLayer) -> tuple[int, int]:
     return words + kernels * 16 * min(6, cols), kernels
 
 
+def quick_bound(m: str, cl: ConvLayer, prm: CgraSpec) -> Costed:
+    """A lower bound of a mapping's cost in closed form, without building its plan (so that candidates it prunes
+    are never built): its launch count, the host work every plan of the mapping does (copies, parameter words,
+    zeroing, post-processing), and CGRA cycles from the generators' loops: a Conv-WP launch runs every output
+    pixel (>= 2 shift instructions per stride step + a 3-cycle multiply), OP/IP launches run >= 9 instructions per
+    reduction step (one a 3-cycle multiply), a cnncc-ic4 launch runs every output pixel through 7 cycles per
+    tap slot of its busiest column plus 6 reduction instructions. Split layers only add work. No configuration,
+    bank conflicts, patches or kernel-memory writes; energy from those counts with no PE events."""
+    from cnncc.backends.openedgecgra.kernels.common import HostWork
+
+    p, G = cl.prob, cl.groups
+    words, launches = footprint(m, cl)
+    plane = p.OY * p.OX
+    R = p.taps
+    hw = HostWork(launches=launches)
+    if m in ("conv-op", "im2col-op"):
+        hw.copy_words += cl.K * plane
+    if cl.bias is not None and m in ("conv-op", "im2col-op", "im2col-ip"):
+        hw.post_words += cl.K * plane
+    if cl.act is not None:
+        hw.post_words += cl.K * plane
+    if m == "conv-wp":
+        hw.zero_words += cl.K * plane
+        hw.param_stores += launches
+        cgra = launches * plane * (2 * p.SX + 3)
+    elif m == "conv-op":
+        hw.param_stores += launches
+        cgra = launches * R * 11
+    elif m in ("im2col-op", "im2col-ip"):
+        hw.copy_words += launches * R
+        cgra = launches * (R if m == "im2col-op" else -(-R // 16)) * 11
+    else:
+        cols = -(-p.C // 4) * p.FY * p.FX
+        cgra = G * -(-p.K // 4) * plane * (7 * cols + 6 * -(-cols // 6))
+    hc = H.host_work(hw.launches, 0, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words)
+    launch = launches * (C.LAUNCH_CYCLES + C.FETCH_BUBBLE)
+    total = cgra + launch + hc.cycles
+    en = _energy(prm, np.zeros(len(E.op_energy_vector()), np.int64), 0, hc, total, cgra + launch)
+    return Costed(None, None, {"mapping": m, "cycles": int(total), "energy_uj": round(en["total_uj"], 6),
+                               "launches": launches, "sram_bytes": 4 * words})
+
+
 def _planned(m: str, cl: ConvLayer, prm: CgraSpec) -> P.Plan:
     """The plan of one mapping (raises NotApplicable when it does not apply or fit)."""
     words, launches = footprint(m, cl)
@@ -222,25 +264,32 @@ def search(cl: ConvLayer, prm: CgraSpec, prune: bool = True) -> tuple[list[Coste
     """All candidates (applicable or not, in ``prm.mappings`` order) and the chosen one (None if no
     mapping applies). A mapping that does not fit the SRAM is retried on the smallest split that fits.
 
-    Branch and bound: every applicable candidate first gets a lower bound (``plan.lower_bound``: its exact
-    counts without bank conflicts); candidates are then predicted exactly in increasing bound order, and one
-    whose bound is already worse than the best exact candidate (``prune``) is reported as pruned with its
-    bound. The choice is the same as predicting everything."""
+    Branch and bound: every candidate first gets a closed-form lower bound (``quick_bound``, no plan built);
+    candidates are visited in increasing order of it, and one whose bound is already worse than the best exact
+    candidate (``prune``) is reported as pruned with its bound and never built. A visited candidate's plan is
+    built and gets the tighter bound ``plan.lower_bound`` (its exact counts without bank conflicts), checked the
+    same way, and is otherwise predicted exactly. The choice is the same as predicting everything."""
     key = "cycles" if prm.objective == "latency" else "energy_uj"
     slots: list = []
-    for m in prm.mappings:
-        c = _pending(m, cl, prm)
-        slots.append(c if isinstance(c, _Pending) else Costed(None, None, {"mapping": m, "applicable": False,
-                                                                            "reason": c}))
-    order = sorted((i for i, c in enumerate(slots) if isinstance(c, _Pending)),
-                   key=lambda i: (slots[i].bound.row[key], slots[i].bound.row["cycles"], slots[i].m))
+    quick: dict[int, Costed] = {}
+    for i, m in enumerate(prm.mappings):
+        slots.append(None)
+        quick[i] = quick_bound(m, cl, prm)
+    order = sorted(quick, key=lambda i: (quick[i].row[key], quick[i].row["cycles"], quick[i].row["mapping"]))
     best: Costed | None = None
 
     def rank(c: Costed) -> tuple:
         return c.row[key], c.row["cycles"], c.row["mapping"]
 
     for i in order:
-        pend = slots[i]
+        m = prm.mappings[i]
+        if prune and best is not None and quick[i].row[key] > best.row[key]:
+            slots[i] = Costed(None, None, _pruned_row(quick[i], key, best))
+            continue
+        pend = _pending(m, cl, prm)
+        if not isinstance(pend, _Pending):
+            slots[i] = Costed(None, None, {"mapping": m, "applicable": False, "reason": pend})
+            continue
         if prune and best is not None and pend.bound.row[key] > best.row[key]:
             slots[i] = Costed(None, None, _pruned_row(pend.bound, key, best))
             continue

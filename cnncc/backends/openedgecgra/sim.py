@@ -153,6 +153,10 @@ class Kernel:
         self._shape: Any = None
         self._timing_key: Any = None
         self._control_key: Any = None
+        self._fast: Any = None
+        #: (step, pe) of immediates that only form base addresses the plan's timing signature lists (their
+        #: banks are part of the signature), blanked in the timing key
+        self.base_imms: frozenset[tuple[int, int]] = frozenset()
         timing = [_timing(s) for s in program]
         self.latency = np.array([t[0] for t in timing], np.int64)
         self.col_own = np.stack([t[1] for t in timing])

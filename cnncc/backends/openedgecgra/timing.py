@@ -100,10 +100,12 @@ def _relevant(kernel, control_only: bool):
 
 
 def timing_key(kernel) -> tuple:
-    """The kernel's program with every timing-irrelevant immediate blanked (cached on the kernel)."""
+    """The kernel's program with every timing-irrelevant immediate blanked (cached on the kernel), and the base
+    address immediates the generator declares (``Kernel.base_imms``: the launch's timing signature carries
+    those addresses' banks instead)."""
     key = getattr(kernel, "_timing_key", None)
     if key is None:
-        imm = _relevant(kernel, False)
+        imm = _relevant(kernel, False) - getattr(kernel, "base_imms", frozenset())
         key = tuple((i.op, i.dest, i.a, i.b, i.imm if (t, pe) in imm else None, i.flag)
                     for t, step in enumerate(kernel.program) for pe, i in enumerate(step))
         kernel._timing_key = key

@@ -106,7 +106,9 @@ def build_kernel(prob: ConvProblem, run: list[list[int]], w, bias: np.ndarray | 
     b.put(e0, (1, 0), Instr("SADD", 3, "R3", "IMM", -1))
     b.put(e1, (1, 0), Instr("BNE", None, "R3", "ZERO", pix))
     b.put(ex, (0, 0), Instr("EXIT"))
-    return b.kernel(name)
+    k = b.kernel(name)
+    k.base_imms = frozenset((t, r * COLS + c) for r, c in diag for t in (p0, p2))   # out-plane addresses (sigs)
+    return k
 
 
 def plan(prob: ConvProblem, W: np.ndarray, bias: np.ndarray | None, in_planes: list[int],
