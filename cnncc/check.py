@@ -45,7 +45,7 @@ class Entry:
     target: str
     pipeline: str | None
     overrides: tuple[tuple[str, Any], ...]
-    budgets: dict[str, float]
+    budgets: dict[str, float | None]
     input_shape: tuple[tuple[str, str], ...] = ()
 
 
@@ -161,7 +161,7 @@ def parse_budgets_file(path: str | Path) -> list[Entry]:
         target = _string(c, "target", where, required=True)
         assert model is not None and target is not None
         pipeline = _string(c, "pipeline", where)
-        budgets = {}
+        budgets: dict[str, float | None] = {}
         for b in BUDGETS:
             v = c.get(f"budget_{b}")
             if v is not None:

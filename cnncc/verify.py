@@ -55,7 +55,7 @@ def random_feeds(session, seed: int = 0) -> dict[str, np.ndarray]:
         raise UnsupportedError(f"--verify would need {need} bytes for the model's inputs and outputs, over its "
                                f"limit of {MAX_VERIFY_BYTES} bytes")
     rng = np.random.default_rng(seed)
-    feeds = {}
+    feeds: dict[str, np.ndarray] = {}
     for i in session.get_inputs():
         shape = _shape(i)
         dt = _NP.get(i.type, np.float32)

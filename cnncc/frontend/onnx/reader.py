@@ -178,17 +178,17 @@ def _input_types(graph, init_names: set[str], input_shapes: Mapping[str, tuple[i
             if not tt.HasField("shape"):
                 raise InvalidModelError(f"graph input {vi.name!r} has no shape; give it with "
                                         f"--input-shape {vi.name}=1x3x224x224")
-            shape = []
+            dims: list[int] = []
             for i, d in enumerate(tt.shape.dim):
                 if d.HasField("dim_value"):
-                    shape.append(int(d.dim_value))
+                    dims.append(int(d.dim_value))
                 elif i == 0:
-                    shape.append(1)  # symbolic batch -> 1
+                    dims.append(1)  # symbolic batch -> 1
                 else:
                     sym = d.dim_param or "?"
                     raise InvalidModelError(f"graph input {vi.name!r} has symbolic dimension {sym!r} "
                                             f"(axis {i}); fix it with --input-shape {vi.name}=1x3x224x224")
-            shape = tuple(shape)
+            shape = tuple(dims)
         if any(d <= 0 for d in shape):
             raise InvalidModelError(f"graph input {vi.name!r} has a zero or negative dimension {shape}")
         if math.prod(shape) > MAX_ELEMENTS:
