@@ -81,15 +81,10 @@ def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipe
         graph, counters, notes, sections = res.graph, res.counters, list(res.notes), dict(res.sections)
         pipeline_text = str(parsed)
     options = options or CompileOptions()
-    impl = target.backend_impl()
-    if impl is not None:
-        from cnncc.assemble import assemble_report
+    from cnncc.assemble import assemble_report
 
-        typed_opts = replace(options, out_dir=None, want_artefacts=options.want_artefacts or out_dir is not None)
-        report = assemble_report(impl.compile(graph, target, typed_opts), target)
-    else:  # a backend still on the first round's module contract
-        legacy_opts = replace(options, out_dir=Path(out_dir) if out_dir is not None else options.out_dir)
-        report = target.backend_module().compile(graph, target, legacy_opts)
+    options = replace(options, want_artefacts=options.want_artefacts or out_dir is not None)
+    report = assemble_report(target.backend_impl().compile(graph, target, options), target)
     _add_intensities(report, graph)
     report.inputs = _inputs(model_path, graph, target, pipeline_text)
     report.notes = notes + report.notes
@@ -104,7 +99,7 @@ def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipe
         if gates:
             report.sections["budgets"] = [g.as_dict() for g in gates]
     if out_dir is not None:
-        write_outputs(report, out_dir, timings, legacy=impl is None)
+        write_outputs(report, out_dir, timings)
     if options.trace is not None and report.trace is not None:
         from cnncc.output import write_file
 
@@ -117,12 +112,11 @@ def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipe
     return report
 
 
-def write_outputs(report: Report, out_dir: str | Path, timings: bool = False, legacy: bool = False) -> None:
+def write_outputs(report: Report, out_dir: str | Path, timings: bool = False) -> None:
     """Write report.json, report.csv, report.html and the report's artefacts as the new contents of
-    ``out_dir`` (atomically: :func:`cnncc.output.write_folder`). ``legacy``: a first-round backend already
-    wrote its artefacts into ``out_dir``; the reports are added file by file."""
+    ``out_dir`` (atomically: :func:`cnncc.output.write_folder`)."""
     from cnncc.html import render_html
-    from cnncc.output import write_file, write_folder
+    from cnncc.output import write_folder
 
     d = report.to_dict(stable=not timings)
     files: dict[str, str | bytes] = {"report.json": report.to_json(stable=not timings), "report.csv": report.to_csv(),
@@ -131,10 +125,6 @@ def write_outputs(report: Report, out_dir: str | Path, timings: bool = False, le
         if rel in files:
             raise InternalError(f"backend artefact {rel!r} collides with a report file")
         files[rel] = blob
-    if legacy:
-        for rel, content in files.items():
-            write_file(Path(out_dir) / rel, content)
-        return
     write_folder(out_dir, files)
 
 

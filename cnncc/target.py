@@ -49,15 +49,14 @@ class Target:
     params: Mapping[str, Any]
     source: str
     overrides: tuple[tuple[str, Any], ...] = field(default=())
-    spec: Any = None
+    spec: Any = None  #: the backend's TargetSpec (typed, frozen, hashable)
 
     def __hash__(self) -> int:
-        return hash((self.name, self.backend, self.source, self.spec if self.spec is not None else
-                     repr(_plain(self.params))))
+        return hash((self.name, self.backend, self.source, self.spec))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Target) and (self.name, self.backend, self.source, self.spec, _plain(self.params)) \
-            == (other.name, other.backend, other.source, other.spec, _plain(other.params))
+        return isinstance(other, Target) and (self.name, self.backend, self.source, self.spec) \
+            == (other.name, other.backend, other.source, other.spec)
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -72,7 +71,7 @@ class Target:
                 "params": _plain(self.params)}
 
     def backend_impl(self) -> Any:
-        """The :class:`cnncc.backends.base.Backend` of this target (None while the backend is a legacy module)."""
+        """The :class:`cnncc.backends.base.Backend` of this target."""
         from cnncc.backends.registry import get_backend
 
         return get_backend(self.backend)
@@ -80,39 +79,17 @@ class Target:
     # ---------------------------------------------------------------- typed calls passes make on a target
     def layer_cycles(self, graph: Any, layer: Any) -> float:
         """Cycles of one layer in isolation on this target (``abconv{select=cost}``)."""
-        impl = self.backend_impl()
-        if impl is not None:
-            return float(impl.layer_cycles(graph, layer, self))
-        hook = getattr(self.backend_module(), "estimate_layer_cycles", None)
-        if hook is None:
-            raise TargetError(f"target {self.name!r} ({self.backend}) has no per-layer cost hook")
-        return float(hook(graph, layer, self))
+        return float(self.backend_impl().layer_cycles(graph, layer, self))
 
     def onchip_capacity_bytes(self) -> int | None:
         """The on-chip memory ``tile`` fits layers into by default (bytes), or None."""
-        impl = self.backend_impl()
-        if impl is not None:
-            return impl.onchip_capacity_bytes(self)
-        for key in ("onchip_bytes", "sram_bytes"):
-            v = self.params.get(key)
-            if isinstance(v, int) and v > 0:
-                return v
-        return None
+        cap = self.backend_impl().onchip_capacity_bytes(self)
+        return None if cap is None else int(cap)
 
     def activation_bytes(self, dtype: str) -> int:
         """Bytes per activation element of ``dtype`` as this target stores it (float graphs are costed as their
         int8 equivalent: 1 byte)."""
-        impl = self.backend_impl()
-        if impl is not None:
-            return int(impl.activation_bytes(self, dtype))
-        from cnncc.ir.types import DTYPE_BYTES
-
-        return 1 if dtype in ("float32", "float16") else DTYPE_BYTES.get(dtype, 1)
-
-    def backend_module(self) -> Any:
-        from cnncc.backends.registry import legacy_module
-
-        return legacy_module(self.backend)
+        return int(self.backend_impl().activation_bytes(self, dtype))
 
 
 def _plain(v):
@@ -325,22 +302,16 @@ def load_target(name_or_path: str, overrides: Mapping[str, Any] | list[tuple[str
     if not isinstance(raw_params, dict):
         raise TargetError(f"{path}: [params] must be a table")
     spec_cls = registry.spec_class(backend)
-    spec = None
-    if spec_cls is not None:
-        base = spec_cls.from_params(raw_params)
-        params = apply_overrides(raw_params, ov, base.to_params()) if ov else raw_params
-        spec = spec_cls.from_params(params) if ov else base
-        plain: Mapping[str, Any] = spec.to_params()
-    else:
-        plain = apply_overrides(raw_params, ov)
-        registry.legacy_module(backend).validate_params(plain)
+    base = spec_cls.from_params(raw_params)
+    params = apply_overrides(raw_params, ov, base.to_params()) if ov else raw_params
+    spec = spec_cls.from_params(params) if ov else base
     for k in ("name", "description", "default_pipeline"):
         if k in data and not isinstance(data[k], str):
             raise TargetError(f"{path}: {k} must be a string, got {data[k]!r}")
     is_shipped = path.parent == TARGETS_DIR
     return Target(name=str(data.get("name", path.stem)), backend=backend,
                   description=str(data.get("description", "")),
-                  default_pipeline=str(data.get("default_pipeline", "")), params=plain,
+                  default_pipeline=str(data.get("default_pipeline", "")), params=spec.to_params(),
                   source=f"<shipped>/{path.name}" if is_shipped else str(path),
                   overrides=tuple((k, _typed(k, v, None) if not isinstance(v, str) else v) for k, v in ov),
                   spec=spec)

@@ -19,9 +19,9 @@ class CompileOptions:
     """Options every backend receives. ``check``: run the functional check where the backend has one (the driver
     exits 1 on a mismatch); ``seed``: seed of the check's random inputs (None: the target's); ``want_trace``:
     produce a Perfetto trace (``NetworkResult.trace``); ``progress(label, done, total)``: progress callback (may
-    be None). ``out_dir`` and ``trace`` are where the *driver* writes; typed backends never see ``out_dir``."""
+    be None). ``trace`` is where the *driver* writes the trace; ``want_artefacts``: the driver is writing an output
+    folder (``-o``), so build ``NetworkResult.artefacts``."""
 
-    out_dir: Path | None = None
     check: bool = False
     trace: Path | None = None
     progress: Callable[[str, int, int], None] | None = None

@@ -20,15 +20,9 @@ BACKENDS: dict[str, tuple[str, str]] = {
                      "cnncc.backends.openedgecgra.backend:OpenEdgeCgraBackend"),
 }
 
-#: backends still on the first round's module contract (``validate_params``/``compile -> Report``), run through
-#: the driver's legacy adapter until they are migrated
-LEGACY: dict[str, str] = {
-}
-
-
 def names() -> list[str]:
     """Every registered backend name."""
-    return sorted(set(BACKENDS) | set(LEGACY))
+    return sorted(BACKENDS)
 
 
 def _load(ref: str) -> Any:
@@ -36,30 +30,21 @@ def _load(ref: str) -> Any:
     return getattr(importlib.import_module(mod), attr)
 
 
-def spec_class(name: str) -> type[TargetSpec] | None:
-    """The typed spec class of a backend (None for a legacy backend)."""
-    if name in BACKENDS:
-        cls = _load(BACKENDS[name][0])
-        assert issubclass(cls, TargetSpec)
-        return cls
-    return None
+def spec_class(name: str) -> type[TargetSpec]:
+    """The typed spec class of a backend."""
+    cls = _load(BACKENDS[name][0])
+    assert issubclass(cls, TargetSpec), f"registry entry {name!r} is inconsistent"
+    return cls
 
 
 _INSTANCES: dict[str, Backend] = {}
 
 
-def get_backend(name: str) -> Backend | None:
-    """The Backend instance of a registered backend (None for a legacy backend)."""
-    if name not in BACKENDS:
-        return None
+def get_backend(name: str) -> Backend:
+    """The Backend instance of a registered backend."""
     if name not in _INSTANCES:
         cls = _load(BACKENDS[name][1])
         inst = cls()
         assert isinstance(inst, Backend) and inst.name == name, f"registry entry {name!r} is inconsistent"
         _INSTANCES[name] = inst
     return _INSTANCES[name]
-
-
-def legacy_module(name: str) -> Any:
-    """The module of a backend still on the old contract."""
-    return importlib.import_module(LEGACY[name])
