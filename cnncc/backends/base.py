@@ -67,8 +67,11 @@ class LayerCost:
 
     @classmethod
     def of(cls, layer: Layer, graph: Graph | None = None, **fields: Any) -> LayerCost:
-        """A cost record carrying the identity of an IR layer (a derived layer reports under its origin)."""
-        del graph
+        """A cost record carrying the identity of an IR layer (a derived layer reports under its origin). With
+        ``graph`` and no ``macs``, the MACs are the graph's count (:meth:`cnncc.ir.graph.Graph.macs`: the one
+        MAC-counting rule every report follows)."""
+        if graph is not None and "macs" not in fields:
+            fields["macs"] = int(graph.macs(layer))
         extras = fields.pop("extras", None) or {}
         return cls(name=layer.origin, op=layer.kind, output=layer.outputs[0], onnx_nodes=tuple(layer.onnx_nodes),
                    part=layer.name if layer.group else "", extras=FrozenMap(extras), **fields)

@@ -59,3 +59,22 @@ def test_backend_contract(target, sample_models):
     for g in gates:
         assert not g.passed and g.top_layers, g
         assert all(name in {r["name"] for r in rep.layers} for name, _ in g.top_layers)
+
+
+@pytest.mark.parametrize("target", ["ethos-u65-256", "offload", "cgra"])
+def test_one_mac_rule(target, sample_models):
+    """Every backend counts MACs as `inspect` does (Graph.macs: multiply-accumulates of convolutions and matmuls;
+    pooling, elementwise and data movement count 0), per layer."""
+    from collections import defaultdict
+
+    from cnncc.driver import load_model
+
+    g = load_model(sample_models["small_residual_concat" if target != "cgra" else "cgra_baseline"])
+    rep = compile_model(g, target, pipeline="")
+    want: dict[str, int] = defaultdict(int)
+    for layer in g.layers:
+        want[layer.origin] += g.macs(layer)
+    got: dict[str, int] = defaultdict(int)
+    for row in rep.layers:
+        got[row["name"]] += row["macs"]
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
