@@ -233,12 +233,12 @@ def _check_window(node, kernel, strides, dilations, pads, groups=1):
 
 
 def _canonical_strides(x_hw, kernel, strides, dilations, pads) -> tuple[int, int]:
-    """Strides with the same outputs: along an axis with one output position any stride beyond the padded
-    span is equivalent, so a stride of 10**18 becomes the smallest stride that still gives one output."""
+    """Strides with the same outputs: a stride beyond the padded input extent gives one output position, as
+    that extent itself does, so a stride of 10**18 becomes the extent (ordinary strides are kept as they are)."""
     out = []
-    for i, (size, k, s, d) in enumerate(zip(x_hw, kernel, strides, dilations)):
-        span = size + pads[i] + pads[i + 2] - (d * (k - 1) + 1)   # input positions past the first window
-        out.append(int(s) if s <= span else max(1, span + 1))
+    for i, (size, s) in enumerate(zip(x_hw, strides)):
+        extent = size + pads[i] + pads[i + 2]
+        out.append(int(s) if s <= extent else max(1, extent))
     return out[0], out[1]
 
 
