@@ -9,7 +9,7 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from cnncc.frontend.onnx import load_onnx
-from cnncc.frontend.onnx_export import write_onnx
+from cnncc.frontend.onnx.writer import write_onnx
 from cnncc.pipeline import run_pipeline
 from cnncc.verify import compare_models
 

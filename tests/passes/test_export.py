@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 
 from cnncc.errors import MismatchError
-from cnncc.frontend.onnx_export import to_onnx, write_onnx
+from cnncc.frontend.onnx.writer import to_onnx, write_onnx
 from cnncc.ir import Graph, Layer, tensor_type
 from cnncc.ir import ops as O
 from cnncc.ir.interp import run
