@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,8 @@ class _Emitter:
 
     # ------------------------------------------------------------------ ops
     def emit(self, layer: Layer, outs: list[str]) -> None:  # noqa: C901 - one branch per op kind
-        op, name, ins = layer.op, layer.name, list(layer.inputs)
+        op: Any = layer.op  # dispatched on op.kind below: each branch reads that record's attributes
+        name, ins = layer.name, list(layer.inputs)
         k = op.kind
         if isinstance(op, O.Activation):
             return self.activation(op, ins[0], outs[0], name)
@@ -156,6 +158,7 @@ class _Emitter:
         """Exact Im2col: Pad (zeros) -> Reshape [N,C,Hp·Wp] -> Gather(axis 2, idx [FF,P] or [P,FF])
         -> Reshape (chw) or Transpose + Reshape (hwc)."""
         op, name, x = layer.op, layer.name, layer.inputs[0]
+        assert isinstance(op, O.Im2col)
         n, c, h, w = self.g.type_of(x).shape
         (fy, fx), (sy, sx), (dy, dx) = op.kernel, op.strides, op.dilations
         pt, pl, pb, pr = op.pads
