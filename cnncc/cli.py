@@ -28,6 +28,10 @@ class Fmt(str, Enum):
     csv = "csv"
 
 
+def _write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+
+
 def _err(msg: str) -> None:
     sys.stderr.write(msg.rstrip("\n") + "\n")
 
@@ -285,13 +289,13 @@ def compile(  # noqa: A001
                           budgets={"ms": budget_ms, "cycles": budget_cycles, "energy_uj": budget_energy_uj,
                                    "sram_bytes": budget_sram_bytes},
                           options=CompileOptions(check=check, trace=trace), quiet=quiet, log=_err,
-                          write=sys.stdout.write, table=lambda rep: _emit(rep, format, wide=wide))
+                          write=_write_stdout, table=lambda rep: _emit(rep, format, wide=wide))
         if rc:
             raise typer.Exit(rc)
         return
-    model = model[0]
+    model_path = model[0]
     if not quiet:
-        for n in _shape_notes(model, shapes):
+        for n in _shape_notes(model_path, shapes):
             _err(f"note: {n}")
     cb, prog = _progress(not quiet)
     opts = CompileOptions(check=check, trace=trace, progress=cb)
@@ -300,7 +304,7 @@ def compile(  # noqa: A001
     if prog is not None:
         prog.start_display()
     try:
-        report = compile_model(model, tgt, pipeline, options=opts, input_shapes=shapes,
+        report = compile_model(model_path, tgt, pipeline, options=opts, input_shapes=shapes,
                                pass_log=_err, print_ir_after=_ir_after(print_ir_after_all, print_ir_after),
                                time_passes=time_passes, out_dir=out, budgets=budgets, timings=timings)
     finally:

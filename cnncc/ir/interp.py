@@ -8,6 +8,7 @@ result to int32 — the two's-complement semantics of 32-bit integer hardware (u
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -310,7 +311,8 @@ def _pad(op: O.Pad, x):
     width = [(max(0, pads[i]), max(0, pads[i + r])) for i in range(r)]
     if op.mode == "constant":
         return [np.pad(x, width, constant_values=op.value)]
-    return [np.pad(x, width, mode={"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[op.mode])]
+    mode: Any = {"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[op.mode]
+    return [np.pad(x, width, mode=mode)]
 
 
 @kernel(O.Softmax)

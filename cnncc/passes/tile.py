@@ -131,7 +131,9 @@ class Tile(Pass):
 
 def split_conv(graph: Graph, conv: Layer, geom: ConvGeom, choice, name: Namer, new_w: dict):
     """The layers computing ``conv`` tile by tile; returns (layers, number of conv tiles)."""
-    op: O.Conv = conv.op
+    op = conv.op
+    assert isinstance(op, O.Conv)
+    assert geom.y_valid is not None and geom.x_valid is not None  # choose_tiles refuses padding-only convs
     ty, tx, tk, tc = choice
     x, out_name = conv.inputs[0], conv.outputs[0]
     w = np.asarray(graph.weights[conv.inputs[1]])
