@@ -90,17 +90,43 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
     for vname, cyc in v["per"].items():
         key = vname if vname in by_out else next((n for n in names if vname.startswith(n + "_")), None)
         owner = by_out[key] if key is not None else vname
+        if key is not None and vname[len(key):].startswith("_softmax_"):
+            # Vela's Softmax lowering names its ops "<IFM name>_softmax_<k>": they belong to the Softmax layer
+            sm = [c for c in graph.consumers(next(x.outputs[0] for x in graph.layers if x.name == owner))
+                  if c.kind == "Softmax"]
+            owner = sm[0].name if sm else owner
         vela[owner] = vela.get(owner, 0.0) + cyc
         if key is not None and vname != owner:
             v["rows"].setdefault(owner, v["rows"].get(vname))
-    # Vela names an op that writes straight into a Concat's map after the Concat's output: compare a Concat
-    # together with the layers producing its inputs (one unit named "<concat>+")
-    unit = {}
+    # Vela names an op that writes straight into a Concat's map after the Concat's output, and an op with a fused
+    # activation after the activation's output: compare a Concat together with the layers producing its inputs,
+    # and a fused activation with its producer (one unit named "<first layer>+")
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb, key=order.get)] = min(ra, rb, key=order.get)
+
+    order = {x.name: k for k, x in enumerate(graph.layers)}
     for layer in graph.layers:
         if layer.kind == "Concat":
-            prods = [graph.producer(t) for t in layer.inputs]
-            for x in [layer] + [q for q in prods if q is not None]:
-                unit.setdefault(x.name, layer.name + "+")
+            for t in layer.inputs:
+                q = graph.producer(t)
+                if q is not None:
+                    union(layer.name, q.name)
+    for d in layers:
+        if d.get("fused_into"):
+            union(d["name"], d["fused_into"])
+    groups: dict[str, list[str]] = {}
+    for x in graph.layers:
+        groups.setdefault(find(x.name), []).append(x.name)
+    unit = {n: r + "+" for r, ns in groups.items() if len(ns) > 1 for n in ns}
     acc: dict[str, list] = {}
     diag = {}
     for d in layers:

@@ -200,15 +200,20 @@ def test_weight_staging_choice_matches_vela(u256):
     """Vela 5.2.0 (High_End, Dedicated_Sram_384KB, --verbose-schedule): a 4x4x512 pointwise conv with 251 KB of
     weights streams them (one spatial OFM block, DMA cannot hide); the depthwise 3x3 before it stages its 10 KB;
     a 32x32x256 1x1 conv (several spatial blocks, weights re-fetched) stages its 19 KB."""
-    from cnncc.backends.ethos_u65.network import stages_weights
+    from cnncc.backends.ethos_u65.weightbuf import Context, propose
 
     he = arch_of(load_target("ethos-u65", {"system": "Ethos_U65_High_End"}))
     pw = NpuOp("conv", (4, 4, 512), (4, 4, 512), weight_bytes=250943, scale_bytes=5120)
     dw = NpuOp("depthwise", (4, 4, 512), (4, 4, 512), (3, 3), weight_bytes=4608, scale_bytes=5120)
     big = NpuOp("conv", (32, 32, 64), (32, 32, 256), weight_bytes=16384, scale_bytes=2560, ofm_mem="offchip")
-    assert [stages_weights(op, find_block_config(op, he), he) for op in (pw, dw, big)] == [False, True, True]
+
+    def mode(op, arch):
+        ctx = Context(index=3, prev_npu=True, slack=2000, limit=393216, prev_free=393216)
+        return propose(op, find_block_config(op, arch), arch, ctx).mode
+
+    assert mode(pw, he) == "none" and mode(dw, he) != "none" and mode(big, he) == "double"
     sram_only = arch_of(load_target("ethos-u65", {"memory_mode": "Sram_Only"}))
-    assert not stages_weights(big, find_block_config(big, sram_only), sram_only)
+    assert mode(big, sram_only) == "none"
 
 
 def _mnv2_head():

@@ -34,6 +34,9 @@ SHARED_BOUND = {"compute": "compute", "weight-feed": "overhead", "sram": "memory
                 "cpu": "host", "none": "none"}
 
 
+FUSED_PREFIX = "fused into "
+
+
 def arch_of(target: Target) -> U65Config:
     spec = target.spec
     assert isinstance(spec, EthosU65Spec)
@@ -74,8 +77,11 @@ def _row(layer: Layer, graph: Graph, c: OpCost, arch: U65Config, cpu: int, onchi
     }
     if c.device == "cpu":
         extras["reason"] = c.reason
+    if c.reason.startswith(FUSED_PREFIX):
+        extras["fused_into"] = c.reason[len(FUSED_PREFIX):]
     bound = "cpu" if c.device == "cpu" else c.bound
-    return LayerCost.of(layer, graph, device=c.device, cycles=cycles, macs=int(c.macs), bound=SHARED_BOUND[bound],
+    return LayerCost.of(layer, graph, device=c.device, cycles=cycles, macs=int(graph.macs(layer)),
+                        bound=SHARED_BOUND[bound],
                         bound_detail="cpu-op" if bound == "cpu" else ("" if bound == "none" else bound),
                         onchip_bytes=onchip, extras=extras)
 

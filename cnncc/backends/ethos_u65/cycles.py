@@ -80,12 +80,14 @@ def ofm_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
     return _block_transfer_cycles(arch, False, op.ofm_mem, op.ofm_fmt, cfg.ofm, op.ofm)
 
 
-def pipeline_fill_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
+def pipeline_fill_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, first: bool = True, last: bool = True
+                         ) -> int:
     """Cycles added once per op: the first IFM block's transfer before the first block, the last OFM block's after
-    the last one. Measured on Vela 5.2.0 (it differs from Regor's source for off-chip IFMs): an off-chip IFM adds
-    nothing (the sample and random-network totals agree best so)."""
-    cyc = ifm_block_cycles(op, cfg, arch) if op.ifm_mem == "sram" else 0
-    return cyc + ofm_block_cycles(op, cfg, arch)
+    the last one (an op run in OFM depth slices pays the first on its first slice, the second on its last).
+    Measured on Vela 5.2.0 (it differs from Regor's source for off-chip IFMs): an off-chip IFM adds nothing (the
+    sample and random-network totals agree best so)."""
+    cyc = ifm_block_cycles(op, cfg, arch) if op.ifm_mem == "sram" and first else 0
+    return cyc + (ofm_block_cycles(op, cfg, arch) if last else 0)
 
 
 def ao_cycles_per_elem(op: NpuOp, arch: U65Config) -> float:
@@ -151,9 +153,12 @@ def op_macs(op: NpuOp) -> int:
     return base if op.kind in (DEPTHWISE, POOL) else base * op.ifm[2]
 
 
-def conv_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int) -> OpCycles:
+def conv_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int, sched: str = "single"
+                ) -> OpCycles:
     """NPU cycles of a MAC-using op (conv, depthwise, FC, pooling). ``const_latency``: read latency of the memory
-    the scales/biases come from (bounds the per-block AO cycles)."""
+    the scales/biases come from (bounds the per-block AO cycles). ``sched``: single | first | middle | last — the
+    part of an op run in OFM depth slices (only the first pays the pipeline fill, only the last the drain)."""
+    first, last = sched in ("single", "first"), sched in ("single", "last")
     ub = micro_block(op, arch)
     oblk = (min(op.ofm[1], cfg.ofm[0]), min(op.ofm[0], cfg.ofm[1]), min(op.ofm[2], cfg.ofm[2]))  # W, H, C
     per_blk = _cdiv(oblk[0], ub[0]) * _cdiv(oblk[1], ub[1]) * _cdiv(oblk[2], ub[2])
@@ -168,10 +173,10 @@ def conv_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int
     cmd = (min_mem + mac + ao) / 4
     mac_b, ao_b = max(mac, cmd), max(ao, cmd)
     if mac_b > ao_b:
-        total = int(mac_b * nblk) + ao_b
+        total = int(mac_b * nblk) + (ao_b if last else 0)
     else:
         total = ao_b * nblk + mac_b
-    total = int(total + pipeline_fill_cycles(op, cfg, arch))
+    total = int(total + pipeline_fill_cycles(op, cfg, arch, first, last))
     blocks = math.prod(_cdiv(e, b) for e, b in zip(op.ofm, (oblk[1], oblk[0], oblk[2])))
     return OpCycles(total, mac, ao_compute, int(cmd), blocks, op_macs(op))
 
@@ -189,7 +194,8 @@ def elementwise_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> OpCycles
     return OpCycles(int(max(cmd, ao)), 0, ao, cmd, 1, 0)
 
 
-def npu_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int) -> OpCycles:
+def npu_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, const_latency: int, sched: str = "single"
+               ) -> OpCycles:
     if op.kind == ELEMENTWISE:
         return elementwise_cycles(op, cfg, arch)
-    return conv_cycles(op, cfg, arch, const_latency)
+    return conv_cycles(op, cfg, arch, const_latency, sched)

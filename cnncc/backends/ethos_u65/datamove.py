@@ -20,7 +20,7 @@ from cnncc.backends.ethos_u65.lower import hwc
 from cnncc.ir import ops as O
 from cnncc.ir.graph import Graph, Layer
 
-COMPUTE = (CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE)
+COMPUTE = (CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE, "fused")  # a fused activation writes as its producer
 
 
 def copy_op(shape: tuple[int, int, int], mems: tuple[str, str], fmts: tuple[str, str]) -> NpuOp:
@@ -38,18 +38,26 @@ def folded_into_concat(graph: Graph, layer: Layer) -> bool:
 
 
 def written_in_place(graph: Graph, concat: Layer, index: int, kinds: dict[str, str]) -> bool:
-    """Does input ``index`` of ``concat`` get written straight into the concatenated map by its producer?"""
+    """Does input ``index`` of ``concat`` get written straight into the concatenated map by its producer? (Regor's
+    MoveConcatSliceToProducer: the producer is an NPU op, the input has the Concat as its only reader and is no graph
+    input or output; a channel offset that is not a multiple of 16 makes the concatenated map NHWC instead.)"""
     t = concat.inputs[index]
     prod = graph.producer(t)
-    if prod is None or kinds.get(prod.name) not in COMPUTE or len(graph.consumers(t)) != 1 or t in graph.outputs:
-        return False
-    shape = graph.type_of(t).shape
+    return not (prod is None or kinds.get(prod.name) not in COMPUTE or len(graph.consumers(t)) != 1
+                or t in graph.outputs)
+
+
+def misaligned_concat(graph: Graph, concat: Layer) -> bool:
+    """A channel Concat with an input offset that is not a multiple of 16 (its map cannot be NHCWB16)."""
     assert isinstance(concat.op, O.Concat)
-    axis = concat.op.axis % len(shape)
-    if len(shape) == 4 and axis == 1:
-        offset = sum(graph.type_of(x).shape[1] for x in concat.inputs[:index])
-        return offset % 16 == 0
-    return True
+    shape = graph.type_of(concat.outputs[0]).shape
+    if len(shape) != 4 or concat.op.axis % 4 != 1:
+        return False
+    offs, off = [], 0
+    for x in concat.inputs:
+        offs.append(off)
+        off += graph.type_of(x).shape[1]
+    return any(o % 16 for o in offs)
 
 
 def copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[tuple[int, int, int], str]]:
@@ -78,4 +86,5 @@ def copy_bytes(box: tuple[int, int, int]) -> int:
     return int(math.prod(box))
 
 
-__all__ = ["copy_op", "copies", "folded_into_concat", "written_in_place", "copy_bytes", "U65Config"]
+__all__ = ["copy_op", "copies", "folded_into_concat", "written_in_place", "misaligned_concat", "copy_bytes",
+           "U65Config"]

@@ -9,7 +9,7 @@ the host CPU and is listed as such.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL, VECTOR
 from cnncc.ir import ops as O
@@ -19,6 +19,8 @@ FREE = "free"        # no NPU work (reshape/view); costs 0
 CPU = "cpu"          # runs on the host CPU
 TRANSPOSE = "transpose"
 MEMCOPY = "memcopy"  # Concat/Slice/Split/Pad: NPU memory copies (datamove.py)
+SOFTMAX = "softmax"  # an int8 Softmax as Vela lowers it (softmax.py)
+FUSED = "fused"      # a standalone activation Vela fuses into the NPU op producing its input; costs 0 itself
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,17 @@ def lower(graph: Graph, layer: Layer) -> Lowered:
         # itself is costed as a plain pass (int8 Sigmoid/Tanh/HardSwish/LeakyRelu become a 256-entry LUT)
         ifm = hwc(graph.type_of(layer.inputs[0]).shape)
         return Lowered(POOL, ifm=ifm, ofm=out, lut=act_kind(op) == "lut")
+    if isinstance(op, O.Softmax):
+        shape = graph.type_of(layer.inputs[0]).shape
+        axis = op.axis % len(shape)
+        # the softmax axis as the NHWC depth: C of an NCHW map, the last axis otherwise; any other axis is
+        # transposed there and back (Vela's lowering of the exporter's TRANSPOSE-SOFTMAX-TRANSPOSE)
+        last = (len(shape) == 4 and axis == 1) or (len(shape) != 4 and axis == len(shape) - 1)
+        ifm = hwc(shape)
+        if not last:
+            n = int(math.prod(shape))
+            ifm = (1, n // shape[axis], shape[axis])
+        return Lowered(SOFTMAX, ifm=ifm, ofm=ifm, reason="" if last else "transposed")
     if isinstance(op, (O.Reshape, O.Flatten, O.Identity)):
         return Lowered(FREE, ofm=out)
     if isinstance(op, (O.Concat, O.Slice, O.Split)) or (isinstance(op, O.Pad) and op.mode == "constant"
@@ -121,3 +134,34 @@ def lower(graph: Graph, layer: Layer) -> Lowered:
     if isinstance(op, O.Transpose):
         return Lowered(TRANSPOSE, ifm=hwc(graph.type_of(acts[0]).shape), ofm=out)
     return Lowered(CPU, ofm=out, reason=f"{layer.kind} has no Ethos-U mapping in this model")
+
+
+ACTIVATIONS = (O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)
+FUSES_ACTIVATION = (CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE)
+
+
+def fuse_activations(graph: Graph, layers: list[Layer], lowered: list[Lowered]) -> tuple[list[Lowered], dict[str, str]]:
+    """Vela's packing of a standalone activation into the NPU op producing its input (Regor's scheduler packing:
+    the activation becomes a sub-op of the primary op, whose OFM is then the activation's output): the producer
+    is an NPU compute op without an activation of its own, its output has the activation as its only consumer and
+    is no graph output, nor is the activation's. Int8 Sigmoid/Tanh/HardSwish/LeakyRelu fuse as a LUT, the ReLU
+    family as a clamp. Returns the lowered list (producers carry the activation, the activation layers are FUSED)
+    and {activation layer: producer layer}."""
+    out = list(lowered)
+    fused: dict[str, str] = {}
+    index = {layer.name: k for k, layer in enumerate(layers)}
+    for k, layer in enumerate(layers):
+        if not isinstance(layer.op, ACTIVATIONS) or layer.outputs[0] in graph.outputs:
+            continue
+        src = layer.inputs[0]
+        prod = graph.producer(src)
+        if prod is None or src in graph.outputs or len(graph.consumers(src)) != 1:
+            continue
+        j = index[prod.name]
+        plw = out[j]
+        if plw.kind not in FUSES_ACTIVATION or plw.act != "none" or plw.lut or len(prod.outputs) != 1:
+            continue
+        out[j] = replace(plw, act=act_kind(layer.op))
+        out[k] = Lowered(FUSED, ifm=plw.ofm, ofm=plw.ofm, reason=f"fused into {prod.name}")
+        fused[layer.name] = prod.name
+    return out, fused

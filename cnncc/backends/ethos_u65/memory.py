@@ -61,9 +61,10 @@ def element_reads(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> tuple[int, in
 
 
 def mem_to_mem_cycles(arch: U65Config, src: str, dst: str, nbytes: int) -> int:
-    """DMA cycles to copy ``nbytes`` from ``src`` to ``dst`` (the slower side, with the source latencies)."""
+    """DMA cycles to copy ``nbytes`` from ``src`` to ``dst``: the slower of reading the source (with its read
+    latency) and writing the destination (with its write latency)."""
     s, d = arch.mem(src), arch.mem(dst)
-    return max(int(nbytes / s.bytes_per_cycle) + s.read_latency, int(nbytes / d.bytes_per_cycle) + s.write_latency)
+    return max(int(nbytes / s.bytes_per_cycle) + s.read_latency, int(nbytes / d.bytes_per_cycle) + d.write_latency)
 
 
 def op_traffic(op: NpuOp, cfg: BlockConfig, arch: U65Config, weight_src: str, staged: bool,

@@ -14,9 +14,20 @@ from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL, 
 from cnncc.backends.ethos_u65.cascade import Cascade, ChainOp, find_cascades
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.cycles import npu_cycles
-from cnncc.backends.ethos_u65.lower import CPU, FREE, MEMCOPY, TRANSPOSE, Lowered, lower
-from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles, op_traffic, spatial_blocks
+from cnncc.backends.ethos_u65.lower import (
+    CPU,
+    FREE,
+    FUSED,
+    MEMCOPY,
+    SOFTMAX,
+    TRANSPOSE,
+    Lowered,
+    fuse_activations,
+    lower,
+)
+from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles, op_traffic
 from cnncc.backends.ethos_u65.placement import Placement, place
+from cnncc.backends.ethos_u65.weightbuf import Context
 from cnncc.ir.graph import Graph, Layer
 
 
@@ -37,6 +48,7 @@ class OpCost:
     block: tuple | None
     traversal: str
     reason: str = ""
+    buffer_bytes: int = 0  # SRAM of this op's weight buffers
 
 
 def encoded_weight_bytes(lw: Lowered, arch: U65Config) -> tuple[int, int]:
@@ -52,32 +64,29 @@ def npu_op(lw: Lowered, arch: U65Config, mems: tuple[str, str, str], fmts: tuple
                   fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb, lw.lut)
 
 
-def cost_npu_op(op: NpuOp, arch: U65Config, slack_prev: int = 0, stripe: tuple[int, int] | None = None
+def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: tuple[int, int] | None = None
                 ) -> tuple[OpCost, int]:
-    """Cost of one NPU op; returns it and the spare cycles it leaves for pre-buffering the next op's weights.
-    ``stripe``: (OFM rows, IFM rows) per stripe when the op runs in a cascade: Vela searches its block config
-    for the stripe, not the whole map (the op is still costed whole)."""
+    """Cost of one NPU op; returns it and the slack it leaves for pre-buffering the next op's weights (Vela's
+    slack: the op's cycles, or its last depth slice's when its weights are buffered). ``ctx``: where the op sits
+    (weightbuf.Context; default: alone). ``stripe``: (OFM rows, IFM rows) per stripe when the op runs in a
+    cascade: Vela searches its block config for the stripe, not the whole map (the op is still costed whole)."""
+    from cnncc.backends.ethos_u65.weightbuf import Context, propose
+
+    ctx = ctx or Context()
     cfg = find_block_config(stripe_op(op, stripe) if stripe else op, arch)
-    staged = stages_weights(op, cfg, arch)
+    wbuf = propose(op, cfg, arch, ctx)
+    staged = wbuf.mode != "none"
     const_lat = arch.mem(arch.const_mem).read_latency if op.kind not in (POOL, ELEMENTWISE) else 0
     oc = npu_cycles(op, cfg, arch, arch.sram.read_latency if staged else const_lat)
-    npu, dma = oc.cycles, 0
-    if staged:
-        # Vela: the first DMA (the first OFM depth slice's weights) must arrive before the op starts, less the
-        # previous op's cycles it hides under; the whole transfer (double-buffered) overlaps the op
-        total_w = op.weight_bytes + op.scale_bytes
-        full = mem_to_mem_cycles(arch, OFFCHIP, SRAM, total_w)
-        first = mem_to_mem_cycles(arch, OFFCHIP, SRAM, total_w // _slices(op, cfg))
-        npu = max(full - slack_prev, oc.cycles + max(first - slack_prev, 0))
-        dma = full
+    npu = wbuf.npu if staged else oc.cycles
     if op.lut and arch.const_mem == OFFCHIP:
-        npu += max(mem_to_mem_cycles(arch, OFFCHIP, SRAM, 256) - slack_prev, 0)  # the LUT's DMA into SHRAM
+        npu += max(mem_to_mem_cycles(arch, OFFCHIP, SRAM, 256) - ctx.slack, 0)  # the LUT's DMA into SHRAM
     tr = op_traffic(op, cfg, arch, arch.const_mem, staged, 0)
     total = max([npu] + list(tr.access_cycles.values()))
     bound = _bound(oc, npu, tr.access_cycles, op)
-    cost = OpCost("npu", oc.macs, npu, oc.mac_block * oc.blocks, dma, tr.access_cycles, tr.read, tr.write,
-                  total, bound, cfg.ofm, cfg.traversal)
-    return cost, npu
+    cost = OpCost("npu", oc.macs, npu, oc.mac_block * oc.blocks, wbuf.transfer, tr.access_cycles, tr.read,
+                  tr.write, total, bound, cfg.ofm, cfg.traversal, buffer_bytes=wbuf.buffer_bytes)
+    return cost, (wbuf.slack_next if staged else oc.cycles)
 
 
 def stripe_op(op: NpuOp, stripe: tuple[int, int]) -> NpuOp:
@@ -85,29 +94,6 @@ def stripe_op(op: NpuOp, stripe: tuple[int, int]) -> NpuOp:
     oh, ih = stripe
     i2 = (ih,) + op.ifm2[1:] if op.ifm2 is not None and op.ifm2[0] == op.ifm[0] else op.ifm2
     return replace(op, ofm=(oh,) + op.ofm[1:], ifm=(ih,) + op.ifm[1:], ifm2=i2)
-
-
-def stages_weights(op: NpuOp, cfg, arch: U65Config) -> bool:
-    """Whether Vela 5.2.0 DMAs this op's off-chip weights into an SRAM staging buffer (else the NPU streams them
-    from off-chip memory). Rule after Regor's weight-buffering choice (``ProposeSlicedWeightBuffering`` in
-    ethos-u-vela's ethosu/regor/compiler/scheduler.cpp; our own formulation): staging pays off when the weights are
-    fetched more than once (several spatial OFM blocks); fetched once, it pays only when the DMA plus the read from
-    SRAM still hide under the unbuffered op (DMA cycles + weight bytes / SRAM bandwidth <= its NPU cycles). Weight
-    sets larger
-    than 1.25 x the SRAM cache are never staged (observed: 410 KB staged, 590 KB not, with a 384 KiB cache)."""
-    if not op.weight_bytes or arch.const_mem != OFFCHIP:
-        return False
-    wb = op.weight_bytes + op.scale_bytes
-    if arch.cache_bytes and wb > arch.cache_bytes * 1.25:
-        return False
-    if spatial_blocks(op, cfg) > 1:
-        return True
-    probe = npu_cycles(op, cfg, arch, arch.mem(arch.const_mem).read_latency).cycles  # the unbuffered op
-    return mem_to_mem_cycles(arch, OFFCHIP, SRAM, wb) + int(wb / arch.sram.bytes_per_cycle) <= probe
-
-
-def _slices(op: NpuOp, cfg) -> int:
-    return max(1, -(-op.ofm[2] // cfg.ofm[2]))
 
 
 def _bound(oc, npu: int, access: dict, op: NpuOp) -> str:
@@ -143,7 +129,7 @@ def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) ->
     acc, rd, wr = {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}
     dst = layer.outputs[0]
     for box, src in copies(graph, layer, kinds):
-        c, _ = cost_npu_op(copy_op(box, (pl.memory[src], pl.memory[dst]), (pl.fmt[src], pl.fmt[dst])), arch, 0)
+        c, _ = cost_npu_op(copy_op(box, (pl.memory[src], pl.memory[dst]), (pl.fmt[src], pl.fmt[dst])), arch)
         tot["npu"] += c.npu_cycles
         tot["cycles"] += c.cycles
         for m in acc:
@@ -154,6 +140,25 @@ def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) ->
         return OpCost("none", 0, 0, 0, 0, acc, rd, wr, 0, "none", None, "")
     bound = "sram" if max(acc.values()) >= tot["npu"] else "compute"
     return OpCost("npu", 0, tot["npu"], 0, 0, acc, rd, wr, tot["cycles"], bound, None, "")
+
+
+def cost_softmax(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[str, str]) -> OpCost:
+    """A Softmax as Vela's chain of NPU ops (softmax.py), plus a Transpose there and back when the softmax axis
+    is not the NHWC depth; every part costed by the op rules above and summed."""
+    from cnncc.backends.ethos_u65.softmax import softmax_ops
+
+    parts = [cost_npu_op(op, arch)[0] for op in softmax_ops(lw.ifm, arch, src, dst, *fmts)]
+    if lw.reason == "transposed":
+        parts += [cost_transpose(lw, arch, src, SRAM), cost_transpose(lw, arch, SRAM, dst)]
+    acc, rd, wr = {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}
+    for c in parts:
+        for m in acc:
+            acc[m] += c.access_cycles.get(m, 0)
+            rd[m] += c.read_bytes.get(m, 0)
+            wr[m] += c.write_bytes.get(m, 0)
+    npu = sum(c.npu_cycles for c in parts)
+    return OpCost("npu", 0, npu, 0, 0, acc, rd, wr, sum(c.cycles for c in parts),
+                  "sram" if max(acc.values()) >= npu else "compute", None, "")
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,7 @@ class Estimate:
 
 def estimate(graph: Graph, arch: U65Config) -> Estimate:
     """Cost every layer in order (see module doc)."""
-    lowered = [lower(graph, layer) for layer in graph.layers]
+    lowered, _ = fuse_activations(graph, graph.layers, [lower(graph, layer) for layer in graph.layers])
     staging = 0
     if arch.const_mem == OFFCHIP:
         sizes = [encoded_weight_bytes(lw, arch)[0] for lw in lowered if lw.weight_elems]
@@ -179,13 +184,15 @@ def estimate(graph: Graph, arch: U65Config) -> Estimate:
     cascades = cascades_of(graph, lowered, arch)
     pl = place(graph, lowered, arch, staging, cascades)
     stripe_of = {k: c.stripes[k - c.start] for c in cascades for k in range(c.start, c.end + 1)}
+    casc_of = {k: c for c in cascades for k in range(c.start, c.end + 1)}
+    staging_limit = arch.cache_bytes if arch.arena_mem == OFFCHIP and arch.cache_bytes else 1 << 30
     out = []
-    slack = 0
+    slack, npu_index, prev_npu, prev_free = 0, 0, False, staging_limit
     kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
     for idx, (layer, lw) in enumerate(zip(graph.layers, lowered)):
         acts = [t for t in layer.inputs if not graph.is_weight(t)]
-        if lw.kind == FREE:
-            cost = OpCost("none", 0, 0, 0, 0, {SRAM: 0, OFFCHIP: 0}, {}, {}, 0, "none", None, "")
+        if lw.kind in (FREE, FUSED):
+            cost = OpCost("none", 0, 0, 0, 0, {SRAM: 0, OFFCHIP: 0}, {}, {}, 0, "none", None, "", lw.reason)
         elif lw.kind == CPU:
             cost = OpCost("cpu", graph.macs(layer), 0, 0, 0, {SRAM: 0, OFFCHIP: 0}, {}, {}, 0, "cpu", None, "",
                           lw.reason)
@@ -196,11 +203,25 @@ def estimate(graph: Graph, arch: U65Config) -> Estimate:
         elif lw.kind == TRANSPOSE:
             cost = cost_transpose(lw, arch, pl.memory[acts[0]], pl.memory[layer.outputs[0]])
             slack = cost.cycles
+        elif lw.kind == SOFTMAX:
+            cost = cost_softmax(lw, arch, pl.memory[acts[0]], pl.memory[layer.outputs[0]],
+                                (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]))
+            slack = 0
         else:
             i2 = acts[1] if len(acts) > 1 else acts[0]
             op = npu_op(lw, arch, (pl.memory[acts[0]], pl.memory[i2], pl.memory[layer.outputs[0]]),
                         (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]))
-            cost, slack = cost_npu_op(op, arch, slack, stripe_of.get(idx))
+            c = casc_of.get(idx)
+            limit = staging_limit - (c.buffer_bytes if c else 0)
+            ctx = Context(npu_index, prev_npu, slack, max(limit, 0), prev_free, c is not None,
+                          c is not None and c.start == idx,
+                          -(-lw.ofm[0] // stripe_of[idx][0]) if c else 1)
+            cost, slack = cost_npu_op(op, arch, ctx, stripe_of.get(idx))
+            prev_free = max(limit - cost.buffer_bytes, 0)
+        if cost.device == "npu":
+            npu_index += 1
+        if lw.kind not in (FREE, FUSED):
+            prev_npu = cost.device == "npu"
         out.append((layer, lw, cost))
     return Estimate(out, pl, staging)
 
@@ -209,22 +230,40 @@ CASCADABLE = (CONV, DEPTHWISE, POOL, ELEMENTWISE)
 
 
 def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[Cascade]:
-    """Vela's cascades of the layer sequence (cascade.py); none when feature maps live in SRAM anyway."""
+    """Vela's cascades of the layer sequence (cascade.py); none when feature maps live in SRAM anyway. Activations
+    fused into their producer are no ops of their own: the producer writes the activation's output."""
     if arch.arena_mem != OFFCHIP or not arch.cache_bytes:
         return []
     layers = graph.layers
+    keep = [k for k, lw in enumerate(lowered) if lw.kind != FUSED]
+    out_of = {}
+    for k, layer in enumerate(layers):
+        out_of[k] = layer.outputs[0]
+        if lowered[k].kind == FUSED and k > 0:
+            src = graph.producer(layer.inputs[0])
+            j = next(i for i in range(k) if layers[i] is src)
+            out_of[j] = layer.outputs[0]
     chain = []
-    for k, (layer, lw) in enumerate(zip(layers, lowered)):
+    for n, k in enumerate(keep):
+        layer, lw = layers[k], lowered[k]
         link = False
-        if lw.kind in CASCADABLE and k + 1 < len(layers) and lowered[k + 1].kind in CASCADABLE:
-            out, nxt = layer.outputs[0], layers[k + 1]
+        if lw.kind in CASCADABLE and n + 1 < len(keep) and lowered[keep[n + 1]].kind in CASCADABLE:
+            out, nxt = out_of[k], layers[keep[n + 1]]
             acts = [t for t in nxt.inputs if not graph.is_weight(t)]
             link = (len(graph.consumers(out)) == 1 and out not in graph.outputs and acts[0] == out
-                    and lowered[k + 1].ifm == lw.ofm)
+                    and lowered[keep[n + 1]].ifm == lw.ofm)
         wb = sum(encoded_weight_bytes(lw, arch)) if lw.weight_elems else 0
         chain.append(ChainOp(lw.ifm, lw.ofm, (lw.kernel[0] - 1) * lw.dilation[0] + 1, lw.stride[0],
                              lw.kind == ELEMENTWISE, wb, link))
-    return find_cascades(chain, arch.cache_bytes)
+    out = []
+    for c in find_cascades(chain, arch.cache_bytes):
+        stripes, last = [], c.stripes[0]
+        for k in range(keep[c.start], keep[c.end] + 1):
+            if k in keep:
+                last = c.stripes[keep.index(k) - c.start]
+            stripes.append(last)  # a fused activation runs with its producer's stripe
+        out.append(replace(c, start=keep[c.start], end=keep[c.end], stripes=tuple(stripes)))
+    return out
 
 
 class _Const(dict):
@@ -249,9 +288,11 @@ def isolated_cycles(graph: Graph, layer: Layer, arch: U65Config, cpu_cost) -> fl
         return float(cpu_cost(graph, layer, arch))
     if lw.kind == TRANSPOSE:
         return float(cost_transpose(lw, arch, SRAM, SRAM).cycles)
+    if lw.kind == SOFTMAX:
+        return float(cost_softmax(lw, arch, SRAM, SRAM, ("NHWC", "NHWC")).cycles)
     if lw.kind == MEMCOPY:
         kinds = {x.name: lower(graph, x).kind for x in graph.layers}
         pl = SimpleNamespace(memory=_Const(SRAM), fmt=_Const("NHCWB16"))
         return float(cost_copies(graph, layer, kinds, pl, arch).cycles)
     op = npu_op(lw, arch, (SRAM, SRAM, SRAM), ("NHCWB16", "NHCWB16"))
-    return float(cost_npu_op(op, arch, 0)[0].cycles)
+    return float(cost_npu_op(op, arch)[0].cycles)

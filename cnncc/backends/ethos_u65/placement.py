@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass
 
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
-from cnncc.backends.ethos_u65.lower import CPU, FREE, Lowered
+from cnncc.backends.ethos_u65.datamove import misaligned_concat, written_in_place
+from cnncc.backends.ethos_u65.lower import CPU, FREE, FUSED, Lowered
 from cnncc.ir.graph import Graph
 
 
@@ -32,15 +33,39 @@ def _bytes(graph: Graph, t: str, fmt: str) -> int:
     return int(math.prod(s))
 
 
+def storage_roots(graph: Graph, lowered: list[Lowered]) -> dict[str, str]:
+    """Activation tensor -> the tensor whose storage it uses: a view (Reshape/Flatten/Identity) shares its input's,
+    a fused activation's producer writes the activation's output, and a Concat input written in place is part of
+    the concatenated map."""
+    kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
+    fwd: dict[str, str] = {}
+    for layer, lw in zip(graph.layers, lowered):
+        if lw.kind == FUSED:
+            fwd[layer.inputs[0]] = layer.outputs[0]
+        elif layer.kind == "Concat":
+            for i, t in enumerate(layer.inputs):
+                if written_in_place(graph, layer, i, kinds):
+                    fwd[t] = layer.outputs[0]
+
+    def final(t: str) -> str:
+        while t in fwd:
+            t = fwd[t]
+        return t
+
+    root: dict[str, str] = {i: i for i in graph.inputs}
+    for layer, lw in zip(graph.layers, lowered):
+        for o in layer.outputs:
+            view = lw.kind == FREE and layer.kind != "Concat"
+            root[o] = root[layer.inputs[0]] if view else final(o)
+    return root
+
+
 def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: int, cascades=()) -> Placement:
     """Assign every activation a memory and a format (see module doc). ``staging_bytes``: SRAM reserved for
     weight double buffers. ``cascades`` (cascade.Cascade): maps inside a cascade live in SRAM as rolling buffers;
     while a cascade runs its buffers fill the SRAM, so any other map live then goes off-chip."""
     layers = graph.layers
-    root: dict[str, str] = {i: i for i in graph.inputs}
-    for layer, lw in zip(layers, lowered):
-        for o in layer.outputs:
-            root[o] = root[layer.inputs[0]] if lw.kind == FREE and layer.kind != "Concat" else o
+    root = storage_roots(graph, lowered)
     fmt: dict[str, str] = {}
     boundary = {root[t] for t in list(graph.inputs) + list(graph.outputs)}
     nhwc = set(boundary)
@@ -48,6 +73,8 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: 
         if lw.kind in (FREE, CPU):
             nhwc.update(root[t] for t in layer.inputs if t in root)
             nhwc.update(root[o] for o in layer.outputs)
+        elif layer.kind == "Concat" and misaligned_concat(graph, layer):
+            nhwc.add(root[layer.outputs[0]])
     for t in set(root.values()):
         fmt[t] = "NHWC" if t in nhwc else "NHCWB16"
     # live ranges over layer indices, on root tensors
