@@ -162,7 +162,9 @@ CONFIGS = (("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB"),
            ("ethos-u65-256", "Ethos_U65_High_End", "Sram_Only"),
            ("ethos-u65-512", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB"),
            ("ethos-u65-512", "Ethos_U65_High_End", "Dedicated_Sram_384KB"),
-           ("ethos-u65-512", "Ethos_U65_Client_Server", "Shared_Sram"))
+           ("ethos-u65-512", "Ethos_U65_Client_Server", "Shared_Sram"),
+           ("ethos-u65-512", "Ethos_U65_High_End", "Sram_Only"),
+           ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram"))
 
 
 def random_sweep(seeds, configs=CONFIGS, workdir: Path | None = None, verbose: bool = False) -> list[dict]:

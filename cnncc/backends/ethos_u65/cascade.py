@@ -102,7 +102,8 @@ def find_cascades(ops: list[ChainOp], budget: int) -> list[Cascade]:
         if j > i:
             chain = ops[i:j + 1]
             stripes, size = best_stripe(chain, budget)
-            out.append(Cascade(i, j, tuple(stripes), size))
+            if size <= budget:  # a chain whose buffers do not fit even with 1-row stripes is no cascade
+                out.append(Cascade(i, j, tuple(stripes), size))
             i = j + 1
         else:
             i += 1

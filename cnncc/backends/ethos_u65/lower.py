@@ -19,6 +19,7 @@ FREE = "free"        # no NPU work (reshape/view); costs 0
 CPU = "cpu"          # runs on the host CPU
 TRANSPOSE = "transpose"
 MEMCOPY = "memcopy"  # Concat/Slice/Split/Pad: NPU memory copies (datamove.py)
+MEAN = "mean"        # ReduceMean over H and W as Vela lowers it (mean.py)
 SOFTMAX = "softmax"  # an int8 Softmax as Vela lowers it (softmax.py)
 FUSED = "fused"      # a standalone activation Vela fuses into the NPU op producing its input; costs 0 itself
 
@@ -104,6 +105,8 @@ def lower(graph: Graph, layer: Layer) -> Lowered:
         if isinstance(op, O.ReduceMean) and len(graph.type_of(layer.inputs[0]).shape) == 4 and \
                 sorted(a % 4 for a in op.axes) != [2, 3]:
             return Lowered(CPU, ifm=ifm, ofm=out, reason="mean over channels")
+        if isinstance(op, O.ReduceMean):  # exported as MEAN (GlobalAveragePool as AVERAGE_POOL_2D)
+            return Lowered(MEAN, ifm=ifm, ofm=(1, 1, ifm[2]), kernel=(ifm[0], ifm[1]))
         return Lowered(POOL, ifm=ifm, ofm=(1, 1, ifm[2]), kernel=(ifm[0], ifm[1]),
                        ao_kind="maxpool" if isinstance(op, O.GlobalMaxPool) else "conv")
     if isinstance(op, (O.Add, O.Sub, O.Mul)) and len(layer.inputs) == 2:

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from cnncc.backends.base import MemoryUse
-from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
+from cnncc.backends.ethos_u65.config import SRAM, U65Config
 from cnncc.backends.ethos_u65.network import Estimate, encoded_weight_bytes
 from cnncc.ir.graph import Graph
 from cnncc.spec import FrozenMap
@@ -21,8 +21,8 @@ def _where(mem: str, arch: U65Config) -> str:
 
 
 def memory_use(graph: Graph, est: Estimate, arch: U65Config) -> MemoryUse:
-    """Peak SRAM bytes (feature maps live at once + weight staging buffers, or the weights themselves when the
-    memory mode keeps them in SRAM), the capacity of the memory mode (None: not bounded by the mode), and the
+    """Peak SRAM bytes (feature maps, weight buffers and cascade buffers live at one time, as Vela's
+    sram_memory_used counts them), the capacity of the memory mode (None: not bounded by the mode), and the
     per-tensor placement / weights vs activations split in ``detail``."""
     weights = sum(encoded_weight_bytes(lw, arch)[0] + encoded_weight_bytes(lw, arch)[1]
                   for _, lw, _ in est.rows if lw.weight_elems)
@@ -42,12 +42,13 @@ def memory_use(graph: Graph, est: Estimate, arch: U65Config) -> MemoryUse:
             act_sram += size
         else:
             act_off += size
-    peak = int(est.peak_sram_bytes) + (weights if arch.const_mem == SRAM else 0)
+    # Vela reports the constants of Sram_Only in "on-chip flash", not in the SRAM arena: the SRAM peak is the
+    # feature maps, weight buffers and cascade buffers live at one time
+    peak = int(est.peak_sram_bytes)
     detail: dict[str, Any] = {
         "weights_bytes": int(weights), "weights_in": _where(arch.const_mem, arch),
-        "weight_staging_bytes": int(est.staging_bytes if arch.const_mem == OFFCHIP else 0),
-        "activation_peak_sram_bytes": int(est.peak_sram_bytes - (est.staging_bytes if arch.const_mem == OFFCHIP
-                                                                  else 0)),
+        "weight_staging_bytes": int(est.staging_bytes),
+        "activation_peak_sram_bytes": int(est.activation_peak_bytes),
         "activation_bytes_sram": act_sram, "activation_bytes_offchip": act_off,
         "memory_mode": arch.memory_mode, "placement": FrozenMap(placement),
     }

@@ -18,6 +18,7 @@ from cnncc.backends.ethos_u65.lower import (
     CPU,
     FREE,
     FUSED,
+    MEAN,
     MEMCOPY,
     SOFTMAX,
     TRANSPOSE,
@@ -25,9 +26,9 @@ from cnncc.backends.ethos_u65.lower import (
     fuse_activations,
     lower,
 )
-from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles, op_traffic
-from cnncc.backends.ethos_u65.placement import Placement, place
-from cnncc.backends.ethos_u65.weightbuf import Context
+from cnncc.backends.ethos_u65.memory import element_reads, mem_to_mem_cycles, op_traffic
+from cnncc.backends.ethos_u65.placement import Placement, place, sram_timeline
+from cnncc.backends.ethos_u65.weightbuf import Buffering, Context
 from cnncc.ir.graph import Graph, Layer
 
 
@@ -49,6 +50,8 @@ class OpCost:
     traversal: str
     reason: str = ""
     buffer_bytes: int = 0  # SRAM of this op's weight buffers
+    wbuf: Buffering | None = None  # the weight-buffering decision (weightbuf.py)
+    elements: tuple[int, int, int] = (0, 0, 0)  # element reads of IFM, IFM2 and writes of the OFM
 
 
 def encoded_weight_bytes(lw: Lowered, arch: U65Config) -> tuple[int, int]:
@@ -85,7 +88,8 @@ def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: 
     total = max([npu] + list(tr.access_cycles.values()))
     bound = _bound(oc, npu, tr.access_cycles, op)
     cost = OpCost("npu", oc.macs, npu, oc.mac_block * oc.blocks, wbuf.transfer, tr.access_cycles, tr.read,
-                  tr.write, total, bound, cfg.ofm, cfg.traversal, buffer_bytes=wbuf.buffer_bytes)
+                  tr.write, total, bound, cfg.ofm, cfg.traversal, buffer_bytes=wbuf.buffer_bytes, wbuf=wbuf,
+                  elements=element_reads(op, cfg, arch))
     return cost, (wbuf.slack_next if staged else oc.cycles)
 
 
@@ -150,6 +154,11 @@ def cost_softmax(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[s
     parts = [cost_npu_op(op, arch)[0] for op in softmax_ops(lw.ifm, arch, src, dst, *fmts)]
     if lw.reason == "transposed":
         parts += [cost_transpose(lw, arch, src, SRAM), cost_transpose(lw, arch, SRAM, dst)]
+    return replace(_sum_costs(parts), block=None, traversal="")
+
+
+def _sum_costs(parts: list[OpCost]) -> OpCost:
+    """One layer's cost from the NPU ops it is lowered to (cycles, access cycles and bytes add)."""
     acc, rd, wr = {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}
     for c in parts:
         for m in acc:
@@ -157,17 +166,39 @@ def cost_softmax(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[s
             rd[m] += c.read_bytes.get(m, 0)
             wr[m] += c.write_bytes.get(m, 0)
     npu = sum(c.npu_cycles for c in parts)
-    return OpCost("npu", 0, npu, 0, 0, acc, rd, wr, sum(c.cycles for c in parts),
-                  "sram" if max(acc.values()) >= npu else "compute", None, "")
+    return OpCost("npu", sum(c.macs for c in parts), npu, sum(c.mac_cycles for c in parts),
+                  sum(c.weight_dma_cycles for c in parts), acc, rd, wr, sum(c.cycles for c in parts),
+                  "sram" if max(acc.values()) >= npu else "compute", parts[0].block, parts[0].traversal,
+                  buffer_bytes=max(c.buffer_bytes for c in parts), wbuf=parts[0].wbuf)
+
+
+def cost_mean(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[str, str], ctx: Context | None = None
+              ) -> tuple[OpCost, int]:
+    """A MEAN as Vela's depthwise sums + 32-bit Adds and Mul (mean.py); the sums' weights are buffered as any
+    op's (``ctx``). Returns the cost and the slack it leaves."""
+    from cnncc.backends.ethos_u65.mean import mean_ops
+
+    sums, rest = mean_ops(lw.ifm, arch, src, dst, fmts)
+    parts, slack = [], 0
+    for k, op in enumerate(sums):
+        c, slack = cost_npu_op(op, arch, ctx if k == 0 else replace(ctx or Context(), slack=slack, index=1,
+                                                                      prev_npu=True))
+        parts.append(c)
+    for op in rest:
+        c, slack = cost_npu_op(op, arch)
+        parts.append(c)
+    return _sum_costs(parts), slack
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """Every layer's cost in order, the feature-map placement and the SRAM reserved for weight staging (bytes)."""
+    """Every layer's cost in order, the feature-map placement (with the peak SRAM use: maps, weight buffers and
+    cascade buffers live at one time) and the weight-buffer and feature-map parts of it (bytes)."""
 
     rows: list[tuple[Layer, Lowered, OpCost]]
     placement: Placement
-    staging_bytes: int
+    staging_bytes: int           # the largest weight buffer of one op
+    activation_peak_bytes: int = 0   # the most SRAM bytes of feature maps live at one time
 
     @property
     def peak_sram_bytes(self) -> int:
@@ -175,22 +206,112 @@ class Estimate:
 
 
 def estimate(graph: Graph, arch: U65Config) -> Estimate:
-    """Cost every layer in order (see module doc)."""
+    """Cost every layer in order (see module doc). With an off-chip arena, Vela's order: the weight buffering is
+    chosen with the feature maps off-chip (its schedule), then the fast-storage allocator (faststorage.py) moves
+    maps into SRAM, and the ops are costed again with those placements and the buffering chosen before."""
+    from cnncc.backends.ethos_u65.faststorage import allocate
+
     lowered, _ = fuse_activations(graph, graph.layers, [lower(graph, layer) for layer in graph.layers])
-    staging = 0
-    if arch.const_mem == OFFCHIP:
-        sizes = [encoded_weight_bytes(lw, arch)[0] for lw in lowered if lw.weight_elems]
-        staging = min(max(sizes, default=0) * 2, arch.cache_bytes // 4 if arch.cache_bytes else 1 << 17)
     cascades = cascades_of(graph, lowered, arch)
-    pl = place(graph, lowered, arch, staging, cascades)
+    pl = place(graph, lowered, arch, cascades)
+    costs, slacks = _cost_pass(graph, lowered, arch, pl, cascades)
+    n = len(graph.layers)
+    fixed = [0] * n
+    for c in cascades:
+        for k in range(c.start, c.end + 1):
+            fixed[k] += c.buffer_bytes
+    for k, c in enumerate(costs):
+        if not casc_member(cascades, k):
+            fixed[k] += c.buffer_bytes
+    if arch.arena_mem == OFFCHIP and arch.cache_bytes:
+        cands = candidates(graph, lowered, pl, costs, cascades)
+        host = {k for k, lw in enumerate(lowered) if lw.kind == CPU}
+        kept = allocate(cands, fixed, arch.cache_bytes, host)
+        kept = sanitize(graph, lowered, pl, kept, cascades)
+        pl = place(graph, lowered, arch, cascades, kept)
+        costs, _ = _cost_pass(graph, lowered, arch, pl, cascades, [c.wbuf for c in costs], slacks)
+    use = sram_timeline(pl, n)
+    peak = max((u + f for u, f in zip(use, fixed)), default=0)
+    rows = [(layer, lw, c) for layer, lw, c in zip(graph.layers, lowered, costs)]
+    return Estimate(rows, replace(pl, peak_sram_bytes=peak), max((c.buffer_bytes for c in costs), default=0),
+                    max(use, default=0))
+
+
+def casc_member(cascades: list[Cascade], k: int) -> bool:
+    return any(c.start <= k <= c.end for c in cascades)
+
+
+def candidates(graph: Graph, lowered: list[Lowered], pl: Placement, costs: list[OpCost], cascades: list[Cascade]):
+    """The maps Vela's fast-storage allocator may keep in SRAM, with their live ranges and element accesses."""
+    from cnncc.backends.ethos_u65.faststorage import LiveRange
+
+    layers = graph.layers
+    out_root = {pl.root[o] for o in graph.outputs}
+    cpu_read = {pl.root[t] for layer, lw in zip(layers, lowered) if lw.kind == CPU for t in layer.inputs
+                if t in pl.root}
+    access: dict[str, int] = {}
+    ew_only: dict[str, bool] = {}
+    producer: dict[str, tuple[int, str]] = {}
+    for k, (layer, lw) in enumerate(zip(layers, lowered)):
+        acts = [t for t in layer.inputs if not graph.is_weight(t)]
+        r1, r2, w = costs[k].elements
+        for j, t in enumerate(acts[:2]):
+            if t in pl.root:
+                r = pl.root[t]
+                access[r] = access.get(r, 0) + (r1 if j == 0 else r2)
+                ew_only[r] = ew_only.get(r, True) and lw.kind == ELEMENTWISE
+        for o in layer.outputs:
+            r = pl.root[o]
+            access[r] = access.get(r, 0) + w
+            if r not in producer:
+                producer[r] = (k, lw.kind)
+    out = []
+    for r, (k, kind) in sorted(producer.items(), key=lambda x: (pl.ranges[x[0]][0], x[0])):
+        if kind in (CPU, FREE) or r in out_root or r in cpu_read or r in pl.inner or casc_member(cascades, k):
+            continue
+        a, b = pl.ranges[r]
+        if b <= a:
+            continue  # no reader
+        out.append(LiveRange(r, a, b, pl.size[r], access.get(r, 0), ew_only.get(r, False)))
+    return out
+
+
+def sanitize(graph: Graph, lowered: list[Lowered], pl: Placement, kept: set[str], cascades: list[Cascade]
+             ) -> set[str]:
+    """Vela's elementwise sanitiser: an op with an input left off-chip has its other inputs that only elementwise
+    ops read evicted too."""
+    kept = set(kept)
+    for k, (layer, lw) in enumerate(zip(graph.layers, lowered)):
+        if lw.kind in (FREE, FUSED, CPU) or any(c.start < k <= c.end for c in cascades):
+            continue
+        ins = [pl.root[t] for t in layer.inputs if t in pl.root and not graph.is_weight(t)]
+        if any(r not in kept and r not in pl.inner for r in ins):
+            for r in ins:
+                readers = [lowered[j].kind for j, x in enumerate(graph.layers)
+                           if any(pl.root.get(t) == r for t in x.inputs)]
+                if r in kept and all(kind == ELEMENTWISE for kind in readers):
+                    kept.discard(r)
+    return kept
+
+
+def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placement, cascades: list[Cascade],
+               forced: list | None = None, slacks_in: list[int] | None = None) -> tuple[list[OpCost], list[int]]:
+    """Every layer's cost with placement ``pl``; ``forced``/``slacks_in``: weight-buffering decisions and slack
+    cycles of an earlier pass to keep. Returns the costs and the slack each op was given."""
     stripe_of = {k: c.stripes[k - c.start] for c in cascades for k in range(c.start, c.end + 1)}
     casc_of = {k: c for c in cascades for k in range(c.start, c.end + 1)}
     staging_limit = arch.cache_bytes if arch.arena_mem == OFFCHIP and arch.cache_bytes else 1 << 30
-    out = []
+    out: list[OpCost] = []
+    given: list[int] = []
     slack, npu_index, prev_npu, prev_free = 0, 0, False, staging_limit
     kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
     for idx, (layer, lw) in enumerate(zip(graph.layers, lowered)):
+        if slacks_in is not None:
+            slack = slacks_in[idx]
+        given.append(slack)
         acts = [t for t in layer.inputs if not graph.is_weight(t)]
+        mems = (pl.memory[acts[0]], pl.memory[layer.outputs[0]]) if acts else (SRAM, SRAM)
+        fmts = (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]) if acts else ("NHWC", "NHWC")
         if lw.kind in (FREE, FUSED):
             cost = OpCost("none", 0, 0, 0, 0, {SRAM: 0, OFFCHIP: 0}, {}, {}, 0, "none", None, "", lw.reason)
         elif lw.kind == CPU:
@@ -201,29 +322,32 @@ def estimate(graph: Graph, arch: U65Config) -> Estimate:
             cost = cost_copies(graph, layer, kinds, pl, arch)
             slack = cost.cycles
         elif lw.kind == TRANSPOSE:
-            cost = cost_transpose(lw, arch, pl.memory[acts[0]], pl.memory[layer.outputs[0]])
+            cost = cost_transpose(lw, arch, *mems)
             slack = cost.cycles
         elif lw.kind == SOFTMAX:
-            cost = cost_softmax(lw, arch, pl.memory[acts[0]], pl.memory[layer.outputs[0]],
-                                (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]))
+            cost = cost_softmax(lw, arch, *mems, fmts)
             slack = 0
+        elif lw.kind == MEAN:
+            ctx = Context(npu_index, prev_npu, slack, staging_limit, prev_free,
+                          forced=forced[idx] if forced else None)
+            cost, slack = cost_mean(lw, arch, *mems, fmts, ctx)
+            prev_free = max(staging_limit - cost.buffer_bytes, 0)
         else:
             i2 = acts[1] if len(acts) > 1 else acts[0]
-            op = npu_op(lw, arch, (pl.memory[acts[0]], pl.memory[i2], pl.memory[layer.outputs[0]]),
-                        (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]))
+            op = npu_op(lw, arch, (mems[0], pl.memory[i2], mems[1]), fmts)
             c = casc_of.get(idx)
             limit = staging_limit - (c.buffer_bytes if c else 0)
             ctx = Context(npu_index, prev_npu, slack, max(limit, 0), prev_free, c is not None,
-                          c is not None and c.start == idx,
-                          -(-lw.ofm[0] // stripe_of[idx][0]) if c else 1)
+                          c is not None and c.start == idx, -(-lw.ofm[0] // stripe_of[idx][0]) if c else 1,
+                          forced[idx] if forced else None)
             cost, slack = cost_npu_op(op, arch, ctx, stripe_of.get(idx))
             prev_free = max(limit - cost.buffer_bytes, 0)
         if cost.device == "npu":
             npu_index += 1
         if lw.kind not in (FREE, FUSED):
             prev_npu = cost.device == "npu"
-        out.append((layer, lw, cost))
-    return Estimate(out, pl, staging)
+        out.append(cost)
+    return out, given
 
 
 CASCADABLE = (CONV, DEPTHWISE, POOL, ELEMENTWISE)
@@ -290,6 +414,8 @@ def isolated_cycles(graph: Graph, layer: Layer, arch: U65Config, cpu_cost) -> fl
         return float(cost_transpose(lw, arch, SRAM, SRAM).cycles)
     if lw.kind == SOFTMAX:
         return float(cost_softmax(lw, arch, SRAM, SRAM, ("NHWC", "NHWC")).cycles)
+    if lw.kind == MEAN:
+        return float(cost_mean(lw, arch, SRAM, SRAM, ("NHCWB16", "NHCWB16"))[0].cycles)
     if lw.kind == MEMCOPY:
         kinds = {x.name: lower(graph, x).kind for x in graph.layers}
         pl = SimpleNamespace(memory=_Const(SRAM), fmt=_Const("NHCWB16"))

@@ -1,15 +1,17 @@
-"""Feature-map placement: a live-range allocator that keeps maps in the SRAM arena while they fit.
+"""Feature-map placement: which memory and format every activation has, and the live ranges of the maps.
 
-Graph inputs and outputs live in the arena memory of the memory mode (off-chip for Dedicated_Sram, SRAM
-otherwise). Intermediate maps go to SRAM while the maps live at the same time (plus the weight staging buffer) fit
-its budget, else off-chip. Views (Reshape/Flatten/Identity/Concat) share their input's storage. Maps only NPU ops
-touch use Vela's NHCWB16 brick format; maps seen by views, the host CPU or the graph boundary stay NHWC.
+With the arena in SRAM (Sram_Only, Shared_Sram) every map is in SRAM. With an off-chip arena (Dedicated_Sram) graph
+inputs and outputs and most maps are off-chip; cascade-internal maps live in SRAM as rolling buffers, and the
+maps Vela's fast-storage allocator keeps (faststorage.py) are in SRAM. Views (Reshape/Flatten/Identity) share
+their input's storage, a fused activation's producer and a Concat input written in place write into the map they
+feed. Maps only NPU ops touch use Vela's NHCWB16 brick format; maps seen by views, the host CPU, the graph boundary
+or a Concat at a channel offset that is not a multiple of 16 stay NHWC. Sizes are rounded to 16 bytes.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.datamove import misaligned_concat, written_in_place
@@ -19,11 +21,17 @@ from cnncc.ir.graph import Graph
 
 @dataclass(frozen=True)
 class Placement:
-    """Per activation tensor: memory ("sram"/"offchip") and format; peak SRAM bytes used by maps + staging."""
+    """Per activation tensor: memory ("sram"/"offchip") and format; peak SRAM bytes (maps + buffers, set by the
+    estimate); per root map its live range (first, last op index) and SRAM bytes; the cascade-internal maps; the
+    tensor -> root map table."""
 
     memory: dict
     fmt: dict
     peak_sram_bytes: int
+    ranges: dict = field(default_factory=dict)
+    size: dict = field(default_factory=dict)
+    inner: frozenset = frozenset()
+    root: dict = field(default_factory=dict)
 
 
 def _bytes(graph: Graph, t: str, fmt: str) -> int:
@@ -60,13 +68,12 @@ def storage_roots(graph: Graph, lowered: list[Lowered]) -> dict[str, str]:
     return root
 
 
-def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: int, cascades=()) -> Placement:
-    """Assign every activation a memory and a format (see module doc). ``staging_bytes``: SRAM reserved for
-    weight double buffers. ``cascades`` (cascade.Cascade): maps inside a cascade live in SRAM as rolling buffers;
-    while a cascade runs its buffers fill the SRAM, so any other map live then goes off-chip."""
+def place(graph: Graph, lowered: list[Lowered], arch: U65Config, cascades=(), kept: set[str] | frozenset = frozenset()
+          ) -> Placement:
+    """Assign every activation a memory and a format (see module doc). With an off-chip arena only the maps inside
+    a cascade (rolling buffers, cascade.Cascade) and the root maps in ``kept`` (faststorage.py) are in SRAM."""
     layers = graph.layers
     root = storage_roots(graph, lowered)
-    fmt: dict[str, str] = {}
     boundary = {root[t] for t in list(graph.inputs) + list(graph.outputs)}
     nhwc = set(boundary)
     for layer, lw in zip(layers, lowered):
@@ -75,10 +82,8 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: 
             nhwc.update(root[o] for o in layer.outputs)
         elif layer.kind == "Concat" and misaligned_concat(graph, layer):
             nhwc.add(root[layer.outputs[0]])
-    for t in set(root.values()):
-        fmt[t] = "NHWC" if t in nhwc else "NHCWB16"
-    # live ranges over layer indices, on root tensors
-    first: dict[str, int] = {i: -1 for i in graph.inputs}
+    fmt = {t: "NHWC" if t in nhwc else "NHCWB16" for t in set(root.values())}
+    first: dict[str, int] = {root[i]: 0 for i in graph.inputs}
     last: dict[str, int] = {}
     for idx, layer in enumerate(layers):
         for t in layer.inputs:
@@ -88,33 +93,23 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, staging_bytes: 
             first.setdefault(root[o], idx)
             last.setdefault(root[o], idx)
     for o in graph.outputs:
-        last[root[o]] = len(layers)
-    budget = arch.cache_bytes if arch.arena_mem == OFFCHIP else 1 << 62
+        last[root[o]] = len(layers) - 1
     inner = {root[layers[k].outputs[0]] for c in cascades for k in range(c.start, c.end)}
-    spans = [(c.start, c.end) for c in cascades]
     mem: dict[str, str] = {}
-    live: list[tuple[int, int]] = []  # (last use, bytes) of SRAM maps
-    peak = 0
-    for t in sorted(first, key=lambda x: (first[x], x)):
-        start = first[t]
-        live = [(e, b) for e, b in live if e >= start]
-        size = _bytes(graph, t, fmt[t])
-        used = sum(b for _, b in live)
-        if t in boundary and arch.arena_mem == OFFCHIP:
-            mem[t] = OFFCHIP
-        elif t in inner:
-            mem[t] = SRAM
-        elif any(a <= last.get(t, start) and start <= b for a, b in spans):
-            mem[t] = OFFCHIP
-        elif used + size + staging_bytes <= budget:
-            mem[t] = SRAM
-            live.append((last.get(t, start), size))
-            used += size
-        else:
-            mem[t] = OFFCHIP
-        peak = max(peak, used)
-    peak = max([peak] + [c.buffer_bytes for c in cascades])
-    memory = {t: mem[r] for t, r in root.items()}
-    formats = {t: fmt[r] for t, r in root.items()}
-    staged = staging_bytes if arch.const_mem == OFFCHIP else 0
-    return Placement(memory, formats, peak + staged)
+    for t in first:
+        on_chip = arch.arena_mem == SRAM or t in inner or t in kept
+        mem[t] = SRAM if on_chip else OFFCHIP
+    size = {t: -(-_bytes(graph, t, fmt[t]) // 16) * 16 for t in first}
+    return Placement({t: mem[r] for t, r in root.items()}, {t: fmt[r] for t, r in root.items()}, 0,
+                     {t: (first[t], last[t]) for t in first}, size, frozenset(inner), dict(root))
+
+
+def sram_timeline(pl: Placement, n: int) -> list[int]:
+    """SRAM bytes of the maps in SRAM live at each op index (cascade-internal maps are not counted: their rolling
+    buffers are the cascade's)."""
+    use = [0] * n
+    for t, (a, b) in pl.ranges.items():
+        if pl.memory.get(t) == SRAM and t not in pl.inner:
+            for k in range(max(a, 0), min(b, n - 1) + 1):
+                use[k] += pl.size[t]
+    return use

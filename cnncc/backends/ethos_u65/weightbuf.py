@@ -38,6 +38,19 @@ STARTUP = 1000          # cycles: Vela's startup-delay allowance
 
 
 @dataclass(frozen=True)
+class Buffering:
+    """The decision: mode "none" | "single" | "double", the OFM depth slice boundaries, the SRAM bytes of the
+    buffers, NPU cycles of the op (incl. visible DMA), the slack it leaves the next op, DMA cycles in all."""
+
+    mode: str
+    slices: tuple[int, ...]
+    buffer_bytes: int
+    npu: int
+    slack_next: int
+    transfer: int = 0
+
+
+@dataclass(frozen=True)
 class Context:
     """Where an op sits: its index in the NPU op sequence, whether the op before it ran on the NPU, the slack cycles
     it leaves, the SRAM bytes free for buffers now (``limit``) and during the previous op (``prev_free``), and the
@@ -51,19 +64,7 @@ class Context:
     in_cascade: bool = False
     first_in_cascade: bool = False
     stripes: int = 1
-
-
-@dataclass(frozen=True)
-class Buffering:
-    """The decision: mode "none" | "single" | "double", the OFM depth slice boundaries, the SRAM bytes of the
-    buffers, NPU cycles of the op (incl. visible DMA), the slack it leaves the next op, DMA cycles in all."""
-
-    mode: str
-    slices: tuple[int, ...]
-    buffer_bytes: int
-    npu: int
-    slack_next: int
-    transfer: int = 0
+    forced: Buffering | None = None   # a decision taken earlier (Vela schedules before it places feature maps)
 
 
 def _ra(v: float, m: int) -> int:
@@ -142,6 +143,12 @@ def propose(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context) -> Buffe
     full = op.weight_bytes + op.scale_bytes
     c = op.ofm[2]
     transfer = mem_to_mem_cycles(arch, OFFCHIP, SRAM, full)
+    if ctx.forced is not None:
+        f = ctx.forced
+        if f.mode == "none" or f.slices[-1] != c:
+            return none
+        _, _, last = _sliced(op, cfg, arch, list(f.slices), 0, f.mode == "double")
+        return _buffered(op, cfg, arch, ctx, f.mode, list(f.slices), f.buffer_bytes, transfer, last)
     refetch = spatial_blocks(op, cfg) * ctx.stripes
     unmoved = _read(arch, OFFCHIP, full) * refetch
     from_buf = _read(arch, SRAM, full) * refetch
@@ -201,7 +208,13 @@ def propose(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context) -> Buffe
             new -= (len(slices) - 1) * (STARTUP // 2)
     if original < new or (refetch == 1 and transfer + wread > original):
         return none
+    return _buffered(op, cfg, arch, ctx, mode, slices, size, transfer, last)
+
+
+def _buffered(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context, mode: str, slices: list[int], size: int,
+              transfer: int, last: int) -> Buffering:
+    """The op's NPU cycles with its weights buffered (see module doc)."""
     buffered = _cycles(op, cfg, arch, SRAM)
-    first = mem_to_mem_cycles(arch, OFFCHIP, SRAM, ranges[0])
-    npu = max(transfer - slack + last, buffered + max(first - slack, 0))
+    first = mem_to_mem_cycles(arch, OFFCHIP, SRAM, _ranges(op, slices)[0])
+    npu = max(transfer - ctx.slack + last, buffered + max(first - ctx.slack, 0))
     return Buffering(mode, tuple(slices), size, npu, last, transfer)
