@@ -67,7 +67,8 @@ def layer_plans(cl: ConvLayer, best: Costed, spec: CgraSpec) -> list[tuple[P.Pla
 
     mapping = best.row["mapping"]
     if best.split is None:
-        assert best.plan is not None
+        if best.plan is None:           # costed in closed form (``ic4cost``): build the plan now
+            return [(P.make_plan(mapping, cl, spec.sram_bytes, spec.sram_bank_bytes), None)]
         return [(best.plan, None)]
     return [(P.make_plan(mapping, replace(part, act=None), spec.sram_bytes, spec.sram_bank_bytes), where)
             for part, where in S.split(cl, *best.split)]

@@ -4,6 +4,7 @@ signature), the CPU-only baseline, and pick the best by the target's objective."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from cnncc.backends.openedgecgra import energy as E
 from cnncc.backends.openedgecgra import host as H
 from cnncc.backends.openedgecgra import plan as P
 from cnncc.backends.openedgecgra.isa import N_PE
+from cnncc.backends.openedgecgra.kernels import ic4
 from cnncc.backends.openedgecgra.kernels.common import NotApplicable
 from cnncc.backends.openedgecgra.layer import ConvLayer
 from cnncc.backends.openedgecgra.sim import SimError, Stats
@@ -50,8 +52,8 @@ def cpu_conv_cost(cl: ConvLayer) -> H.CpuCost:
     return H.conv_cpu(H.CpuConvQuery(cl.K, p.C, p.OY, p.OX, p.FY, p.FX))
 
 
-def cost_plan(plan: P.Plan, stats: Stats, prm: CgraSpec) -> dict:
-    """Report row of one mapping from its counters."""
+def cost_plan(plan: Any, stats: Stats, prm: CgraSpec) -> dict:
+    """Report row of one mapping from its counters (``plan``: a Plan, or an ``ic4cost.Summary``)."""
     hw = plan.host
     hc = H.host_work(hw.launches, hw.kmem_writes, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words,
                      hw.imem_words)
@@ -153,6 +155,29 @@ def _planned(m: str, cl: ConvLayer, prm: CgraSpec) -> P.Plan:
     return plan
 
 
+def _plan_stats(m: str, cl: ConvLayer, prm: CgraSpec) -> tuple:
+    """(plan, None), or for cnncc-ic4 (its ``ic4cost.Summary``, exact counters) computed without building one
+    kernel per launch (equal to building and predicting the plan; the plan itself is built only when ``--check``
+    or ``-o`` needs it)."""
+    if m == ic4.NAME:
+        from cnncc.backends.openedgecgra import ic4cost
+
+        words, launches = footprint(m, cl)
+        if 4 * words > prm.sram_bytes:
+            raise NotApplicable(f"needs at least {4 * words} bytes of SRAM")
+        if launches > MAX_LAUNCHES:
+            raise NotApplicable(f"{launches} launches: more than the planner's limit of {MAX_LAUNCHES}")
+        try:
+            summ, stats = ic4cost.cost(cl, prm.sram_bytes, prm.sram_bank_bytes)
+        except ic4cost.Fallback:
+            return _planned(m, cl, prm), None
+        need_bytes = summ.image.used_bytes + 4 * summ.kernel_words
+        if need_bytes > prm.sram_bytes:
+            raise NotApplicable(f"needs {need_bytes} bytes of SRAM (kernels included)")
+        return summ, stats
+    return _planned(m, cl, prm), None
+
+
 def _one(m: str, cl: ConvLayer, prm: CgraSpec) -> Costed:
     plan = _planned(m, cl, prm)
     stats = P.predict(plan)
@@ -171,8 +196,9 @@ class _Pending:
 
         self.m, self.cl, self.prm, self.split = m, cl, prm, split
         if split is None:
-            self.plan = _planned(m, cl, prm)
-            self.parts = [(self.plan, [cl])]
+            pl, st = _plan_stats(m, cl, prm)
+            self.plan = pl if st is None else None  # type: ignore[assignment]
+            self.parts = [(pl, [cl], st)]
         else:
             self.plan = None  # type: ignore[assignment]
             parts = S.split(cl, *split)
@@ -181,18 +207,19 @@ class _Pending:
                 by_shape.setdefault((part.prob, part.groups), []).append(part)
             self.order = [(p.prob, p.groups) for p, _ in parts]
             self.copy_words = sum(p.prob.C * p.prob.IY * p.prob.IX for p, _ in parts)
-            self.parts = [(_planned(m, ps[0], prm), ps) for ps in by_shape.values()]
-        self.bound = self._costed([P.lower_bound(pl) for pl, _ in self.parts])
+            self.parts = [(*_plan_stats(m, ps[0], prm), ps) for ps in by_shape.values()]
+            self.parts = [(pl, ps, st) for pl, st, ps in self.parts]
+        self.bound = self._costed([P.lower_bound(pl) if st is None else st for pl, _, st in self.parts])
 
     def _costed(self, stats: list[Stats]) -> Costed:
         if self.split is None:
-            return Costed(self.plan, stats[0], cost_plan(self.plan, stats[0], self.prm))
+            return Costed(self.plan, stats[0], cost_plan(self.parts[0][0], stats[0], self.prm))
         by_key = {(ps[0].prob, ps[0].groups): (cost_plan(pl, st, self.prm), st)
-                  for (pl, ps), st in zip(self.parts, stats)}
+                  for (pl, ps, _), st in zip(self.parts, stats)}
         return _merge_parts(self.cl, self.prm, [by_key[k] for k in self.order], self.copy_words, self.split)
 
     def exact(self) -> Costed:
-        return self._costed([P.predict(pl) for pl, _ in self.parts])
+        return self._costed([P.predict(pl) if st is None else st for pl, _, st in self.parts])
 
 
 def _merge_parts(cl: ConvLayer, prm: CgraSpec, parts: list[tuple[dict, Stats]], copy_words: int,

@@ -1,0 +1,297 @@
+"""Exact cost of a ``cnncc-ic4`` plan without building one kernel per launch.
+
+``plan.make_plan`` builds one verified kernel per (chunk, output-channel group) launch — thousands per layer —
+only for the search to read a few numbers off them: the timing key and signature of each launch, the template
+and patched words of the context plan and the template/patch words kept in SRAM. All of these are functions of a
+small *descriptor* of the launch and of its immediates:
+
+* the **template key** (run lengths per column, first chunk or not, channels in the group, which biases are
+  non-zero in the first chunk) fixes the program shape (``timing.shape``); one representative kernel per key is
+  built and verified, and keys are checked to map to distinct shapes;
+* the **variable immediates** of a kernel of a given key are exactly its weights (row-major over (row, column,
+  slot)), the high and low parts of the four output-plane addresses, the address deltas of its chunk and its
+  non-zero biases; every other immediate is a layer constant. Rows of these vectors, one per launch, give the
+  patched words (immediates differing from the previous kernel in the IMEM slot) and the SRAM patch words
+  (differing from the template) by numpy comparisons;
+* a launch's **timing class** (template key, deltas, banks of its read pointers and output planes) fixes its
+  timing key and canonical signature; one launch per class is timed (``sim.timed``, shared with
+  ``plan.predict``'s cache) and scaled by the class size.
+
+Every launch has its own kernel, so every launch reconfigures, and the context plan's counters have the closed
+forms below (``_context``). The result equals ``search.cost_plan(make_plan(...), predict(...))`` exactly
+(``tests/openedgecgra/test_ic4cost.py``); when an assumption does not hold (a weight or bias immediate could
+reach timing, two keys share a shape) :class:`Fallback` is raised and the caller builds the full plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cnncc.backends.openedgecgra import context as CX
+from cnncc.backends.openedgecgra import isa, sim, timing
+from cnncc.backends.openedgecgra.kernels import ic4
+from cnncc.backends.openedgecgra.kernels.common import GUARD_WORDS, HostWork, MemImage, fits, need
+from cnncc.backends.openedgecgra.layer import ConvLayer
+
+#: single-launch counters per (layer scope, timing class): a class (template key, chunk deltas, canonical banks)
+#: fixes the timing key and signature, so it times the same in every layer of the same shape
+_CLASS_CACHE: dict = {}
+
+
+class Fallback(Exception):
+    """The closed form does not apply to this layer; build the full plan instead."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What ``search.cost_plan`` reads off a plan (``kernels`` only for its count)."""
+
+    mapping: str
+    kernels: range
+    host: HostWork
+    image: MemImage
+    kernel_words: int
+    layer: ConvLayer
+
+
+def _tokens(img: MemImage):
+    """Address -> bank number, or ("raw", address) inside a buffer spanning banks (as ``plan._canonical``)."""
+    import bisect
+
+    bw = 4 * img.bank_words
+    spans = sorted((r.addr, r.addr + 4 * (r.words + GUARD_WORDS)) for r in img.regions.values()
+                   if r.addr // bw != (r.addr + 4 * (r.words + GUARD_WORDS) - 1) // bw)
+    starts = [a for a, _ in spans]
+
+    def tok(a: int) -> Any:
+        i = bisect.bisect_right(starts, a) - 1
+        return ("raw", a) if i >= 0 and a < spans[i][1] else a // bw
+    return tok
+
+
+def _canon(toks: tuple) -> tuple:
+    label: dict = {}
+    return tuple(t if isinstance(t, tuple) else label.setdefault(t, len(label)) for t in toks)
+
+
+class _Group:
+    """One conv group's chunks, weights and output planes."""
+
+    def __init__(self, cl: ConvLayer, g: int, inp: list[int], out: list[int], tok):
+        p = cl.prob
+        self.W = cl.W[g * p.K:(g + 1) * p.K]
+        need(all(fits(int(v)) for v in self.W.ravel()), "weights do not fit the 13-bit immediate")
+        self.bias = None if cl.bias is None else cl.bias[g * p.K:(g + 1) * p.K]
+        need(self.bias is None or all(fits(int(v)) for v in self.bias.ravel()),
+             "bias does not fit the 13-bit immediate")
+        self.Wf = self.W.astype(np.int64).reshape(p.K, -1)
+        self.bi = None if self.bias is None else self.bias.astype(np.int64).ravel()
+        self.inp, self.out = inp, out
+        self.chunks = ic4.column_runs(p, inp)
+        A = np.array(out, np.int64)
+        self.hi, self.lo = A >> 12, A & 0xFFF
+        self.otok = [tuple(tok(out[k]) for k in range(k0, min(p.K, k0 + 4))) for k0 in range(0, p.K, 4)]
+        K4 = p.K // 4 * 4
+        self.hi4, self.lo4 = self.hi[:K4].reshape(-1, 4), self.lo[:K4].reshape(-1, 4)
+        self.ocount: dict = {}                 # bank tokens of a full group -> [groups, first group index]
+        for gi in range(K4 // 4):
+            hit = self.ocount.get(self.otok[gi])
+            if hit is None:
+                self.ocount[self.otok[gi]] = [1, gi]
+            else:
+                hit[0] += 1
+
+
+def _tap_index(p, c: int, i: int) -> int:
+    """Flat [C, FY, FX] index of column c's i-th tap (channel c + 4·(i // taps), then fy, fx)."""
+    q, r = divmod(i, p.FY * p.FX)
+    return (c + 4 * q) * p.FY * p.FX + r
+
+
+def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.Stats]:
+    """(plan summary, predicted counters) of the cnncc-ic4 plan of ``cl``, equal to building and predicting it.
+    Raises NotApplicable where ``make_plan`` does, :class:`Fallback` where the closed form does not apply."""
+    from cnncc.backends.openedgecgra import plan as P
+
+    p, G = cl.prob, cl.groups
+    img = MemImage(sram_bytes, bank_bytes)
+    host = HostWork()
+    plane_in, plane_out = p.IY * p.IX, p.OY * p.OX
+    out = img.alloc_planes("out", cl.K, plane_out)
+    if cl.act is not None:
+        host.post_words += cl.K * plane_out
+    inp = img.alloc_planes("in", cl.C, plane_in)
+    jump = 4 * (p.SY * p.IX - p.SX * p.OX)
+    need(fits(jump), "row jump exceeds imm13")
+    tok = _tokens(img)
+    t16 = tok(16)
+    segs: list = []              # (template key, rows of variable immediates) in launch order
+    classes: dict = {}                                   # timing class -> [count, (group, chunk, k0)]
+    reps: dict = {}                                      # template key -> (group, chunk, k0)
+    K4 = p.K // 4 * 4
+    n4 = K4 // 4
+    groups = []
+    for g in range(G):
+        gr = _Group(cl, g, inp[g * p.C:(g + 1) * p.C], out[g * p.K:(g + 1) * p.K], tok)
+        groups.append(gr)
+        pos = [0] * isa.COLS
+        for j, run in enumerate(gr.chunks):
+            lens = tuple(len(x) for x in run)
+            idx = [_tap_index(p, c, pos[c] + t) for c in range(isa.COLS) for t in range(lens[c])]
+            d = tuple((run[c][t + 1] - run[c][t]) if t + 1 < lens[c] else 4 * p.SX - (run[c][t] - run[c][0])
+                      for c in range(isa.COLS) for t in range(lens[c]))
+            rptr = tuple(run[c][0] if run[c] else 64 for c in range(isa.COLS))
+            rtok = tuple(tok(a) for a in rptr)
+            Wj = gr.Wf[:, idx]
+            darr = np.array(d, np.int64)
+            first = j == 0
+            if first:
+                for k0 in range(0, p.K, 4):
+                    nk = min(4, p.K - k0)
+                    ks = slice(k0, k0 + nk)
+                    mask = () if gr.bi is None else tuple(bool(v) for v in gr.bi[ks])
+                    key = (lens, True, nk, mask)
+                    row = [Wj[ks].ravel(), gr.hi[ks], gr.lo[ks], darr]
+                    if mask:
+                        row.append(gr.bi[ks][np.array(mask, bool)])
+                    _push(segs, key, np.concatenate(row)[None, :])
+                    reps.setdefault(key, (g, j, k0))
+                    _count(classes, (key, d, _canon((t16,) + rtok + gr.otok[k0 // 4])), 1, (g, j, k0, rptr))
+            else:
+                if n4:
+                    key = (lens, False, 4, ())
+                    S = Wj.shape[1]
+                    rows = np.concatenate([Wj[:K4].reshape(n4, 4 * S), gr.hi4, gr.lo4,
+                                           np.broadcast_to(darr, (n4, darr.size))], axis=1)
+                    _push(segs, key, rows)
+                    reps.setdefault(key, (g, j, 0))
+                    for ot, (cnt, gi) in gr.ocount.items():
+                        _count(classes, (key, d, _canon((t16,) + rtok + ot)), cnt, (g, j, 4 * gi, rptr))
+                if K4 < p.K:
+                    nk = p.K - K4
+                    key = (lens, False, nk, ())
+                    ks = slice(K4, p.K)
+                    _push(segs, key, np.concatenate([Wj[ks].ravel(), gr.hi[ks], gr.lo[ks], darr])[None, :])
+                    reps.setdefault(key, (g, j, K4))
+                    _count(classes, (key, d, _canon((t16,) + rtok + gr.otok[-1])), 1, (g, j, K4, rptr))
+            for c in range(isa.COLS):
+                pos[c] += lens[c]
+    segs = [(key, parts[0] if len(parts) == 1 else np.concatenate(parts)) for key, parts in segs]
+    kernels = {key: _kernel(cl, groups[g], j, k0) for key, (g, j, k0) in reps.items()}
+    shapes = {timing.shape(k) for k in kernels.values()}
+    if len(shapes) != len(kernels):
+        raise Fallback("two template keys share a program shape")
+    for k in kernels.values():
+        rel = timing._relevant(k, False)
+        if rel & k.data_imms:
+            raise Fallback("a weight or bias immediate may reach timing")
+    n_of = {key: k.n_instr for key, k in kernels.items()}
+    L = sum(m.shape[0] for _, m in segs)
+    host.launches = L
+    _context(host, segs, n_of)
+    kernel_words = _kernel_words(segs, n_of)
+    # timing: one launch per class
+    scope = (cl.prob, cl.groups, cl.pads, ic4.NAME, img.bank_words, img.n_banks)
+    mem = None
+    items = []
+    for cls, (n, (g, j, k0, rptr)) in classes.items():
+        st = _CLASS_CACHE.get((scope, cls))
+        if st is None:
+            key = cls[0]
+            k = kernels[key] if reps[key] == (g, j, k0) else _kernel(cl, groups[g], j, k0)
+            if mem is None:
+                mem = img.materialise()
+            st = sim.timed(k, mem, sim.Launch(rptr), img.bank_words)
+            if len(_CLASS_CACHE) >= 100_000:
+                _CLASS_CACHE.clear()
+            _CLASS_CACHE[(scope, cls)] = st
+        items.append((st, n))
+    stats = P._scaled_sum(items, L)
+    return Summary(ic4.NAME, range(L), host, img, kernel_words, cl), stats
+
+
+def _push(segs: list, key: tuple, rows: np.ndarray) -> None:
+    if segs and segs[-1][0] == key:
+        segs[-1][1].append(rows)
+    else:
+        segs.append((key, [rows]))
+
+
+def _count(classes: dict, cls: tuple, n: int, rep: tuple) -> None:
+    hit = classes.get(cls)
+    if hit is None:
+        classes[cls] = [n, rep]
+    else:
+        hit[0] += n
+
+
+def _kernel(cl: ConvLayer, gr: _Group, j: int, k0: int):
+    """The real kernel of chunk j, output channels k0.. of one group (as ``ic4.plan`` builds it), with the
+    (step, pe) of its weight and bias immediates in ``data_imms``."""
+    p = cl.prob
+    run = gr.chunks[j]
+    pos = [sum(len(gr.chunks[i][c]) for i in range(j)) for c in range(isa.COLS)]
+    ks = list(range(k0, min(p.K, k0 + 4)))
+    w = [[[gr.Wf[k, _tap_index(p, c, pos[c] + t)] for t in range(len(run[c]))] for c in range(isa.COLS)]
+         for k in ks]
+    k = ic4.build_kernel(p, run, w, None if gr.bias is None else gr.bias[ks], j == 0, [gr.out[kk] for kk in ks],
+                         f"rep.c{j}.k{k0}")
+    data = set()
+    for t, step in enumerate(k.program):
+        for pe, ins in enumerate(step):
+            if ins.op == "SMUL" and ins.b == "IMM":
+                data.add((t, pe))
+    if j == 0 and gr.bias is not None:
+        q1 = 3 + 3 * max(len(x) for x in run)
+        for r in range(len(ks)):
+            if k.program[q1][r * isa.COLS + r].b == "IMM":
+                data.add((q1, r * isa.COLS + r))
+    k.data_imms = frozenset(data)
+    return k
+
+
+def _context(host: HostWork, segs: list, n_of: dict) -> None:
+    """Reconfigurations, configuration cycles, IMEM and KMEM words of ``context.plan_context`` for a sequence in
+    which every launch has its own kernel (so every launch configures): templates resident when they all fit
+    IMEM and KMEM (each loaded once, patched per launch), else one slot reloaded on every template change and
+    patched otherwise; KMEM written when a kernel ID's word changes."""
+    n_seq = np.concatenate([np.full(m.shape[0], n_of[key], np.int64) for key, m in segs])
+    host.reconfigs = int(n_seq.size)
+    host.config_cycles = int((4 * (n_seq + 1)).sum())
+    tmpl = list(dict.fromkeys(key for key, _ in segs))
+    resident = sum(4 * n_of[t] for t in tmpl) <= CX.CMEM_BANK_WORDS and 2 * len(tmpl) < CX.KMEM_DEPTH
+    if resident:
+        host.kmem_writes = 2 * len(tmpl)
+        words = 16 * sum(n_of[t] for t in tmpl)
+        for t in tmpl:
+            rows = np.concatenate([m for key, m in segs if key == t])
+            words += int((rows[1:] != rows[:-1]).sum())
+        host.imem_words = words
+        return
+    words = 0
+    prev = None
+    for key, m in segs:
+        if prev is not None and prev[0] == key:
+            words += int((m[0] != prev[1][-1]).sum())
+        else:
+            words += 16 * n_of[key]
+        words += int((m[1:] != m[:-1]).sum())
+        prev = (key, m)
+    host.imem_words = words
+    w = n_seq                       # kernel words differ exactly when n differs (start 0, full column mask)
+    host.kmem_writes = int(min(2, w.size) + (w[2:] != w[:-2]).sum())
+
+
+def _kernel_words(segs: list, n_of: dict) -> int:
+    """Template words (16 per instruction of each shape) + every kernel's immediates differing from its
+    template's first kernel (``plan._templates``)."""
+    first: dict = {}
+    words = 0
+    for key, m in segs:
+        if key not in first:
+            first[key] = m[0]
+            words += 16 * n_of[key]
+        words += int((m != first[key]).sum())
+    return words
