@@ -74,8 +74,24 @@ def _ratio(graph: Graph, name: str, axis: int) -> float:
     return encoded_ratio(w, axis) if w is not None and np.asarray(w).size else 1.0
 
 
+def reset_kernel(lw: Lowered) -> Lowered:
+    """Vela's kernel normalisation (Regor's ResetKernelAttributes): the stride along an OFM axis of one element
+    and the dilation along a kernel axis of one element have no effect and are set to 1."""
+    sh, sw = lw.stride
+    dh, dw = lw.dilation
+    stride = (1 if lw.ofm[0] == 1 else sh, 1 if lw.ofm[1] == 1 else sw)
+    dilation = (1 if lw.kernel[0] == 1 else dh, 1 if lw.kernel[1] == 1 else dw)
+    return lw if (stride, dilation) == (lw.stride, lw.dilation) else replace(lw, stride=stride, dilation=dilation)
+
+
 def lower(graph: Graph, layer: Layer) -> Lowered:
-    """The Ethos-U65 view of one IR layer (pure function of the graph types)."""
+    """The Ethos-U65 view of one IR layer (pure function of the graph types), convs and pools with Vela's kernel
+    normalisation (:func:`reset_kernel`)."""
+    lw = _lower(graph, layer)
+    return reset_kernel(lw) if lw.kind in (CONV, DEPTHWISE, POOL) else lw
+
+
+def _lower(graph: Graph, layer: Layer) -> Lowered:
     op = layer.op
     out = hwc(graph.type_of(layer.outputs[0]).shape)
     acts = [t for t in layer.inputs if not graph.is_weight(t)]

@@ -320,7 +320,7 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
             slack = 0
         elif lw.kind == MEMCOPY:
             cost = cost_copies(graph, layer, kinds, pl, arch)
-            slack = cost.cycles
+            slack = cost.cycles or slack  # a Concat written in place runs no op of its own
         elif lw.kind == TRANSPOSE:
             cost = cost_transpose(lw, arch, *mems)
             slack = cost.cycles
