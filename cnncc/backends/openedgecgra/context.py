@@ -125,7 +125,8 @@ def plan_context(kernels: dict, seq: list[str], prev_id: int = 0) -> ContextPlan
             if cur is None or template_of[cur] != t:
                 load = 16 * kernels[name].n_instr
             else:
-                patch = sum(a != b for a, b in zip(_imms(kernels[cur]), _imms(kernels[name])))
+                kc, kn = kernels[cur], kernels[name]
+                patch = 0 if kc is kn else sum(a != b for a, b in zip(_imms(kc), _imms(kn)))
             content[slot] = name
         kid = slot_id.get(slot, pair[0])
         if (changed or j == 0) and kid == last_id:

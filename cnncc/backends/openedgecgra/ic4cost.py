@@ -56,19 +56,10 @@ class Summary:
     layer: ConvLayer
 
 
-def _tokens(img: MemImage):
-    """Address -> bank number, or ("raw", address) inside a buffer spanning banks (as ``plan._canonical``)."""
-    import bisect
-
-    bw = 4 * img.bank_words
-    spans = sorted((r.addr, r.addr + 4 * (r.words + GUARD_WORDS)) for r in img.regions.values()
-                   if r.addr // bw != (r.addr + 4 * (r.words + GUARD_WORDS) - 1) // bw)
-    starts = [a for a, _ in spans]
-
-    def tok(a: int) -> Any:
-        i = bisect.bisect_right(starts, a) - 1
-        return ("raw", a) if i >= 0 and a < spans[i][1] else a // bw
-    return tok
+def _tok(a: int, extent: int, bw: int) -> Any:
+    """The bank of byte address ``a`` when the access range [a, a + extent) lies in one bank (every access
+    through the pointer hits that bank), else ("raw", a)."""
+    return a // bw if a // bw == (a + extent - 1) // bw else ("raw", a)
 
 
 def _canon(toks: tuple) -> tuple:
@@ -76,23 +67,33 @@ def _canon(toks: tuple) -> tuple:
     return tuple(t if isinstance(t, tuple) else label.setdefault(t, len(label)) for t in toks)
 
 
+def _ints(a: np.ndarray) -> np.ndarray:
+    """``int(v)`` of every element (truncation toward zero), as int64."""
+    a = np.asarray(a)
+    return a.astype(np.int64) if a.dtype.kind in "iub" else np.trunc(a).astype(np.int64)
+
+
+def _fit(a: np.ndarray) -> bool:
+    return bool(a.size == 0 or (a.min() >= isa.IMM_MIN and a.max() <= isa.IMM_MAX))
+
+
 class _Group:
     """One conv group's chunks, weights and output planes."""
 
-    def __init__(self, cl: ConvLayer, g: int, inp: list[int], out: list[int], tok):
+    def __init__(self, cl: ConvLayer, g: int, inp: list[int], out: list[int], bw: int):
         p = cl.prob
         self.W = cl.W[g * p.K:(g + 1) * p.K]
-        need(all(fits(int(v)) for v in self.W.ravel()), "weights do not fit the 13-bit immediate")
+        self.Wf = _ints(self.W).reshape(p.K, -1)
+        need(_fit(self.Wf), "weights do not fit the 13-bit immediate")
         self.bias = None if cl.bias is None else cl.bias[g * p.K:(g + 1) * p.K]
-        need(self.bias is None or all(fits(int(v)) for v in self.bias.ravel()),
-             "bias does not fit the 13-bit immediate")
-        self.Wf = self.W.astype(np.int64).reshape(p.K, -1)
-        self.bi = None if self.bias is None else self.bias.astype(np.int64).ravel()
+        self.bi = None if self.bias is None else _ints(self.bias).ravel()
+        need(self.bi is None or _fit(self.bi), "bias does not fit the 13-bit immediate")
         self.inp, self.out = inp, out
         self.chunks = ic4.column_runs(p, inp)
         A = np.array(out, np.int64)
         self.hi, self.lo = A >> 12, A & 0xFFF
-        self.otok = [tuple(tok(out[k]) for k in range(k0, min(p.K, k0 + 4))) for k0 in range(0, p.K, 4)]
+        ext = 4 * (p.OY * p.OX + GUARD_WORDS)
+        self.otok = [tuple(_tok(out[k], ext, bw) for k in range(k0, min(p.K, k0 + 4))) for k0 in range(0, p.K, 4)]
         K4 = p.K // 4 * 4
         self.hi4, self.lo4 = self.hi[:K4].reshape(-1, 4), self.lo[:K4].reshape(-1, 4)
         self.ocount: dict = {}                 # bank tokens of a full group -> [groups, first group index]
@@ -125,8 +126,8 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
     inp = img.alloc_planes("in", cl.C, plane_in)
     jump = 4 * (p.SY * p.IX - p.SX * p.OX)
     need(fits(jump), "row jump exceeds imm13")
-    tok = _tokens(img)
-    t16 = tok(16)
+    bw = 4 * img.bank_words
+    t16 = 0
     segs: list = []              # (template key, rows of variable immediates) in launch order
     classes: dict = {}                                   # timing class -> [count, (group, chunk, k0)]
     reps: dict = {}                                      # template key -> (group, chunk, k0)
@@ -134,7 +135,7 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
     n4 = K4 // 4
     groups = []
     for g in range(G):
-        gr = _Group(cl, g, inp[g * p.C:(g + 1) * p.C], out[g * p.K:(g + 1) * p.K], tok)
+        gr = _Group(cl, g, inp[g * p.C:(g + 1) * p.C], out[g * p.K:(g + 1) * p.K], bw)
         groups.append(gr)
         pos = [0] * isa.COLS
         for j, run in enumerate(gr.chunks):
@@ -143,7 +144,8 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
             d = tuple((run[c][t + 1] - run[c][t]) if t + 1 < lens[c] else 4 * p.SX - (run[c][t] - run[c][0])
                       for c in range(isa.COLS) for t in range(lens[c]))
             rptr = tuple(run[c][0] if run[c] else 64 for c in range(isa.COLS))
-            rtok = tuple(tok(a) for a in rptr)
+            rtok = tuple(_tok(run[c][0], run[c][-1] - run[c][0] + 4 * (plane_in + GUARD_WORDS), bw) if run[c]
+                         else 0 for c in range(isa.COLS))
             Wj = gr.Wf[:, idx]
             darr = np.array(d, np.int64)
             first = j == 0

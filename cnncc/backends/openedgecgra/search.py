@@ -159,8 +159,8 @@ def _plan_stats(m: str, cl: ConvLayer, prm: CgraSpec) -> tuple:
     """(plan, None), or for cnncc-ic4 (its ``ic4cost.Summary``, exact counters) computed without building one
     kernel per launch (equal to building and predicting the plan; the plan itself is built only when ``--check``
     or ``-o`` needs it)."""
-    if m == ic4.NAME:
-        from cnncc.backends.openedgecgra import ic4cost
+    if m in (ic4.NAME, "conv-wp"):
+        from cnncc.backends.openedgecgra import ic4cost, wpcost
 
         words, launches = footprint(m, cl)
         if 4 * words > prm.sram_bytes:
@@ -168,7 +168,7 @@ def _plan_stats(m: str, cl: ConvLayer, prm: CgraSpec) -> tuple:
         if launches > MAX_LAUNCHES:
             raise NotApplicable(f"{launches} launches: more than the planner's limit of {MAX_LAUNCHES}")
         try:
-            summ, stats = ic4cost.cost(cl, prm.sram_bytes, prm.sram_bank_bytes)
+            summ, stats = (ic4cost if m == ic4.NAME else wpcost).cost(cl, prm.sram_bytes, prm.sram_bank_bytes)
         except ic4cost.Fallback:
             return _planned(m, cl, prm), None
         need_bytes = summ.image.used_bytes + 4 * summ.kernel_words
