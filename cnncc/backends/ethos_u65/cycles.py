@@ -80,13 +80,16 @@ def ofm_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
     return _block_transfer_cycles(arch, False, op.ofm_mem, op.ofm_fmt, cfg.ofm, op.ofm)
 
 
+FILL_OFFCHIP_IFM = False
+
+
 def pipeline_fill_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, first: bool = True, last: bool = True
                          ) -> int:
     """Cycles added once per op: the first IFM block's transfer before the first block, the last OFM block's after
-    the last one (an op run in OFM depth slices pays the first on its first slice, the second on its last).
-    Measured on Vela 5.2.0 (it differs from Regor's source for off-chip IFMs): an off-chip IFM adds nothing (the
-    sample and random-network totals agree best so)."""
-    cyc = ifm_block_cycles(op, cfg, arch) if op.ifm_mem == "sram" and first else 0
+    the last one (an op run in OFM depth slices pays the first on its first slice, the second on its last), with
+    the latency of the memory each block is in (Regor's rule; with Vela's feature-map placement it also holds for
+    off-chip IFMs)."""
+    cyc = ifm_block_cycles(op, cfg, arch) if first else 0
     return cyc + (ofm_block_cycles(op, cfg, arch) if last else 0)
 
 

@@ -147,8 +147,8 @@ def propose(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context) -> Buffe
         f = ctx.forced
         if f.mode == "none" or f.slices[-1] != c:
             return none
-        _, _, last = _sliced(op, cfg, arch, list(f.slices), 0, f.mode == "double")
-        return _buffered(op, cfg, arch, ctx, f.mode, list(f.slices), f.buffer_bytes, transfer, last)
+        # Vela's final costing keeps the schedule's slack cycles (its last slice as scheduled)
+        return _buffered(op, cfg, arch, ctx, f.mode, list(f.slices), f.buffer_bytes, transfer, f.slack_next)
     refetch = spatial_blocks(op, cfg) * ctx.stripes
     unmoved = _read(arch, OFFCHIP, full) * refetch
     from_buf = _read(arch, SRAM, full) * refetch
