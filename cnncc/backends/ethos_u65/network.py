@@ -84,7 +84,7 @@ def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: 
     npu = wbuf.npu if staged else oc.cycles
     if op.lut and arch.const_mem == OFFCHIP:
         npu += max(mem_to_mem_cycles(arch, OFFCHIP, SRAM, 256) - ctx.slack, 0)  # the LUT's DMA into SHRAM
-    tr = op_traffic(op, cfg, arch, arch.const_mem, staged, 0)
+    tr = op_traffic(op, cfg, arch, arch.const_mem, staged, wbuf.prebuffered_bytes)
     total = max([npu] + list(tr.access_cycles.values()))
     bound = _bound(oc, npu, tr.access_cycles, op)
     cost = OpCost("npu", oc.macs, npu, oc.mac_block * oc.blocks, wbuf.transfer, tr.access_cycles, tr.read,

@@ -48,6 +48,7 @@ class Buffering:
     npu: int
     slack_next: int
     transfer: int = 0
+    prebuffered_bytes: int = 0   # weight bytes DMA'd during the previous op (not this op's traffic)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ def propose(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context) -> Buffe
         if f.mode == "none" or f.slices[-1] != c:
             return none
         # Vela's final costing keeps the schedule's slack cycles (its last slice as scheduled)
-        return _buffered(op, cfg, arch, ctx, f.mode, list(f.slices), f.buffer_bytes, transfer, f.slack_next)
+        return _buffered(op, cfg, arch, ctx, f.mode, list(f.slices), f.buffer_bytes, transfer, f.slack_next,
+                         f.prebuffered_bytes > 0)
     refetch = spatial_blocks(op, cfg) * ctx.stripes
     unmoved = _read(arch, OFFCHIP, full) * refetch
     from_buf = _read(arch, SRAM, full) * refetch
@@ -195,7 +197,8 @@ def propose(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context) -> Buffe
     else:
         return none
     part0 = ranges[0] if mode == "double" else size
-    usable = slack if (allow_pre and part0 < ctx.prev_free) else (STARTUP if force else 0)
+    pre = allow_pre and part0 < ctx.prev_free
+    usable = slack if pre else (STARTUP if force else 0)
     run, visible, last = _sliced(op, cfg, arch, slices, usable, mode == "double")
     run *= ctx.stripes
     wread = _read(arch, SRAM, full) * refetch
@@ -208,13 +211,16 @@ def propose(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context) -> Buffe
             new -= (len(slices) - 1) * (STARTUP // 2)
     if original < new or (refetch == 1 and transfer + wread > original):
         return none
-    return _buffered(op, cfg, arch, ctx, mode, slices, size, transfer, last)
+    return _buffered(op, cfg, arch, ctx, mode, slices, size, transfer, last, pre)
 
 
 def _buffered(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context, mode: str, slices: list[int], size: int,
-              transfer: int, last: int) -> Buffering:
-    """The op's NPU cycles with its weights buffered (see module doc)."""
+              transfer: int, last: int, pre: bool) -> Buffering:
+    """The op's NPU cycles with its weights buffered (see module doc); a pre-buffered first slice's bytes are not
+    this op's traffic."""
     buffered = _cycles(op, cfg, arch, SRAM)
-    first = mem_to_mem_cycles(arch, OFFCHIP, SRAM, _ranges(op, slices)[0])
+    first_bytes = _ranges(op, slices)[0]
+    first = mem_to_mem_cycles(arch, OFFCHIP, SRAM, first_bytes)
     npu = max(transfer - ctx.slack + last, buffered + max(first - ctx.slack, 0))
-    return Buffering(mode, tuple(slices), size, npu, last, transfer)
+    pre_w = int(op.weight_bytes * (slices[1] - slices[0]) / op.ofm[2]) if pre else 0
+    return Buffering(mode, tuple(slices), size, npu, last, transfer, pre_w)
