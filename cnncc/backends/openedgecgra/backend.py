@@ -92,7 +92,8 @@ class OpenEdgeCgraBackend(Backend):
                 from cnncc.backends.openedgecgra.layer import apply_act
 
                 try:
-                    apply_act(choice.cl.act if choice.cl else None, np.zeros(1, np.int64))
+                    if choice.cl is not None and not choice.cl.requant:   # quantised: the requant clamp
+                        apply_act(choice.cl.act, np.zeros(1, np.int64))
                     res = check_layer(graph, layer, best.row["mapping"], spec, seed, best.row["cgra_cycles"],
                                       best.split)
                 except NotApplicable as e:

@@ -40,6 +40,11 @@ COPY_WORD = ("lw", "sw")              # unrolled copy (im2col, padding): load + 
 ZERO_WORD = ("sw",)
 POST_WORD = ("lw", "alu", "alu", "sw")  # bias add and/or activation per output word
 PARAM_WORD = ("alu", "sw")
+#: TFLite requantisation of one int32 accumulator: load, (bias add), 64-bit product (mul, mulh), nudge and
+#: high-word extraction, rounding right shift (mask, remainder, threshold, add), zero point, clamp, store, loop
+REQUANT_WORD = ("lw", "alu", "mul", "mul") + ("alu",) * 6 + ("alu",) * 5 + ("alu", "alu", "alu", "sw", "alu", "bt")
+#: subtracting the input zero point while the input is copied into the CGRA buffer
+ZP_WORD = ("lw", "alu", "sw", "alu", "bt")
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,12 @@ def conv_cpu(q: CpuConvQuery) -> CpuCost:
     px = kc * q.OY * q.OX
     return (_loop(CONV_FX, q.FX, px * q.FY) + _loop(CONV_FY, q.FY, px) + _loop(CONV_X, q.OX, kc * q.OY)
             + _loop(CONV_Y, q.OY, kc) + _loop(CONV_C, q.Cg, q.K) + _loop(CONV_K, q.K, 1))
+
+
+def quant_host(requant_words: int, zp_words: int) -> CpuCost:
+    """Host cost of a quantised layer's extra steps: the input zero point subtracted (``zp_words`` input words)
+    and every output accumulator requantised (``requant_words``)."""
+    return _times(REQUANT_WORD, requant_words) + _times(ZP_WORD, zp_words)
 
 
 def host_work(launches: int, kmem_writes: int, param_stores: int, copy_words: int, zero_words: int,

@@ -85,7 +85,7 @@ class _Group:
         self.W = cl.W[g * p.K:(g + 1) * p.K]
         self.Wf = _ints(self.W).reshape(p.K, -1)
         need(_fit(self.Wf), "weights do not fit the 13-bit immediate")
-        self.bias = None if cl.bias is None else cl.bias[g * p.K:(g + 1) * p.K]
+        self.bias = None if cl.bias is None or not ic4.bias_fits(cl.bias) else cl.bias[g * p.K:(g + 1) * p.K]
         self.bi = None if self.bias is None else _ints(self.bias).ravel()
         need(self.bi is None or _fit(self.bi), "bias does not fit the 13-bit immediate")
         self.inp, self.out = inp, out
@@ -121,7 +121,9 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
     host = HostWork()
     plane_in, plane_out = p.IY * p.IX, p.OY * p.OX
     out = img.alloc_planes("out", cl.K, plane_out)
-    if cl.act is not None:
+    if cl.bias is not None and not ic4.bias_fits(cl.bias):
+        host.post_words += cl.K * plane_out        # added by the host (with the requantisation, if any)
+    if cl.act is not None and not cl.requant:
         host.post_words += cl.K * plane_out
     inp = img.alloc_planes("in", cl.C, plane_in)
     jump = 4 * (p.SY * p.IX - p.SX * p.OX)

@@ -28,6 +28,9 @@ class ConvLayer:
     act: object
     kind: str
     quantised: bool                     # weights were float and were scaled to int8 for costing
+    requant: bool = False               # quantised activations: the CGRA computes int32 accumulators, the host
+                                        # requantises (multiplier, shift, zero point, clamp incl. the activation)
+    in_zp: int = 0                      # input zero point (quantised activations; the host subtracts it)
 
     @property
     def macs(self) -> int:
@@ -40,6 +43,15 @@ class ConvLayer:
     @property
     def C(self) -> int:
         return self.prob.C * self.groups
+
+
+def _requant(graph, layer) -> tuple[bool, int]:
+    """(the layer reads and writes quantised activations, so the host requantises its output; the input's zero
+    point)."""
+    qi, qo = graph.type_of(layer.inputs[0]).quant, graph.type_of(layer.outputs[0]).quant
+    if qi is None or qo is None:
+        return False, 0
+    return True, int(qi.zero_point[0])
 
 
 def _intw(a: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -67,7 +79,8 @@ def conv_layer(graph, layer, weights: dict | None = None) -> ConvLayer:
         g = nest.groups
         prob = ConvProblem(C // g, nest.K // g, IY + p[0] + p[2], IX + p[1] + p[3], nest.OY, nest.OX, nest.FY,
                            nest.FX, nest.SY, nest.SX, nest.DY, nest.DX)
-        return ConvLayer(layer.name, prob, g, tuple(p), (C, IY, IX), W, bias, act, nest.kind, q)
+        return ConvLayer(layer.name, prob, g, tuple(p), (C, IY, IX), W, bias, act, nest.kind, q,
+                         *_requant(graph, layer))
     if isinstance(op, O.Gemm):
         if op.alpha != 1.0 or (len(layer.inputs) > 2 and op.beta != 1.0):
             raise NotApplicable("Gemm with alpha/beta != 1")
@@ -93,7 +106,8 @@ def conv_layer(graph, layer, weights: dict | None = None) -> ConvLayer:
     K, R = Wm.shape
     P = nest.OX
     prob = ConvProblem(R, K, 1, P, 1, P)
-    return ConvLayer(layer.name, prob, 1, (0, 0, 0, 0), (R, 1, P), Wm.reshape(K, R, 1, 1), bias, act, nest.kind, q)
+    return ConvLayer(layer.name, prob, 1, (0, 0, 0, 0), (R, 1, P), Wm.reshape(K, R, 1, 1), bias, act, nest.kind, q,
+                     *_requant(graph, layer))
 
 
 def to_chw(graph, layer, x: np.ndarray) -> np.ndarray:

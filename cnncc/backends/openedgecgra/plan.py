@@ -47,15 +47,16 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
         host.copy_words += cl.K * plane_out
     else:
         out = img.alloc_planes("out", cl.K, plane_out)
-    host_bias = cl.bias is not None and mapping in ("conv-op", "im2col-op", "im2col-ip")
+    host_bias = cl.bias is not None and (mapping in ("conv-op", "im2col-op", "im2col-ip")
+                                         or (mapping == ic4.NAME and not ic4.bias_fits(cl.bias)))
     if host_bias:
         host.post_words += cl.K * plane_out
-    if cl.act is not None:
+    if cl.act is not None and not cl.requant:
         host.post_words += cl.K * plane_out
     if mapping == ic4.NAME:
         inp = img.alloc_planes("in", cl.C, plane_in)
         for g in range(G):
-            bias = None if cl.bias is None else cl.bias[g * p.K:(g + 1) * p.K]
+            bias = None if host_bias or cl.bias is None else cl.bias[g * p.K:(g + 1) * p.K]
             k, s, sg = ic4.plan(p, cl.W[g * p.K:(g + 1) * p.K], bias, inp[g * p.C:(g + 1) * p.C],
                                 out[g * p.K:(g + 1) * p.K], f"g{g}", bw)
             kernels.update(k)
@@ -147,6 +148,7 @@ def make_plan(mapping: str, cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> 
     plan.kernel_words = sum(k.n_instr * 16 for k in templates.values()) + sum(patch.values())
     plan.layer = cl
     plan.context = ctx
+    plan.host_bias = host_bias
     return plan
 
 
@@ -224,7 +226,7 @@ def run(plan: Plan, x_chw: np.ndarray | None = None) -> tuple[np.ndarray | None,
         y = mem[r.base:r.base + r.words].reshape(p.OY * p.OX, cl.K).T.reshape(plan.out_shape)
     else:
         y = img.read_planes(mem, "out", p.OY * p.OX).reshape(plan.out_shape)
-    if cl.bias is not None and plan.mapping in ("conv-op", "im2col-op", "im2col-ip"):
+    if plan.host_bias:
         y = sim.wrap32(y + cl.bias.reshape(-1, 1, 1))
     return apply_act(cl.act, y), total
 

@@ -52,11 +52,19 @@ def cpu_conv_cost(cl: ConvLayer) -> H.CpuCost:
     return H.conv_cpu(H.CpuConvQuery(cl.K, p.C, p.OY, p.OX, p.FY, p.FX))
 
 
+def _quant_host(cl: ConvLayer) -> H.CpuCost:
+    """Host requantisation of a quantised layer's accumulators (and the input zero point, when not 0)."""
+    if not cl.requant:
+        return H.CpuCost(0, 0, 0)
+    p = cl.prob
+    return H.quant_host(cl.K * p.OY * p.OX, cl.C * p.IY * p.IX if cl.in_zp else 0)
+
+
 def cost_plan(plan: Any, stats: Stats, prm: CgraSpec) -> dict:
     """Report row of one mapping from its counters (``plan``: a Plan, or an ``ic4cost.Summary``)."""
     hw = plan.host
     hc = H.host_work(hw.launches, hw.kmem_writes, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words,
-                     hw.imem_words)
+                     hw.imem_words) + _quant_host(plan.layer)
     config = hw.config_cycles
     launch = hw.launches * (C.LAUNCH_CYCLES + C.FETCH_BUBBLE)
     total = stats.cycles + launch + config + hc.cycles
@@ -116,9 +124,10 @@ def quick_bound(m: str, cl: ConvLayer, prm: CgraSpec) -> Costed:
     hw = HostWork(launches=launches)
     if m in ("conv-op", "im2col-op"):
         hw.copy_words += cl.K * plane
-    if cl.bias is not None and m in ("conv-op", "im2col-op", "im2col-ip"):
+    if cl.bias is not None and (m in ("conv-op", "im2col-op", "im2col-ip")
+                                or (m == ic4.NAME and not ic4.bias_fits(cl.bias))):
         hw.post_words += cl.K * plane
-    if cl.act is not None:
+    if cl.act is not None and not cl.requant:
         hw.post_words += cl.K * plane
     if m == "conv-wp":
         hw.zero_words += cl.K * plane
@@ -133,7 +142,7 @@ def quick_bound(m: str, cl: ConvLayer, prm: CgraSpec) -> Costed:
     else:
         cols = -(-p.C // 4) * p.FY * p.FX
         cgra = G * -(-p.K // 4) * plane * (7 * cols + 6 * -(-cols // 6))
-    hc = H.host_work(hw.launches, 0, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words)
+    hc = H.host_work(hw.launches, 0, hw.param_stores, hw.copy_words, hw.zero_words, hw.post_words) + _quant_host(cl)
     launch = launches * (C.LAUNCH_CYCLES + C.FETCH_BUBBLE)
     total = cgra + launch + hc.cycles
     en = _energy(prm, np.zeros(len(E.op_energy_vector()), np.int64), 0, hc, total, cgra + launch)
@@ -195,6 +204,7 @@ class _Pending:
         from cnncc.backends.openedgecgra import split as S
 
         self.m, self.cl, self.prm, self.split = m, cl, prm, split
+        self._exact: Costed | None = None
         if split is None:
             pl, st = _plan_stats(m, cl, prm)
             self.plan = pl if st is None else None  # type: ignore[assignment]
@@ -219,7 +229,9 @@ class _Pending:
         return _merge_parts(self.cl, self.prm, [by_key[k] for k in self.order], self.copy_words, self.split)
 
     def exact(self) -> Costed:
-        return self._costed([P.predict(pl) if st is None else st for pl, _, st in self.parts])
+        if self._exact is None:
+            self._exact = self._costed([P.predict(pl) if st is None else st for pl, _, st in self.parts])
+        return self._exact
 
 
 def _merge_parts(cl: ConvLayer, prm: CgraSpec, parts: list[tuple[dict, Stats]], copy_words: int,
@@ -254,9 +266,27 @@ def _split_cost(m: str, cl: ConvLayer, prm: CgraSpec, nk: int, ny: int) -> Coste
     return _Pending(m, cl, prm, (nk, ny)).exact()
 
 
+#: candidates of mappings whose cost does not depend on weight values (every mapping but cnncc-ic4, which folds
+#: the weights into its immediates): (mapping, layer shape, bias/activation presence, spec) -> _Pending or reason
+_SHAPE_CACHE: dict = {}
+
+
 def _pending(m: str, cl: ConvLayer, prm: CgraSpec):
     """A _Pending candidate (split into the smallest fitting parts when the whole layer does not fit the
-    SRAM), or the reason it does not apply."""
+    SRAM), or the reason it does not apply. Candidates of weight-independent mappings are shared by layers of
+    the same shape."""
+    if m == ic4.NAME:
+        return _pending_uncached(m, cl, prm)
+    key = (m, cl.prob, cl.groups, cl.pads, cl.bias is None, cl.act is None, prm)
+    hit = _SHAPE_CACHE.get(key)
+    if hit is None:
+        if len(_SHAPE_CACHE) > 256:
+            _SHAPE_CACHE.clear()
+        hit = _SHAPE_CACHE[key] = _pending_uncached(m, cl, prm)
+    return hit
+
+
+def _pending_uncached(m: str, cl: ConvLayer, prm: CgraSpec):
     from cnncc.backends.openedgecgra import split as S
 
     try:

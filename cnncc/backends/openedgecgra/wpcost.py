@@ -56,7 +56,7 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
     host = HostWork()
     plane_in, plane_out = p.IY * p.IX, p.OY * p.OX
     out = img.alloc_planes("out", cl.K, plane_out)
-    if cl.act is not None:
+    if cl.act is not None and not cl.requant:
         host.post_words += cl.K * plane_out
     inp = img.alloc_planes("in", cl.C, plane_in)
     wr = img.alloc("w", cl.W.size, cl.W)

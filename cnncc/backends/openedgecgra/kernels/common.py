@@ -233,6 +233,7 @@ class Plan:
     kernel_words: int = 0                           # instruction words kept in SRAM (templates + patches)
     layer: Any = None                               # the ConvLayer the plan runs
     context: Any = None                             # ``context.ContextPlan``: kernel IDs, reconfigurations
+    host_bias: bool = False                         # the host adds the bias to the outputs
 
     def launch_count(self) -> int:
         return sum(len(b.launches) for b in self.batches)

@@ -111,6 +111,11 @@ def build_kernel(prob: ConvProblem, run: list[list[int]], w, bias: np.ndarray | 
     return k
 
 
+def bias_fits(bias: np.ndarray) -> bool:
+    """The bias fits the 13-bit immediates (else the host adds it to the outputs)."""
+    return all(fits(int(v)) for v in np.asarray(bias).ravel())
+
+
 def plan(prob: ConvProblem, W: np.ndarray, bias: np.ndarray | None, in_planes: list[int],
          out_planes: list[int], tag: str, bank_words: int):
     """Kernels and launches of one conv group. W: [K, C, FY, FX]. Returns (kernels, launches, sigs) where
