@@ -212,6 +212,8 @@ def layer_artefacts(graph, layer, best_row: dict, split, spec: CgraSpec, seed: i
 
     data = check_data(graph, layer, seed)
     cl = conv_layer(graph, layer, weights=data.weights)
+    if cl.requant:                 # quantised: the images hold the int32 accumulators the CGRA leaves (the
+        cl = replace(cl, act=None)  # host's requantisation, with the activation's clamp, comes after them)
     xc = np.asarray(to_chw(graph, layer, data.x), np.int64)
     mapping = best_row["mapping"]
     parts = [(cl, None, xc)] if split is None else \

@@ -79,7 +79,8 @@ class QuantRef:
     """A quantised layer's own-data reference: the integer input, the integer interpreter's output."""
 
     x: np.ndarray
-    ref: np.ndarray
+    ref: np.ndarray | None              # None: the integer interpreter cannot run the layer (``why``)
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,15 +137,18 @@ def _quant_data(graph: Any, layer: Any, seed: int) -> CheckData:
             w = w - z.reshape(shape)
         ws[t] = w
     args = [np.asarray(graph.weights[t]) if t in ws else x.astype(tin.dtype) for t in layer.inputs]
+    qref: np.ndarray | None = None
+    why = ""
     try:
         qref = np.asarray(interp_int.run_layer(interp_int.Ctx(graph, layer, graph.meta.get("quant_rounding",
                                                                                                "tflite")), args)[0])
     except (CnnccError, ValueError) as e:
-        raise NotApplicable(f"no integer reference for this quantised layer: {e}") from e
+        why = f"no integer reference for this quantised layer: {e}"
     xz = x - int(tin.quant.zero_point[0])
     plain = replace(layer, op=replace(layer.op, act=None)) if getattr(layer.op, "act", None) is not None else layer
     acc = np.asarray(interp.run_layer(plain, [ws[t] if t in ws else xz for t in layer.inputs])[0])
-    return CheckData(ws, xz, np.rint(acc).astype(np.int64), QuantRef(x, qref.astype(np.int64)))
+    return CheckData(ws, xz, np.rint(acc).astype(np.int64),
+                     QuantRef(x, None if qref is None else qref.astype(np.int64), why))
 
 
 def requantise(graph: Any, layer: Any, acc: np.ndarray) -> np.ndarray:
@@ -202,6 +206,8 @@ def check_layer(graph: Any, layer: Any, mapping: str, spec: CgraSpec, seed: int,
                 split: tuple | None = None) -> dict[str, Any]:
     """Simulate every launch on seeded data; bit-exactness against the interpreter and prediction == simulation."""
     data = check_data(graph, layer, seed)
+    if data.quant is not None and data.quant.ref is None:
+        raise NotApplicable(data.quant.why)
     got, stats = run_layer(graph, layer, mapping, spec, data, split)
     ok = got.shape == data.ref.shape and np.array_equal(got, data.ref)
     err = 0 if ok or got.shape != data.ref.shape else int(np.max(np.abs(got - data.ref)))
@@ -210,6 +216,7 @@ def check_layer(graph: Any, layer: Any, mapping: str, spec: CgraSpec, seed: int,
     if data.quant is not None:           # the host requantises the simulated accumulators
         acc = to_chw_out(graph, layer, got)
         y = from_chw(graph, layer, requantise(graph, layer, acc))
+        assert data.quant.ref is not None
         q_ok = y.shape == data.quant.ref.shape and np.array_equal(y, data.quant.ref)
         res["quantised_bit_exact"] = bool(q_ok)
         res["bit_exact"] = bool(ok and q_ok)
