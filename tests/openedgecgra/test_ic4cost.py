@@ -45,11 +45,11 @@ def test_closed_form_equals_plan_and_prediction(mapping, mod):
     for _ in range(25):
         cl, sram, bank = _random_layer(rng)
 
-        def slow():
+        def slow(cl=cl, sram=sram, bank=bank):
             plan = P.make_plan(mapping, cl, sram, bank)
             return S.cost_plan(plan, P.predict(plan), prm)
 
-        def fast():
+        def fast(cl=cl, sram=sram, bank=bank):
             summ, st = mod.cost(cl, sram, bank)
             return S.cost_plan(summ, st, prm)
 

@@ -117,6 +117,10 @@ def _relevance(program) -> tuple[set[int], set[int]]:
 class _Decoded:
     """The relevant slice of a kernel, per program index."""
 
+    layout: list          # per program index: memory-access layout (``_layout``, built on first use)
+    mem_off: list         # per program index: offsets of its memory accesses (``_layout``)
+    back: dict[int, int]  # back-edge pc -> loop head
+
     def __init__(self, kernel):
         prog = kernel.program
         rel, words = _relevance(prog)
@@ -131,7 +135,7 @@ class _Decoded:
         self.keep_set = set(keep)
         self.lat = kernel.latency.tolist()
         self.steps = []
-        self.back: dict[int, int] = {}      # back-edge pc -> loop head
+        self.back = {}                      # back-edge pc -> loop head
         for t, step in enumerate(prog):
             alu, br, mem = [], [], []
             for pe, i in enumerate(step):

@@ -159,6 +159,7 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
                     key = (lens, True, nk, mask)
                     row = [Wj[ks].ravel(), gr.hi[ks], gr.lo[ks], darr]
                     if mask:
+                        assert gr.bi is not None
                         row.append(gr.bi[ks][np.array(mask, bool)])
                     _push(segs, key, np.concatenate(row)[None, :])
                     reps.setdefault(key, (g, j, k0))

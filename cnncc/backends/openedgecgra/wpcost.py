@@ -36,7 +36,7 @@ _CLASS_CACHE: dict = {}
 _NONE = -(1 << 60)          # "no pointer" in a token row
 
 
-def _tok(a: np.ndarray, extent: int, bw: int) -> np.ndarray:
+def _tok(a: np.ndarray, extent: int | np.ndarray, bw: int) -> np.ndarray:
     """Bank of each byte address whose range [a, a + extent) lies in one bank, else -(a + 1) (raw)."""
     a = np.asarray(a, np.int64)
     one = a // bw == (a + extent - 1) // bw
@@ -126,10 +126,10 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
             fy0i, fx0i, fyi, fxi = tiles[ti]
             oi = out[g * p.K + k]
             base = wr.addr + 4 * g * p.K * p.taps + 4 * ((k * p.C + ci) * p.FY * p.FX)
-            rp = [base + 4 * ((fy0i + c) * p.FX + fx0i) if c < fyi else 64 for c in range(3)]
+            rpi = [base + 4 * ((fy0i + c) * p.FX + fx0i) if c < fyi else 64 for c in range(3)]
             for c in range(fyi):
                 mem[(wp.PARAM + 4 * c) // 4] = inp[g * p.C + ci] + 4 * ((fy0i + c) * p.DY * p.IX + fx0i)
-            lc = sim.Launch((rp[0], rp[1], rp[2], oi), (64, 64, 64, oi))
+            lc = sim.Launch((rpi[0], rpi[1], rpi[2], oi), (64, 64, 64, oi))
             st = sim.timed(built[(fyi, fxi)], mem, lc, img.bank_words)
             if len(_CLASS_CACHE) >= 100_000:
                 _CLASS_CACHE.clear()

@@ -65,7 +65,7 @@ def need(cond: bool, why: str) -> None:
 class Builder:
     """Accumulates CGRA-instructions; ``put(t, (row, col), instr)`` fills a slot, ``new()`` appends a step."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.steps: list[list[Instr]] = []
 
     def new(self) -> int:
