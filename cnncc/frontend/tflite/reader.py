@@ -207,6 +207,9 @@ def load_tflite(path: str | Path, input_shapes: Mapping[str, object] | None = No
 def _load(path: Path, input_shapes) -> Graph:
     from cnncc.frontend.tflite.reader_ops import Builder
 
+    size = path.stat().st_size
+    if size > 2**31 - 1:  # flatbuffers address with 32-bit offsets: no valid TFLite file is larger
+        raise InvalidModelError(f"{path}: {size} bytes, over the 2 GiB limit of a TFLite flatbuffer")
     data = path.read_bytes()
     where = str(path)
     model = read_model(data, where)
