@@ -18,7 +18,9 @@ def has_act_slot(op) -> bool:
 class FuseAct(Pass):
     """Fuse Relu, Clip, HardSwish, HardSigmoid, Sigmoid, LeakyRelu and Tanh into the producing layer's
     ``act`` field, when that layer has no activation yet and its output feeds only the activation (and is
-    not a graph output). Exact. Counter: ``acts-fused``."""
+    not a graph output). In a quantised graph only Relu and Clip fuse (TFLite's fused activations: a clamp of
+    the requantised output); other activations keep their own layer with their own quantisation. Exact.
+    Counter: ``acts-fused``."""
 
     NAME: ClassVar[str] = "fuse-act"
 
@@ -36,6 +38,9 @@ class FuseAct(Pass):
                 continue
             prod = fused.get(prod.name, prod)
             if not has_act_slot(prod.op) or prod.op.act is not None or len(prod.outputs) != 1:
+                continue
+            quantised = graph.type_of(prod.outputs[0]).quant is not None
+            if quantised and act.kind not in ("Relu", "Clip"):
                 continue
             fused[prod.name] = replace(prod, op=replace(prod.op, act=act.op), outputs=act.outputs,
                                        onnx_nodes=prod.onnx_nodes + act.onnx_nodes)

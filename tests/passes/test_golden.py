@@ -71,3 +71,31 @@ def test_golden_dump(case):
         path.write_text(text)
     assert path.exists(), f"missing golden file {path} (run with UPDATE_GOLDEN=1)"
     assert text == path.read_text()
+
+
+def test_fuse_act_keeps_non_clamp_activations_of_quantised_layers():
+    """In a quantised graph only Relu/Clip fuse (TFLite's fused activations); a Sigmoid after a quantised Gemm
+    keeps its own layer (the integer interpreter and the backends have no fused-Sigmoid integer semantics)."""
+    import numpy as np
+
+    from cnncc.frontend.tflite.reader import load_tflite
+    from cnncc.frontend.tflite.writer import write_tflite
+    from cnncc.ir import Graph, Layer, tensor_type
+    from cnncc.ir import ops as O
+    from cnncc.pipeline import parse_pipeline, run_pipeline
+
+    rng = np.random.default_rng(0)
+    g = Graph.build("q", {"x": tensor_type((1, 8))}, ["s"],
+                    [Layer("fc", O.Gemm(trans_b=True), ("x", "w", "b"), ("y",)),
+                     Layer("sig", O.Sigmoid(), ("y",), ("s",))],
+                    weights={"w": rng.standard_normal((4, 8)).astype(np.float32),
+                             "b": rng.standard_normal(4).astype(np.float32)})
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        write_tflite(g, Path(d) / "m.tflite")
+        q = load_tflite(Path(d) / "m.tflite")
+    res = run_pipeline(q, parse_pipeline("fuse-act"))
+    assert res.counters["fuse-act"]["acts-fused"] == 0
+    assert any(layer.kind == "Sigmoid" for layer in res.graph.layers)
