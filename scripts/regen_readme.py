@@ -54,6 +54,9 @@ def run(command: str, models: Path | None = None) -> str:
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / "samples").mkdir()
         (Path(d) / "samples" / "models").symlink_to(models or ROOT / "samples" / "models")
+        third = ROOT / "samples" / "thirdparty"  # real int8 models fetched by `make samples`
+        if third.is_dir():
+            (Path(d) / "samples" / "thirdparty").symlink_to(third)
         r = subprocess.run([sys.executable, "-m", "cnncc.cli", *args[1:]], cwd=d, env=env, capture_output=True,
                            text=True, timeout=600)
     text = r.stdout + r.stderr

@@ -26,6 +26,8 @@ def test_readme_has_worked_examples():
 @pytest.mark.parametrize("ex", [pytest.param(ex, id=ex.command.split("--target ")[1].split()[0], marks=_marks(ex))
                                 for ex in EXAMPLES])
 def test_readme_example_is_current(ex, sample_models):
+    if "samples/thirdparty/" in ex.command and not (R.ROOT / "samples" / "thirdparty").is_dir():
+        pytest.skip("samples/thirdparty/ (real int8 models) is missing: run `make samples` with access to PyPI")
     got = R.run(ex.command, models=next(iter(sample_models.values())).parent)
     assert got == ex.output, (f"README block is stale; run scripts/regen_readme.py\n--- README\n{ex.output}\n"
                               f"--- now\n{got}")
