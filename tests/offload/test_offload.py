@@ -113,10 +113,10 @@ def test_compile_tiny_graph_deterministic():
     b = compile(g, t, CompileOptions()).to_json(stable=True)
     assert a == b
     assert '"solver_status": "optimal"' in a
-    assert '"proof": "exhaustive"' in a  # the branch and bound proves it by default
-    t = load_target("offload", {"onchip_bytes": "4096", "z3_certify": "true"})
+    assert '"proof": "exhaustive+z3"' in a  # z3 re-proves the branch and bound's survivors by default
+    t = load_target("offload", {"onchip_bytes": "4096", "z3_certify": "false"})
     c = compile(g, t, CompileOptions()).to_json(stable=True)
-    assert '"proof": "exhaustive+z3"' in c and '"solver_status": "optimal"' in c
+    assert '"proof": "exhaustive"' in c and '"solver_status": "optimal"' in c
 
 
 @pytest.mark.parametrize("overlap", ["pipelined", "sequential"])
@@ -152,14 +152,34 @@ def test_z3_certifies_small_layer():
     acc = _acc(onchip_bytes=2000)
     best = best_regular(p, acc)
     assert prove(p, acc, best.scaled_cycles, 30, best.survivors)[0] == "unsat"
-    assert prove(p, acc, best.scaled_cycles + 1, 30)[0] == "sat"  # the optimum itself, unblocked
+    assert prove(p, acc, best.scaled_cycles + 1, 30, best.survivors)[0] == "sat"  # the optimum itself survives
+
+
+@settings(max_examples=12, deadline=None)
+@given(layers, accels, st.booleans(), st.booleans())
+def test_z3_over_the_whole_space_agrees_with_brute_force(p, acc, in_free, out_keep):
+    """Given every (tiling, residency) of a small layer as survivors, z3 proves nothing beats the exhaustive
+    optimum and finds the optimum itself below optimum + 1; a strategy that does not fit is never claimed."""
+    import dataclasses
+
+    from cnncc.backends.offload.certify import prove
+    from cnncc.backends.offload.exhaustive import best_regular, residencies
+
+    p = dataclasses.replace(p, in_free=in_free, out_keep=out_keep)
+    best = best_regular(p, acc)
+    if best.strategy is None:
+        return
+    every = tuple((i, r) for i in itertools.product(*(range(len(p.candidates(d))) for d in DIMS))
+                  for r in residencies(p))
+    assert prove(p, acc, best.scaled_cycles, 30, every)[0] == "unsat"
+    assert prove(p, acc, best.scaled_cycles + 1, 30, every)[0] == "sat"
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(dma_channels="separate"), dict(overlap="sequential")])
 def test_z3_cuts_are_lower_bounds(kw):
     """The cuts certify.prove adds (first loads + computes + stores; loads + stores + one compute) never exceed
     the closed-form duration of any strategy: they prune nothing that could beat the incumbent."""
-    from cnncc.backends.offload.certify import _cuts
+    from cnncc.backends.offload.cuts import cuts as _cuts
     from cnncc.backends.offload.exhaustive import residencies
     from cnncc.backends.offload.fast import durations
     from cnncc.backends.offload.regular import Concrete, _orders
@@ -182,7 +202,7 @@ def test_z3_cuts_hold_on_random_layers(p, acc, in_free, out_keep):
     cuts is entirely below the closed-form duration."""
     import dataclasses
 
-    from cnncc.backends.offload.certify import _cuts
+    from cnncc.backends.offload.cuts import cuts as _cuts
     from cnncc.backends.offload.exhaustive import residencies
     from cnncc.backends.offload.fast import durations
     from cnncc.backends.offload.regular import Concrete, _orders
@@ -249,7 +269,7 @@ def test_keep_output_on_chip_saves_and_replays():
 def test_z3_resource_limit_reports_feasible_with_gap():
     """When z3 runs out of its resource limit the layer is `feasible` (never `optimal`), with its gap."""
     p = Problem("l", 8, 8, 16, 16, 3, 3)
-    r = solve_layer(p, _acc(onchip_bytes=20000, solver_timeout_s=1e-6, z3_certify=True), "l")
+    r = solve_layer(p, _acc(onchip_bytes=20000, solver_timeout_s=1e-9, z3_certify=True), "l")
     assert r["solver_status"] == "feasible" and r["proof"] == "exhaustive (z3: resource limit)"
     assert r["gap"] >= 1.0
     r = solve_layer(p, _acc(onchip_bytes=20000, z3_certify=True), "l")

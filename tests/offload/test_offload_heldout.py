@@ -149,7 +149,7 @@ def test_heldout_layers_compile_optimal_and_replay(tmp_path, kind, target):
         # closed form inside solve, a MismatchError otherwise)
         assert c.extras["solver_status"] == "optimal", c.name
         assert c.extras["gap"] >= 1.0 and c.cycles >= c.extras["lower_bound_cycles"]
-        assert c.bound in ("compute", "memory") and c.bound_detail in ("pu", "dma") and c.onchip_bytes
+        assert c.bound in ("compute", "memory") and c.bound_detail in ("pu", "dma-load", "dma-store") and c.onchip_bytes
     assert res == get_backend("offload").compile(g, t, CompileOptions())
 
 

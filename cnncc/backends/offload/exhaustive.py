@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,14 +27,18 @@ from cnncc.backends.offload.regular import _orders, duration, footprints
 
 
 class Vector:
-    """Closed-form algebra over arrays: element i is tiling i (``idx[d][i]`` indexes ``vals[d]``)."""
+    """Closed-form algebra over arrays: element i is tiling i (``idx[d][i]`` indexes ``vals[d]``). ``shared``:
+    tables and memoised terms of an equal-shaped problem (the variants with the input on chip or the output kept
+    differ only in which terms are used, not in the tables)."""
 
-    def __init__(self, p: Problem, vals: dict[str, list[int]], idx: dict[str, np.ndarray]):
+    def __init__(self, p: Problem, vals: dict[str, list[int]], idx: dict[str, np.ndarray],
+                 shared: tuple[dict[Any, Any], dict[Any, Any]] | None = None):
         self.p, self.vals, self.idx = p, vals, idx
-        self.memo: dict = {}
-        self._tables: dict = {}
+        self.memo: dict[Any, Any]
+        self._tables: dict[Any, Any]
+        self.memo, self._tables = shared if shared is not None else ({}, {})
 
-    def fac(self, d, f, e, key=None):
+    def fac(self, d: str, f: Callable[[int], int], e: Any, key: Any = None) -> Any:
         """``e * f(t_d)``; ``key`` names ``f`` so its table over the selection is built once."""
         k = (d, key)
         col = self._tables.get(k) if key is not None else None
@@ -42,25 +48,33 @@ class Vector:
                 self._tables[k] = col
         return e * col
 
-    def n(self, d, e=1):
+    def n(self, d: str, e: Any = 1) -> Any:
         return self.fac(d, lambda v: self.p.ntiles(d, v), e, key=("ntiles",))
 
-    def gt1(self, d):
+    def zero(self, d: str, f: Callable[[int], int]) -> bool:
+        return all(f(v) == 0 for v in self.vals[d])
+
+    def gt1(self, d: str) -> Any:
         k = (d, ("gt1",))
         if k not in self._tables:
             self._tables[k] = np.array([v < self.p.size(d) for v in self.vals[d]])[self.idx[d]]
         return self._tables[k]
 
-    If = staticmethod(lambda c, a, b: np.where(c, a, b))
+    @staticmethod
+    def If(c: Any, a: Any, b: Any) -> Any:
+        if isinstance(c, (bool, np.bool_)):
+            return a if c else b
+        return np.where(c, a, b)
+
     Not = staticmethod(np.logical_not)
     max = staticmethod(np.maximum)
 
     @staticmethod
-    def Or(*xs):
+    def Or(*xs: Any) -> Any:
         return functools.reduce(np.logical_or, xs) if xs else False
 
     @staticmethod
-    def And(*xs):
+    def And(*xs: Any) -> Any:
         return functools.reduce(np.logical_and, xs)
 
 
@@ -98,66 +112,73 @@ def best_regular(p: Problem, acc: Accel) -> Best:
     return _best(dataclasses.replace(p, name=""), acc)
 
 
-PROBE = 32  # (tiling, residency) pairs with the smallest lower bound evaluated first, for an incumbent
+PROBE = 8  # (tiling, residency) pairs with the smallest lower bound evaluated first, for an incumbent
+VECTOR_MIN = 96  # at least this many tilings of one residency left: the vectorised closed form, else the scalar
+
+
+@functools.lru_cache(maxsize=256)
+def _space(base: Problem) -> tuple[dict[str, list[int]], np.ndarray, tuple[dict[Any, Any], dict[Any, Any]]]:
+    """The tiling grid of a layer shape (input and output off chip) and its shared tables: every variant (input
+    on chip, output kept) has the same tile sizes and per-dimension tables."""
+    vals = {d: list(base.candidates(d)) for d in DIMS}
+    grid = np.array(list(itertools.product(*(range(len(vals[d])) for d in DIMS))), dtype=np.int64)
+    return vals, grid, ({}, {})
 
 
 @functools.lru_cache(maxsize=1024)
 def _best(p: Problem, acc: Accel) -> Best:
-    """Branch and bound over the whole space, exact: the order-free cuts of :func:`certify._cuts` (valid lower
-    bounds of every loop order, tested) are evaluated for every tiling that fits; the ``PROBE`` smallest give an
-    incumbent; then every (tiling, residency) whose bound does not exceed the incumbent is evaluated exactly
-    under every loop order. Pruned ones are slower than the optimum, so the result (tie-breaks included) is that
-    of evaluating everything."""
-    from cnncc.backends.offload.certify import _cuts
+    """Branch and bound over the whole space, exact: the order-free cuts of :func:`cuts.cuts` (valid lower
+    bounds of every loop order, tested) are evaluated for every tiling and residency that fits; the ``PROBE``
+    smallest are evaluated exactly (every loop order) for an incumbent; then every (tiling, residency) whose bound
+    does not exceed the incumbent, in increasing bound order, until the bound exceeds the best found. Pruned ones
+    are slower than the optimum, so the result (tie-breaks included) is that of evaluating everything."""
+    from cnncc.backends.offload.cuts import cuts
 
-    vals = {d: list(p.candidates(d)) for d in DIMS}
-    grid = np.array(list(itertools.product(*(range(len(vals[d])) for d in DIMS))), dtype=np.int64)
+    vals, grid, shared = _space(dataclasses.replace(p, in_free=False, out_keep=False))
     idx = {d: grid[:, i] for i, d in enumerate(DIMS)}
-    A = Vector(p, vals, idx)
+    A = Vector(p, vals, idx, shared)
     orders = _orders(p)
     rs = residencies(p)
+    n = len(grid)
     evaluated = feasible = 0
-    cand: list[tuple[int, dict, np.ndarray, np.ndarray]] = []
+    lbs, rids, tids = [], [], []
     for ri, resident in enumerate(rs):
         res = {a: a in resident for a in ("I", "W", "O")}
         fp = footprints(A, p, acc, res)
         if acc.split:
-            ok = np.ones(len(grid), dtype=bool)
+            ok = np.ones(n, dtype=bool)
             for a, cap in zip(("I", "W", "O"), acc.split):
                 ok &= np.broadcast_to(np.asarray(fp[a]) <= cap, ok.shape)
         else:
-            ok = np.broadcast_to(np.asarray(fp["I"] + fp["W"] + fp["O"]) <= acc.onchip_bytes, (len(grid),))
+            ok = np.broadcast_to(np.asarray(fp["I"] + fp["W"] + fp["O"]) <= acc.onchip_bytes, (n,))
         sel = np.nonzero(ok)[0]
-        evaluated += len(grid) * len(orders)
+        evaluated += n * len(orders)
         if len(sel) == 0:
             continue
         feasible += len(sel) * len(orders)
-        B = Vector(p, vals, {d: idx[d][sel] for d in DIMS})
         lb = None
-        for cuts in _cuts(B, p, acc, res):
-            hi = functools.reduce(np.maximum, [np.broadcast_to(np.asarray(c, dtype=np.int64), sel.shape)
-                                               for c in cuts])
+        for alt in cuts(A, p, acc, res):
+            hi = functools.reduce(np.maximum, [np.broadcast_to(np.asarray(c, dtype=np.int64), (n,)) for c in alt])
             lb = hi if lb is None else np.minimum(lb, hi)
-        cand.append((ri, res, sel, lb))
-    if not cand:
+        assert lb is not None
+        lbs.append(lb[sel])
+        tids.append(sel)
+        rids.append(np.full(len(sel), ri, dtype=np.int64))
+    if not lbs:
         return Best(None, None, evaluated, feasible)
-    allb = np.sort(np.concatenate([c[3] for c in cand]))
-    probe = allb[min(PROBE, len(allb)) - 1]
-    state: list = [None, None]
-    for first in (True, False):  # the PROBE best bounds give an incumbent, then everything not above it
-        for ri, res, sel, lb in cand:
-            mask = lb <= probe if first else (lb <= state[0][0]) & (lb > probe)
-            if mask.any():
-                _scan(p, acc, vals, grid, orders, ri, res, sel[mask], state)
-    survivors, exact = [], 0
-    for ri, _res, sel, lb in cand:
-        keep = sel[lb <= state[0][0]]
-        exact += len(keep) * len(orders)
-        survivors += [(tuple(int(v) for v in grid[i]), rs[ri]) for i in keep]
-    return Best(state[1], state[0][0], evaluated, feasible, exact, tuple(survivors))
-
-
-FAST_MAX = 64  # at most this many tilings: the scalar closed form (fast.py), else the vectorised one
+    lb, ti, ri_ = np.concatenate(lbs), np.concatenate(tids), np.concatenate(rids)
+    state: list[Any] = [None, None]
+    k = min(PROBE, len(lb))
+    first = np.argpartition(lb, k - 1)[:k] if k < len(lb) else np.arange(len(lb))
+    done = np.zeros(len(lb), dtype=bool)
+    done[first] = True
+    _evaluate(p, acc, vals, grid, orders, rs, ti[first], ri_[first], lb[first], state)
+    rest = np.nonzero((lb <= state[0][0]) & ~done)[0]
+    _evaluate(p, acc, vals, grid, orders, rs, ti[rest], ri_[rest], lb[rest], state)
+    keep = np.nonzero(lb <= state[0][0])[0]
+    keep = keep[np.lexsort((ti[keep], ri_[keep]))]
+    survivors = tuple((tuple(int(v) for v in grid[ti[j]]), rs[int(ri_[j])]) for j in keep)
+    return Best(state[1], state[0][0], evaluated, feasible, len(keep) * len(orders), survivors)
 
 
 def _flat(acc: Accel) -> Accel:
@@ -166,24 +187,58 @@ def _flat(acc: Accel) -> Accel:
                  overlap="sequential", split=acc.split)
 
 
-def _scan(p: Problem, acc: Accel, vals, grid, orders, ri: int, res: dict, sel: np.ndarray, state: list) -> None:
-    """Evaluate the tilings ``sel`` under residency ``res`` and every loop order; update ``state`` = [best key
-    (scaled cycles, moved bytes, rank), best strategy]."""
+def _evaluate(p: Problem, acc: Accel, vals: dict[str, list[int]], grid: np.ndarray, orders: tuple[tuple[str, ...], ...],
+              rs: list[frozenset[str]], ti: np.ndarray, ri: np.ndarray, lb: np.ndarray, state: list[Any]) -> None:
+    """Evaluate the (tiling ``ti``, residency ``ri``) pairs exactly under every loop order, in increasing bound
+    order, skipping those whose bound exceeds the best found so far; many of one residency at once are evaluated
+    vectorised. Updates ``state`` = [best key (scaled cycles, moved bytes, rank), best strategy]."""
+    for r in np.unique(ri).tolist():
+        m = ri == r
+        if state[0] is not None:
+            m &= lb <= state[0][0]
+        if int(m.sum()) >= VECTOR_MIN:
+            _scan_vector(p, acc, vals, grid, orders, r, rs[r], ti[m], state)
+            ri = ri.copy()
+            ri[m] = -1
+    order = np.argsort(lb, kind="stable")
+    for j in order.tolist():
+        if ri[j] < 0:
+            continue
+        if state[0] is not None and lb[j] > state[0][0]:
+            break
+        _scan_one(p, acc, vals, grid, orders, int(ri[j]), rs[int(ri[j])], int(ti[j]), state)
+
+
+def _strategy(vals: dict[str, list[int]], g: np.ndarray, order: tuple[str, ...], resident: frozenset[str]) -> Regular:
+    return Regular(Tiling(*(vals[d][int(g[j])] for j, d in enumerate(DIMS))), order, resident)
+
+
+def _scan_one(p: Problem, acc: Accel, vals: dict[str, list[int]], grid: np.ndarray,
+              orders: tuple[tuple[str, ...], ...], ri: int, resident: frozenset[str], i: int, state: list[Any]) -> None:
+    """One tiling, one residency, every loop order (the scalar closed form of :mod:`fast`)."""
     from cnncc.backends.offload.fast import durations
 
-    resident = frozenset(k for k, v in res.items() if v)
-    if len(sel) <= FAST_MAX:
-        flat = _flat(acc)
-        for i in sel.tolist():
-            t = {d: vals[d][int(grid[i][j])] for j, d in enumerate(DIMS)}
-            for oi, c in enumerate(durations(p, acc, t, res, orders)):
-                if state[0] is not None and c > state[0][0]:
-                    continue
-                mv = durations(p, flat, t, res, (orders[oi],))[0] - p.macs * (flat.scale // flat.macs_per_cycle)
-                key = (c, mv, i * (len(orders) * 8) + ri * len(orders) + oi)
-                if state[0] is None or key < state[0]:
-                    state[0], state[1] = key, Regular(Tiling(*(t[d] for d in DIMS)), orders[oi], resident)
+    res = {a: a in resident for a in ("I", "W", "O")}
+    t = {d: vals[d][int(grid[i][j])] for j, d in enumerate(DIMS)}
+    cs = durations(p, acc, t, res, orders)
+    low = min(cs)
+    if state[0] is not None and low > state[0][0]:
         return
+    flat = _flat(acc)
+    for oi, c in enumerate(cs):
+        if c != low:
+            continue
+        mv = durations(p, flat, t, res, (orders[oi],))[0] - p.macs * (flat.scale // flat.macs_per_cycle)
+        key = (c, mv, i * (len(orders) * 8) + ri * len(orders) + oi)
+        if state[0] is None or key < state[0]:
+            state[0], state[1] = key, _strategy(vals, grid[i], orders[oi], resident)
+
+
+def _scan_vector(p: Problem, acc: Accel, vals: dict[str, list[int]], grid: np.ndarray,
+                 orders: tuple[tuple[str, ...], ...], ri: int, resident: frozenset[str], sel: np.ndarray,
+                 state: list[Any]) -> None:
+    """Many tilings of one residency under every loop order (the closed form over arrays)."""
+    res = {a: a in resident for a in ("I", "W", "O")}
     idx = {d: grid[:, j] for j, d in enumerate(DIMS)}
     B = Vector(p, vals, {d: idx[d][sel] for d in DIMS})
     for oi, order in enumerate(orders):
@@ -198,6 +253,4 @@ def _scan(p: Problem, acc: Accel, vals, grid, orders, ri: int, res: dict, sel: n
         i = int(np.lexsort((rank, moved))[0])
         key = (low, int(moved[i]), int(rank[i]))
         if state[0] is None or key < state[0]:
-            g = grid[tied[i]]
-            t = [vals[d][int(g[j])] for j, d in enumerate(DIMS)]
-            state[0], state[1] = key, Regular(Tiling(*t), order, resident)
+            state[0], state[1] = key, _strategy(vals, grid[tied[i]], order, resident)

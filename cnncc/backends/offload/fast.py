@@ -17,8 +17,9 @@ _POS = {d: i for i, d in enumerate(DIMS)}
 
 
 def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
-              orders: tuple[tuple[str, ...], ...]) -> list[int]:
-    """Scaled duration of the regular strategy (t, order, res) for every order of ``orders``."""
+              orders: tuple[tuple[str, ...], ...], reuse: bool = True) -> list[int]:
+    """Scaled duration of the regular strategy (t, order, res) for every order of ``orders``. ``reuse=False``:
+    every step reloads all its streamed tiles and stores its output tile (the ``no_reuse`` hand baseline)."""
     sc = acc.scale
     lam = acc.dma_latency_cycles * sc
     per_byte = Fraction(sc) / acc.dma_bytes_per_cycle
@@ -27,7 +28,10 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
     n = [p.ntiles(d, t[d]) for d in DIMS]
     sizes = [(t[d], p.last(d, t[d])) for d in DIMS]
     movable = [a for a in ("I", "W") if a in p.operands and not (a == "I" and p.in_free)]
-    comp, tb, psum, fin = {}, {a: {} for a in movable}, {}, {}
+    comp: dict[tuple[int, ...], int] = {}
+    psum: dict[tuple[int, ...], int] = {}
+    fin: dict[tuple[int, ...], int] = {}
+    tb: dict[str, dict[tuple[int, ...], int]] = {a: {} for a in movable}
     for kt in itertools.product((0, 1), repeat=4):
         s = {d: sizes[i][kt[i]] for i, d in enumerate(DIMS)}
         comp[kt] = ovh + p.tile_macs(s) * mac_t
@@ -46,8 +50,8 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
         opos = [_POS[d] for d in order]
         for pos, di in enumerate(opos):
             ticking = set(opos[pos:])
-            hit = [a for a in movable if streamed[a] and any(n[r] > 1 for r in rel[a] if r in ticking)]
-            ochg = not ores and any(n[r] > 1 for r in rel["O"] if r in ticking)
+            hit = [a for a in movable if streamed[a] and (not reuse or any(n[r] > 1 for r in rel[a] if r in ticking))]
+            ochg = not ores and (not reuse or any(n[r] > 1 for r in rel["O"] if r in ticking))
             outer = opos[:pos]
             choices = []
             for od in outer:

@@ -32,6 +32,7 @@ class Accel:
     clock_hz: int = 1_000_000_000
     solver_timeout_s: float = 30.0
     steplevel_max_subconvs: int = 8
+    steplevel_timeout_s: float = 1.0
     keep_outputs_on_chip: bool = True
     z3_certify: bool = True  # re-prove each optimum with z3 (see certify.py; seconds per layer)
     split: tuple[int, int, int] | None = None
@@ -68,6 +69,7 @@ def accel_of(spec: OffloadSpec) -> Accel:
                  dma_channels=spec.dma_channels, overlap=spec.overlap, act_bytes=spec.act_bytes,
                  weight_bytes=spec.weight_bytes, psum_bytes=spec.psum_bytes, clock_hz=spec.clock_hz,
                  solver_timeout_s=float(spec.solver_timeout_s), steplevel_max_subconvs=spec.steplevel_max_subconvs,
+                 steplevel_timeout_s=float(spec.steplevel_timeout_s),
                  keep_outputs_on_chip=spec.keep_outputs_on_chip,
                  z3_certify=spec.z3_certify, split=split if all(split) else None)
 

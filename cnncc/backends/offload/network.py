@@ -18,6 +18,7 @@ from typing import Any
 
 from cnncc.backends.base import LayerCost, MemoryUse, NetworkResult
 from cnncc.backends.offload.model import Accel
+from cnncc.backends.offload.problem import Problem
 from cnncc.report import Column
 from cnncc.spec import FrozenMap
 
@@ -67,8 +68,7 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
             extras["input_on_chip"], extras["output_kept_on_chip"] = p.in_free, p.out_keep
             extras["cycles_off_chip"] = float(solved.sim.cycles) if off == p else float(_optimum(off, acc) or 0)
             extras["kept_saving_cycles"] = extras["cycles_off_chip"] - float(solved.sim.cycles)
-            nest = graph.loop_nest(layer)
-            cost = LayerCost.of(layer, graph, device="accel", cycles=cyc, macs=nest.macs if nest else p.macs,
+            cost = LayerCost.of(layer, graph, device="accel", cycles=cyc, macs=int(graph.macs(layer)),
                                 bound=_shared(detail), bound_detail=_detail(detail),
                                 onchip_bytes=solved.sim.peak_bytes, extras=extras)
             timeline.append(layer_timeline(layer.name, start, solved.sim))
@@ -106,12 +106,13 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
 
 
 def _shared(detail: str) -> str:
-    """The shared bound word of the backend's detail (``pu`` -> compute, ``dma`` -> memory)."""
+    """The shared bound word of the backend's detail (``pu`` -> compute, ``dma-load``/``dma-store`` -> memory)."""
     return "compute" if detail == "pu" else "memory"
 
 
 def _detail(detail: str) -> str:
-    return "pu" if detail == "pu" else "dma"
+    """The backend's word: ``pu``, ``dma-load`` or ``dma-store``."""
+    return detail
 
 
 @functools.lru_cache(maxsize=4096)
@@ -140,29 +141,32 @@ def keepable(graph, i: int, problems) -> bool:
     return [c.name for c in graph.consumers(out)] == [nxt.name] and graph.activation_inputs(nxt) == [out]
 
 
-def choose_kept(graph, problems, acc) -> list[bool]:
+def choose_kept(graph: Any, problems: list[Problem | None], acc: Accel) -> list[bool]:
     """For each layer, keep its output on chip? Minimises the sum of exact per-layer optima (dynamic programming
-    over 'input on chip'); a layer that cannot fit a variant never takes it."""
+    over 'input on chip'); a layer that cannot fit a variant never takes it. Only the variants the recursion
+    reaches are solved (a layer's input can be on chip only if the previous layer may keep it)."""
     n = len(problems)
-    INF = None
-    # best[i][inp] = (cost of layers i.., keep decisions) given layer i's input on chip (inp)
-    best: list[dict[bool, tuple]] = [dict() for _ in range(n + 1)]
+    can_keep = [keepable(graph, i, problems) for i in range(n)]
+    # best[i][inp] = (cost of layers i.., keep decisions) given layer i's input on chip (inp); None: infeasible
+    best: list[dict[bool, tuple[Fraction, list[bool]] | None]] = [dict() for _ in range(n + 1)]
     best[n] = {False: (Fraction(0), []), True: (Fraction(0), [])}
     for i in range(n - 1, -1, -1):
-        for inp in (False, True):
-            if problems[i] is None:
-                best[i][inp] = (Fraction(0) + best[i + 1][False][0], [False] + best[i + 1][False][1]) \
-                    if not inp else INF
+        for inp in ((False, True) if i > 0 and can_keep[i - 1] else (False,)):
+            p = problems[i]
+            if p is None:
+                nxt0 = best[i + 1][False]
+                best[i][inp] = None if inp or nxt0 is None else (nxt0[0], [False] + nxt0[1])
                 continue
             options = []
-            for out in ((False, True) if keepable(graph, i, problems) else (False,)):
+            for out in ((False, True) if can_keep[i] else (False,)):
                 nxt = best[i + 1].get(out)
-                if nxt is INF:
+                if nxt is None:
                     continue
-                c = _optimum(dataclasses.replace(problems[i], in_free=inp, out_keep=out), acc)
+                c = _optimum(dataclasses.replace(p, in_free=inp, out_keep=out), acc)
                 if c is not None:
                     options.append((c + nxt[0], not out, [out] + nxt[1]))
-            best[i][inp] = (min(options)[0], min(options)[2]) if options else INF
-    if best[0].get(False) is None:  # some layer fits no variant: the per-layer solve reports the error
+            best[i][inp] = (min(options)[0], min(options)[2]) if options else None
+    first = best[0].get(False)
+    if first is None:  # some layer fits no variant: the per-layer solve reports the error
         return [False] * n
-    return best[0][False][1]
+    return first[1]

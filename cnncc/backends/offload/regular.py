@@ -3,9 +3,9 @@ included.
 
 The closed form is written once over an *algebra*: :class:`Concrete` evaluates it for one strategy,
 :class:`cnncc.backends.offload.exhaustive.Vector` for all tilings at once (the exhaustive search), and
-:class:`cnncc.backends.offload.certify.Linear` builds the linear z3 terms of the optimality proof. An algebra
-offers ``fac(d, f, e) = e * f(t_d)`` (a table over the tile sizes of dimension d), ``n(d, e) = e * ntiles_d``,
-``gt1(d)`` (more than one tile), ``If``/``Or``/``And``/``Not``/``max``.
+:class:`cnncc.backends.offload.certify.Smt` writes it as SMT-LIB terms. An algebra offers ``fac(d, f, e) =
+e * f(t_d)`` (a table over the tile sizes of dimension d), ``n(d, e) = e * ntiles_d``, ``gt1(d)`` (more than
+one tile), ``zero(d, f)`` (f(t_d) is 0 for every tile size of the domain), ``If``/``Or``/``And``/``Not``/``max``.
 
 Closed form (times scaled by ``Accel.scale`` so they are integers). Steps run in loop order, one
 sub-convolution each. Each tile index is *full* (size t) or *last* (size n - (ceil(n/t) - 1) * t). The step
@@ -49,6 +49,10 @@ class Concrete:
 
     def gt1(self, d):
         return self.t[d] < self.p.size(d)
+
+    def zero(self, d, f) -> bool:
+        """``f(t_d) == 0`` for every tile size of the domain (the term can be skipped)."""
+        return f(self.t[d]) == 0
 
     If = staticmethod(lambda c, a, b: a if c else b)
     Or = staticmethod(lambda *xs: any(xs))
@@ -160,7 +164,11 @@ def duration(A, p: Problem, acc: Accel, order: tuple[str, ...], res: dict):
         outer = order[:pos]
         choices = [(_OUTER_C if d == "c" else _OUTER) for d in outer]
         for combo in itertools.product(*choices):
+            if any(A.zero(d, _count(p, d, cname)) for d, (cname, _, _, _) in zip(outer, combo)):
+                continue  # this combination of outer indices never occurs
             for nxt_name, nxt_kind in (("next_full", FULL), ("next_last", LAST)):
+                if A.zero(dim, _count(p, dim, nxt_name)):
+                    continue
                 ka = {d: LAST for d in order[pos + 1:]}
                 kb = {d: FULL for d in order[pos + 1:]}
                 for d, (_, kind, _, _) in zip(outer, combo):

@@ -36,6 +36,8 @@ class SimResult:
     events: list[tuple[str, Fraction, Fraction, str]] = field(default_factory=list)  # lane, start, end, label
     memory: list[tuple[Fraction, int]] = field(default_factory=list)                 # (time, bytes) samples
     dropped_events: int = 0
+    load_busy: Fraction = Fraction(0)   # cycles the load channel transfers
+    store_busy: Fraction = Fraction(0)  # cycles the store channel (or the shared channel storing) transfers
 
 
 class _Mem:
@@ -95,6 +97,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
     res = SimResult(Fraction(0), 0, 0, 0, 0, 0, 0, 0)
     ev = res.events
     fresh_out: dict = {}  # output tiles on chip -> copies
+    loaded, stored = [0], [0]  # scaled busy cycles of loads and of stores
 
     def event(lane, a, b, label, *args):  # label: a format string, formatted only for kept events
         if not record:
@@ -114,6 +117,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             res.bytes_loaded += tr.nbytes
             res.transfers += 1
             res.dma_busy += d
+            loaded[0] += d
             start += d
         return start
 
@@ -145,6 +149,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             res.bytes_stored += tr.nbytes
             res.transfers += 1
             res.dma_busy += d
+            stored[0] += d
             start += d
             if tr.key == ALL:
                 for key in sorted(fresh_out):
@@ -169,6 +174,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             now = max(c_end, l_end, s_end)
     res.cycles = Fraction(now, sc)
     res.pu_busy, res.dma_busy = Fraction(res.pu_busy, sc), Fraction(res.dma_busy, sc)
+    res.load_busy, res.store_busy = Fraction(loaded[0], sc), Fraction(stored[0], sc)
     res.peak_bytes, memory = mem.replay(sc)
     res.memory = [(Fraction(a, sc), b) for a, b in memory] if record else []
     res.events = [(lane, Fraction(a, sc), Fraction(b, sc), label) for lane, a, b, label in ev]

@@ -40,9 +40,12 @@ class OffloadSpec(TargetSpec):
                                     unit="s", min=0.0, exclusive_min=True, max=86_400.0)
     steplevel_max_subconvs: int = param(4, doc="step-level z3 check on decompositions with at most this many "
                                         "sub-convolutions (0: off)", min=0, max=64)
+    steplevel_timeout_s: float = param(1.0, doc="z3 budget of the step-level check per layer shape (a deterministic "
+                                       "resource limit; beyond it the check reports 'unknown')", unit="s", min=0.0,
+                                       exclusive_min=True, max=86_400.0)
     keep_outputs_on_chip: bool = param(True, doc="keep a layer's output on chip for the next layer when it fits")
-    z3_certify: bool = param(False, doc="z3 proves each optimum (the strategies the exhaustive search cannot "
-                             "exclude by its lower bounds)")
+    z3_certify: bool = param(True, doc="z3 proves each optimum over the strategies the exhaustive search "
+                             "cannot exclude by its lower bounds (every loop order and residency of them)")
 
     def validate(self) -> None:
         split = (self.input_buffer_bytes, self.weight_buffer_bytes, self.output_buffer_bytes)

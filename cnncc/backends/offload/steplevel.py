@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from cnncc.backends.offload.formalism import Step, Tiling, Transfer, tile_key
 from cnncc.backends.offload.model import Accel
@@ -33,7 +34,8 @@ RLIMIT_PER_S = 2_000_000  # z3 resource units per second of solver_timeout_s (ca
 @dataclass(frozen=True)
 class StepResult:
     """``steps`` (None when nothing was found), the z3 objective in cycles, and the status: ``optimal``
-    (proved), ``feasible`` (resource limit, not proved), ``timeout`` (nothing found) or ``infeasible``."""
+    (proved minimal; only without ``below``), ``feasible`` (a sequence found: faster than ``below``, or the best
+    within the resource limit, not proved), ``timeout`` (nothing found) or ``infeasible`` (none exists)."""
 
     steps: list[Step] | None
     cycles: Fraction | None
@@ -63,8 +65,11 @@ def solve_steps(p: Problem, acc: Accel, t: Tiling, budget_s: float, below: Fract
     tiles = {a: sorted({tile_key(p, a, dict(zip(DIMS, s))) for s in scs}) for a in p.operands}
     size = {a: p.tile_bytes(a, td) for a in p.operands}
     fin_t, psum_t = xfer(p.tile_bytes("O", td, final=True)), xfer(size["O"])
-    opt = z3.Optimize()
+    # with ``below`` the question is satisfiability (is any step sequence faster?), answered by a plain solver
+    opt: Any = z3.Optimize() if below is None else z3.SolverFor("QF_LIA")
     opt.set("rlimit", max(1, int(budget_s * RLIMIT_PER_S)))
+    if below is not None:
+        opt.set("random_seed", 0)
     x = [[z3.Bool(f"x_{i}_{k}") for k in range(S)] for i in range(S)]
     on = {(a, d): [z3.Bool(f"on_{a}{d}_{k}") for k in range(S)] for a in p.operands for d in tiles[a]}
     ld = {(a, d): [z3.Bool(f"ld_{a}{d}_{k}") for k in range(S)] for a in p.operands if a != "O" for d in tiles[a]}
@@ -114,7 +119,8 @@ def solve_steps(p: Problem, acc: Accel, t: Tiling, budget_s: float, below: Fract
         total = L[0] + z3.Sum(phases) + comp + St[S - 1]
     if below is not None:
         opt.add(total < int(below * sc))
-    opt.minimize(total)
+    if below is None:
+        opt.minimize(total)
     r = opt.check()
     if r == z3.unsat:
         return StepResult(None, None, "infeasible")
@@ -136,7 +142,7 @@ def solve_steps(p: Problem, acc: Accel, t: Tiling, budget_s: float, below: Fract
         steps.append(Step(tuple(tr for b, _, tr in loads[k] if true(b)), (scs[i],),
                           tuple(tr for b, _, tr in stores[k] if true(b)), ev))
     cyc = Fraction(m.eval(total, model_completion=True).as_long(), sc)
-    return StepResult(steps, cyc, "optimal" if r == z3.sat else "feasible")
+    return StepResult(steps, cyc, "optimal" if r == z3.sat and below is None else "feasible")
 
 
 def _capacity(opt, z3, p: Problem, acc: Accel, on: dict, size: dict, S: int) -> None:
