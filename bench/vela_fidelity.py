@@ -115,8 +115,8 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
 
     order = {x.name: k for k, x in enumerate(graph.layers)}
     for layer in graph.layers:
-        if layer.kind == "Concat":
-            for t in layer.inputs:
+        if layer.kind in ("Concat", "Pad"):  # producers write into the concatenated / padded map
+            for t in layer.inputs[:1] if layer.kind == "Pad" else layer.inputs:
                 q = graph.producer(t)
                 if q is not None:
                     union(layer.name, q.name)

@@ -4,7 +4,7 @@
 2×2 / 3×3 maps, odd sizes, 1 … 96 channels) and a chain of 3 … 9 random layers that Vela runs on the NPU:
 convolutions (1×1, 3×3, 5×5, 9×1 / 1×9 / 3×1 kernels, stride 1/2, dilation 2), depthwise convs (incl. 9×1),
 max / average pooling (SAME and VALID), global average pooling and MEAN, residual Add / Mul / Sub, squeeze-
-excite style channel Mul, channel Concat, standalone Sigmoid / Tanh / HardSwish / LeakyRelu, and a head
+excite style channel Mul, channel Concat, constant Pad, standalone Sigmoid / Tanh / HardSwish / LeakyRelu, and a head
 (fully connected, optionally Softmax). Weights are seeded random values; shapes always stay valid for Vela
 (IFM ≤ 65536 per axis, depthwise multiplier 1). ``random_layer(seed)`` is one such layer alone.
 """
@@ -170,6 +170,8 @@ def _step(b: _Builder, rng: np.random.Generator) -> None:
         b.squeeze_excite()
     elif r < 0.86:
         b.concat()
+    elif r < 0.91:
+        b.pad()
     else:
         kinds = ((O.Sigmoid(), "sigmoid"), (O.Tanh(), "tanh"), (O.HardSwish(), "hardswish"),
                  (O.LeakyRelu(alpha=0.1), "leakyrelu"))

@@ -77,8 +77,32 @@ def copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[tupl
             return []
         return [(hwc(graph.type_of(o).shape), layer.inputs[0]) for o in layer.outputs]
     if isinstance(op, O.Pad):
-        return [(hwc(graph.type_of(layer.outputs[0]).shape), layer.inputs[0])]
+        return pad_copies(graph, layer, kinds)
     return []
+
+
+CONST = ""  # the source of a copy that reads a constant (the zero border of a Pad)
+
+
+def pad_copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[tuple[int, int, int], str]]:
+    """Vela's constant Pad (Regor's RewritePad): the producer writes into the interior of the padded map (as into
+    a Concat's), else one copy moves the input there; the border is filled by copies of a zero constant: the top and
+    bottom rows across the padded width, the left and right columns down the padded height."""
+    assert isinstance(layer.op, O.Pad)
+    shape = graph.type_of(layer.inputs[0]).shape
+    oh, ow, c = hwc(graph.type_of(layer.outputs[0]).shape)
+    out = [] if written_in_place(graph, layer, 0, kinds) else [(hwc(shape), layer.inputs[0])]
+    if len(shape) != 4:
+        return out
+    p = layer.op.pads
+    top, left, bottom, right = p[2], p[3], p[6], p[7]
+    for rows in (top, bottom):
+        if rows > 0:
+            out.append(((rows, ow, c), CONST))
+    for cols in (left, right):
+        if cols > 0:
+            out.append(((oh, cols, c), CONST))
+    return out
 
 
 def copy_bytes(box: tuple[int, int, int]) -> int:
@@ -87,4 +111,4 @@ def copy_bytes(box: tuple[int, int, int]) -> int:
 
 
 __all__ = ["copy_op", "copies", "folded_into_concat", "written_in_place", "misaligned_concat", "copy_bytes",
-           "U65Config"]
+           "pad_copies", "CONST", "U65Config"]

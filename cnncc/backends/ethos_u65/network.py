@@ -127,13 +127,14 @@ def cost_transpose(lw: Lowered, arch: U65Config, src: str, dst: str) -> OpCost:
 
 def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) -> OpCost:
     """Sum of the MemoryCopies (datamove.py) a Concat/Slice/Split/Pad layer costs; 0 cycles when it is free."""
-    from cnncc.backends.ethos_u65.datamove import copies, copy_op
+    from cnncc.backends.ethos_u65.datamove import CONST, copies, copy_op
 
     tot = {"npu": 0, "cycles": 0}
     acc, rd, wr = {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}
     dst = layer.outputs[0]
     for box, src in copies(graph, layer, kinds):
-        c, _ = cost_npu_op(copy_op(box, (pl.memory[src], pl.memory[dst]), (pl.fmt[src], pl.fmt[dst])), arch)
+        smem, sfmt = (arch.const_mem, "NHWC") if src == CONST else (pl.memory[src], pl.fmt[src])
+        c, _ = cost_npu_op(copy_op(box, (smem, pl.memory[dst]), (sfmt, pl.fmt[dst])), arch)
         tot["npu"] += c.npu_cycles
         tot["cycles"] += c.cycles
         for m in acc:
@@ -351,6 +352,7 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
 
 
 CASCADABLE = (CONV, DEPTHWISE, POOL, ELEMENTWISE)
+CASCADE_WEIGHTS = False
 
 
 def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[Cascade]:
@@ -376,7 +378,7 @@ def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[C
             acts = [t for t in nxt.inputs if not graph.is_weight(t)]
             link = (len(graph.consumers(out)) == 1 and out not in graph.outputs and acts[0] == out
                     and lowered[keep[n + 1]].ifm == lw.ofm)
-        wb = sum(encoded_weight_bytes(lw, arch)) if lw.weight_elems else 0
+        wb = sum(encoded_weight_bytes(lw, arch)) if lw.weight_elems and CASCADE_WEIGHTS else 0
         chain.append(ChainOp(lw.ifm, lw.ofm, (lw.kernel[0] - 1) * lw.dilation[0] + 1, lw.stride[0],
                              lw.kind == ELEMENTWISE, wb, link))
     out = []

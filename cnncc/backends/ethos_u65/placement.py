@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.datamove import misaligned_concat, written_in_place
-from cnncc.backends.ethos_u65.lower import CPU, FREE, FUSED, Lowered
+from cnncc.backends.ethos_u65.lower import CPU, FREE, FUSED, MEMCOPY, Lowered
 from cnncc.ir.graph import Graph
 
 
@@ -50,8 +50,8 @@ def storage_roots(graph: Graph, lowered: list[Lowered]) -> dict[str, str]:
     for layer, lw in zip(graph.layers, lowered):
         if lw.kind == FUSED:
             fwd[layer.inputs[0]] = layer.outputs[0]
-        elif layer.kind == "Concat":
-            for i, t in enumerate(layer.inputs):
+        elif layer.kind == "Concat" or (layer.kind == "Pad" and lw.kind == MEMCOPY):
+            for i, t in enumerate(layer.inputs[:1] if layer.kind == "Pad" else layer.inputs):
                 if written_in_place(graph, layer, i, kinds):
                     fwd[t] = layer.outputs[0]
 
