@@ -71,8 +71,9 @@ def compose(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool], ord
             for od in outer:  # (count, kind, first reduction visit, last reduction visit)
                 if od == 3:
                     nc = n[3]
-                    cs = [(int(nc == 1), 0, True, True), (int(nc > 1), 0, True, False),
-                          (max(nc - 2, 0), 0, False, False), (int(nc > 1), 1, False, True)]
+                    cs: list[tuple[int, int, bool | None, bool | None]] = [
+                        (int(nc == 1), 0, True, True), (int(nc > 1), 0, True, False),
+                        (max(nc - 2, 0), 0, False, False), (int(nc > 1), 1, False, True)]
                 else:
                     cs = [(n[od] - 1, 0, None, None), (1, 1, None, None)]
                 choices.append([c for c in cs if c[0]])

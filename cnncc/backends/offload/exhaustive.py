@@ -113,7 +113,7 @@ def best_regular(p: Problem, acc: Accel) -> Best:
 
 
 PROBE = 8  # (tiling, residency) pairs with the smallest lower bound evaluated first, for an incumbent
-VECTOR_MIN = 96  # at least this many tilings of one residency left: the vectorised closed form, else the scalar
+VECTOR_MIN = 160  # at least this many tilings of one residency left: the vectorised closed form, else the scalar
 
 
 @functools.lru_cache(maxsize=256)

@@ -53,7 +53,7 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
             hit = [a for a in movable if streamed[a] and (not reuse or any(n[r] > 1 for r in rel[a] if r in ticking))]
             ochg = not ores and (not reuse or any(n[r] > 1 for r in rel["O"] if r in ticking))
             outer = opos[:pos]
-            choices = []
+            choices: list[list[tuple[int, int, bool | None, bool | None]]] = []
             for od in outer:
                 if od == 3:   # c: (count, kind, first visit, last visit)
                     nc = n[3]

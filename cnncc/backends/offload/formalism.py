@@ -12,6 +12,7 @@ import functools
 import itertools
 import operator
 from dataclasses import dataclass, field
+from typing import Any
 
 from cnncc.backends.offload.model import Accel
 from cnncc.backends.offload.problem import DIMS, Problem
@@ -107,7 +108,7 @@ def expand(p: Problem, acc: Accel, s: Regular) -> list[Step]:
         sz = p.sizes_at(t, sc)
         keys = {a: tile_key(p, a, sc) for a in p.operands}
         loads = list(pre) if prev is None else []
-        cur = {"loads": loads, "sc": sc, "keys": keys, "stores": [], "evicts": [], "keeps": [],
+        cur: dict[str, Any] = {"loads": loads, "sc": sc, "keys": keys, "stores": [], "evicts": [], "keeps": [],
                "o": p.tile_bytes("O", sz), "fin": p.tile_bytes("O", sz, final=True)}
         for a in streamed:
             if a == "O":
@@ -193,7 +194,7 @@ def check(p: Problem, tiling: Tiling, steps: list[Step]) -> None:
             ko = tile_key(p, "O", scd)
             acc_count[ko] = acc_count.get(ko, 0) + 1
         for tr in st.stores + tuple(Transfer(o, k, b, "final") for o, k, b in st.keeps):
-            keys = [tr.key] if tr.key != ALL else sorted(k for k in acc_count)
+            keys: list[Any] = [tr.key] if tr.key != ALL else sorted(k for k in acc_count)
             for k in keys:
                 if ("O", k) not in onchip and ("O", ALL) not in onchip:
                     raise RuleViolation("R4-store", f"step {i} stores output tile {k} that is not on chip")

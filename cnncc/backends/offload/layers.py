@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cnncc.backends.offload.model import Accel
 from cnncc.backends.offload.problem import Problem
@@ -67,7 +67,7 @@ def problems(graph: Graph, layer: Layer, acc: Accel, target: str) -> list[Proble
         ws = graph.weight_inputs(layer)
         wb = esize(graph, ws[0], acc.weight_bytes) if ws else (esize(graph, acts[1], acc.act_bytes)
                                                                  if len(acts) > 1 else acc.weight_bytes)
-        common = dict(ib=ib, wb=wb, ob=ob, pb=acc.psum_bytes)
+        common: dict[str, Any] = dict(ib=ib, wb=wb, ob=ob, pb=acc.psum_bytes)
         if nest.kind in (CONV, DEPTHWISE):
             return [Problem(layer.name, nest.OY, nest.OX, nest.K, nest.c_per_group, nest.FY, nest.FX, nest.SY,
                             nest.SX, nest.DY, nest.DX, groups=nest.groups, **common)]
@@ -87,7 +87,7 @@ def problems(graph: Graph, layer: Layer, acc: Accel, target: str) -> list[Proble
                             fy, fx, **common)]
         raise refuse(f"loop nest kind {nest.kind!r} is not modelled")
     oy, ox, k = _hwc(graph.type_of(layer.outputs[0]).shape)
-    base = dict(ib=ib, ob=ob, pb=ob, groups=k)
+    base: dict[str, Any] = dict(ib=ib, ob=ob, pb=ob, groups=k)
     if kind in BINARY:
         if len(acts) == 2 and graph.type_of(acts[0]).shape == graph.type_of(acts[1]).shape:
             return [Problem(layer.name, oy, ox, k, 1, w_follows_output=True,

@@ -126,7 +126,7 @@ def _optimum(p, acc) -> Fraction | None:
     if regular.min_capacity(p, acc) > acc.onchip_bytes:
         return None
     b = exhaustive.best_regular(p, acc)
-    return None if b.strategy is None else Fraction(b.scaled_cycles, acc.scale)
+    return None if b.strategy is None or b.scaled_cycles is None else Fraction(b.scaled_cycles, acc.scale)
 
 
 def keepable(graph, i: int, problems) -> bool:

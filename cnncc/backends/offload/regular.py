@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 from fractions import Fraction
+from typing import Any
 
 from cnncc.backends.offload.formalism import Regular
 from cnncc.backends.offload.model import Accel
@@ -96,9 +97,9 @@ def _ident(v: int) -> int:
     return v
 
 
-def footprints(A, p: Problem, acc: Accel, res: dict) -> dict[str, object]:
+def footprints(A: Any, p: Problem, acc: Accel, res: dict[str, Any]) -> dict[str, Any]:
     """Bytes each buffer (I, W, O) needs at most: resident operands whole, streamed ones ``buffers`` full tiles."""
-    out = {}
+    out: dict[str, Any] = {}
     for a in ("I", "W", "O"):
         if a not in p.operands:
             out[a] = 0
@@ -154,6 +155,13 @@ def duration(A, p: Problem, acc: Accel, order: tuple[str, ...], res: dict):
             return A.max(c + ts, tl)
         return A.max(c, tl) + ts
 
+    zeros: dict[tuple[str, str], bool] = {}
+
+    def never(d: str, cname: str) -> bool:  # the count is 0 for every tile size of the domain
+        if (d, cname) not in zeros:
+            zeros[(d, cname)] = A.zero(d, _count(p, d, cname))
+        return zeros[(d, cname)]
+
     total = 0
     for a in movable:
         total = total + A.If(res[a], xfer(p.full_bytes(a)), xfer(_bytes(A, p, a)))
@@ -164,10 +172,10 @@ def duration(A, p: Problem, acc: Accel, order: tuple[str, ...], res: dict):
         outer = order[:pos]
         choices = [(_OUTER_C if d == "c" else _OUTER) for d in outer]
         for combo in itertools.product(*choices):
-            if any(A.zero(d, _count(p, d, cname)) for d, (cname, _, _, _) in zip(outer, combo)):
+            if any(never(d, cname) for d, (cname, _, _, _) in zip(outer, combo)):
                 continue  # this combination of outer indices never occurs
             for nxt_name, nxt_kind in (("next_full", FULL), ("next_last", LAST)):
-                if A.zero(dim, _count(p, dim, nxt_name)):
+                if never(dim, nxt_name):
                     continue
                 ka = {d: LAST for d in order[pos + 1:]}
                 kb = {d: FULL for d in order[pos + 1:]}

@@ -62,7 +62,8 @@ class _Mem:
 
     def replay(self, scale: int) -> tuple[int, list[tuple[int, int]]]:
         """Peak bytes and (scaled time, bytes) samples; checks the capacity at every allocation."""
-        peak, samples, used = 0, [], {"I": 0, "W": 0, "O": 0}
+        peak, used = 0, {"I": 0, "W": 0, "O": 0}
+        samples: list[tuple[int, int]] = []
         for time, kind, _h, buf, nbytes in sorted(self.changes, key=lambda c: (c[0], c[1], c[2])):
             used[buf] += nbytes if kind else -nbytes
             total = sum(used.values())
@@ -94,7 +95,8 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
         return lam + per_byte * nbytes if nbytes else 0
 
     ovh, mac_t = acc.call_overhead_cycles * sc, sc // acc.macs_per_cycle
-    res = SimResult(Fraction(0), 0, 0, 0, 0, 0, 0, 0)
+    res = SimResult(Fraction(0), 0, 0, 0, 0, 0, Fraction(0), Fraction(0))
+    busy = [0, 0]  # scaled cycles the PU and the DMA are busy
     ev = res.events
     fresh_out: dict = {}  # output tiles on chip -> copies
     loaded, stored = [0], [0]  # scaled busy cycles of loads and of stores
@@ -116,7 +118,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             event("dma-load", start, start + d, "load {}{} {}B", tr.operand, _K(tr.key), tr.nbytes)
             res.bytes_loaded += tr.nbytes
             res.transfers += 1
-            res.dma_busy += d
+            busy[1] += d
             loaded[0] += d
             start += d
         return start
@@ -132,7 +134,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
                 mem.alloc(start, "O", ko, p.tile_bytes("O", sz))
             event("pu", start, start + comp, "conv y{} x{} k{} c{}", *sc)
             res.compute_calls += 1
-            res.pu_busy += comp
+            busy[0] += comp
             start += comp
         for a, k in st.evicts:
             mem.free(start, a, k)
@@ -148,7 +150,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             event("dma-store", start, start + d, "store {} O{} {}B", tr.what, _K(tr.key), tr.nbytes)
             res.bytes_stored += tr.nbytes
             res.transfers += 1
-            res.dma_busy += d
+            busy[1] += d
             stored[0] += d
             start += d
             if tr.key == ALL:
@@ -173,7 +175,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             s_end = run_stores(steps[j - 1], s_start)
             now = max(c_end, l_end, s_end)
     res.cycles = Fraction(now, sc)
-    res.pu_busy, res.dma_busy = Fraction(res.pu_busy, sc), Fraction(res.dma_busy, sc)
+    res.pu_busy, res.dma_busy = Fraction(busy[0], sc), Fraction(busy[1], sc)
     res.load_busy, res.store_busy = Fraction(loaded[0], sc), Fraction(stored[0], sc)
     res.peak_bytes, memory = mem.replay(sc)
     res.memory = [(Fraction(a, sc), b) for a, b in memory] if record else []

@@ -44,7 +44,7 @@ class StepResult:
 
 def subconvs(p: Problem, t: Tiling) -> list[tuple[int, int, int, int]]:
     td = t.as_dict()
-    return list(itertools.product(*(range(p.size(d) // td[d]) for d in DIMS)))
+    return [(a, b, c, e) for a, b, c, e in itertools.product(*(range(p.size(d) // td[d]) for d in DIMS))]
 
 
 def solve_steps(p: Problem, acc: Accel, t: Tiling, budget_s: float, below: Fraction | None = None) -> StepResult:
@@ -81,8 +81,8 @@ def solve_steps(p: Problem, acc: Accel, t: Tiling, budget_s: float, below: Fract
             sd = dict(zip(DIMS, s))
             for a in p.operands:
                 opt.add(z3.Implies(x[i][k], on[(a, tile_key(p, a, sd))][k]))
-    loads = [[] for _ in range(S)]   # (Bool, cost, Transfer)
-    stores = [[] for _ in range(S)]
+    loads: list[list[Any]] = [[] for _ in range(S)]   # (Bool, cost, Transfer)
+    stores: list[list[Any]] = [[] for _ in range(S)]
     for (a, d), v in ld.items():
         for k in range(S):
             prev = on[(a, d)][k - 1] if k else z3.BoolVal(False)
@@ -113,8 +113,8 @@ def solve_steps(p: Problem, acc: Accel, t: Tiling, budget_s: float, below: Fract
         phases = []
         for j in range(1, S):
             m = z3.Int(f"m_{j}")
-            a, b = (comp + St[j - 1], L[j]) if acc.dma_channels == "separate" else (comp, L[j])
-            opt.add(m >= a, m >= b, z3.Or(m == a, m == b))
+            lo, hi = (comp + St[j - 1], L[j]) if acc.dma_channels == "separate" else (comp, L[j])
+            opt.add(m >= lo, m >= hi, z3.Or(m == lo, m == hi))
             phases.append(m if acc.dma_channels == "separate" else m + St[j - 1])
         total = L[0] + z3.Sum(phases) + comp + St[S - 1]
     if below is not None:

@@ -38,7 +38,7 @@ def trace_json(traced: list[tuple[str, float, SimResult]], acc: Accel) -> bytes:
         for lane, a, b, label in sim.events:
             out.append({"ph": "X", "pid": 1, "tid": LANES.index(lane), "name": label, "cat": name,
                         "ts": (start + float(a)) * us, "dur": float(b - a) * us})
-        for t, b in sim.memory:
+        for t, nbytes in sim.memory:
             out.append({"ph": "C", "pid": 1, "name": "onchip_bytes", "ts": (start + float(t)) * us,
-                        "args": {"bytes": b}})
+                        "args": {"bytes": nbytes}})
     return (json.dumps({"traceEvents": out, "displayTimeUnit": "ns"}) + "\n").encode()
