@@ -91,7 +91,8 @@ def pad_copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[
     assert isinstance(layer.op, O.Pad)
     shape = graph.type_of(layer.inputs[0]).shape
     oh, ow, c = hwc(graph.type_of(layer.outputs[0]).shape)
-    out = [] if written_in_place(graph, layer, 0, kinds) else [(hwc(shape), layer.inputs[0])]
+    pads = any(layer.op.pads)  # a Pad of nothing stays a full copy (Vela moves only copies into a sub-box)
+    out = [] if pads and written_in_place(graph, layer, 0, kinds) else [(hwc(shape), layer.inputs[0])]
     if len(shape) != 4:
         return out
     p = layer.op.pads

@@ -102,7 +102,7 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
             dw = op.groups != 1
             return Lowered(DEPTHWISE if dw else CONV, ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides,
                            dilation=op.dilations, act=act_kind(op.act), weight_elems=int(math.prod(w)),
-                           out_channels=out[2], weight_ratio=1.0 if dw else _ratio(graph, layer.inputs[1], 0))
+                           out_channels=out[2], weight_ratio=_ratio(graph, layer.inputs[1], 0))
         return Lowered(CPU, ifm=ifm, ofm=out, reason=f"grouped conv (groups={op.groups}) is not supported")
     if isinstance(op, (O.Gemm, O.MatMul)):
         a = graph.type_of(layer.inputs[0]).shape

@@ -56,8 +56,15 @@ class OpCost:
 
 def encoded_weight_bytes(lw: Lowered, arch: U65Config) -> tuple[int, int]:
     """(encoded weight bytes, scale/bias bytes) of a layer: int8 weights × the layer's estimated encoding ratio
-    (weights.py) × the target's ``weight_compression`` factor; 10 B/channel of scale/bias."""
-    w = int(math.ceil(lw.weight_elems * lw.weight_ratio * arch.weight_compression))
+    plus Vela's zero padding of the encoded order (weights.py), × the target's ``weight_compression`` factor;
+    10 B/channel of scale/bias."""
+    from cnncc.backends.ethos_u65.blocks import VECTOR, part_kernel_first
+    from cnncc.backends.ethos_u65.weights import PAD_BYTES, padded_weights
+
+    pk = lw.kind == CONV and part_kernel_first(lw.ifm[2], lw.kernel[0] * lw.kernel[1])
+    cin = lw.weight_elems // max(lw.out_channels * lw.kernel[0] * lw.kernel[1], 1) if lw.kind != VECTOR else lw.ifm[2]
+    pad = max(padded_weights(lw.kind, lw.out_channels, cin, lw.kernel, pk, arch.ublock[2]) - lw.weight_elems, 0)
+    w = int(math.ceil((lw.weight_elems * lw.weight_ratio + PAD_BYTES * pad) * arch.weight_compression))
     return w, arch.scale_bytes_per_channel * lw.out_channels
 
 
