@@ -1,13 +1,12 @@
-"""Offload backend on whole networks: every conv layer of the ResNet50-CIFAR and MobileNetV2-224 samples.
+"""Offload backend on whole networks: compile time (z3 proofs on), statuses and gaps of the samples.
 
-For each target (default ``offload`` and the 64 KiB ``offload-64k``) and model, every layer with a loop nest is
-solved on its own (input and output off chip): solver status, proof, solve time, simulated cycles, lower bound,
-the best hand baseline. Prints per-model summaries (average speed-up vs the best hand baseline, average ratio to
-the lower bound, layers at the bound) and, with ``--layers``, the per-layer table. Then the whole-network compile
-(outputs kept on chip where they fit) with its saving.
+Default: each sample compiled with ``cnncc compile`` in a fresh process on each target (default ``offload-64k``):
+CPU seconds (user + sys, model load included), layers solved, how many are ``optimal`` (and z3-proved), mean /
+max gap to the lower bound, network cycles and the keep-on-chip saving. ``--layers``: every conv layer solved
+alone (input and output off chip) with the speed-up over the best hand baseline; ``--no-z3`` without z3.
 
     .venv/bin/python samples/make_samples.py   # once
-    .venv/bin/python bench/offload_networks.py [--targets offload,offload-64k] [--models ...] [--layers]
+    .venv/bin/python bench/offload_networks.py [--targets offload,offload-64k] [--models ...] [--layers [--show]]
 """
 
 from __future__ import annotations
@@ -19,169 +18,109 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("resnet50_cifar100", "mobilenetv2_224")
-TARGETS = ("offload", "offload-64k")
+MODELS = ("cgra_baseline", "small_residual_concat", "mobilenetv1_cifar100", "mobilenetv2_224", "resnet50_cifar100")
+TARGETS = ("offload-64k",)
 
 
-def run(model: str, target_name: str, show_layers: bool, z3: bool = False) -> dict:
-    from cnncc.backends.offload import _problem, solve_layer
-    from cnncc.backends.offload.model import accel_from_params
-    from cnncc.driver import load_model
-    from cnncc.target import load_target
-
-    path = ROOT / "samples" / "models" / f"{model}.onnx"
-    graph = load_model(path)
-    target = load_target(target_name)
-    acc = accel_from_params(dict(target.params) | ({"z3_certify": True} if z3 else {}))
-    rows = []
-    for layer in graph.layers:
-        p = _problem(graph, layer, target)
-        if p is None or layer.kind != "Conv":
-            continue
-        t0 = time.perf_counter()
-        r = solve_layer(p, acc, layer.name)
-        r["wall_s"] = time.perf_counter() - t0
-        r["name"] = layer.name
-        rows.append(r)
-        if show_layers:
-            s = r["strategy"]
-            print(f"  {layer.name:28s} {r['solver_status']:8s} {r['solve_time_s']:6.3f}s {r['proof']} "
-                  f"z3 {r['z3_time_s']} s "
-                  f"cyc {r['cycles']:>12,.0f} lb {r['lower_bound_cycles']:>12,.0f} gap {r['gap']:.3f} "
-                  f"x hand {r['speedup_vs_best_hand']:.2f} tiles {s['tiles']} {s['order']} {s['resident']}")
-    speed = [r["speedup_vs_best_hand"] for r in rows]
-    gaps = [r["gap"] for r in rows]
-    times = [r["solve_time_s"] for r in rows]
-    out = {"model": model, "target": target_name, "layers": len(rows),
-           "optimal": sum(r["solver_status"] == "optimal" for r in rows),
-           "mean_speedup_vs_hand": statistics.mean(speed), "min_speedup_vs_hand": min(speed),
-           "total_speedup_vs_hand": sum(min(r["baselines"].values()) for r in rows) / sum(r["cycles"] for r in rows),
-           "mean_gap": statistics.mean(gaps), "max_gap": max(gaps),
-           "total_gap": sum(r["cycles"] for r in rows) / sum(r["lower_bound_cycles"] for r in rows),
-           "at_bound": sum(g < 1.0005 for g in gaps), "mean_solve_s": statistics.mean(times),
-           "max_solve_s": max(times), "total_wall_s": sum(r["wall_s"] for r in rows),
-           "z3_proved": sum(r["proof"] == "exhaustive+z3" for r in rows),
-           "compute_bound_lb": sum(r["lower_bound_cycles"] * 1.0 == r["macs"] / acc.macs_per_cycle
-                                   + acc.call_overhead_cycles for r in rows)}
-    return out
-
-
-def gap_breakdown(p, acc) -> dict:
-    """Why a layer's optimum is above its lower bound, in cycles: cycles = max(PU busy, DMA busy) + overlap loss;
-    PU busy = MACs/pi + calls x overhead; DMA busy = bytes/beta + transfers x latency. Each term beyond what the
-    bound counts: extra call overheads, extra DMA latencies, extra bytes by kind (input halo / re-reads, weight
-    re-reads, partial-sum spills and reloads), and the overlap loss (prologue: first loads; epilogue: last compute
-    and stores; stalls where neither side is busy)."""
-    from fractions import Fraction
-
-    from cnncc.backends.offload import exhaustive, lower_bound
-    from cnncc.backends.offload.formalism import expand
-    from cnncc.backends.offload.simulate import simulate
-
-    s = exhaustive.best_regular(p, acc).strategy
-    steps = expand(p, acc, s)
-    sim = simulate(p, acc, s.tiling, steps, record=False)
-    by = {"I": 0, "W": 0, "psum": 0, "final": 0}
-    for st in steps:
-        for tr in st.loads + st.stores:
-            by["psum" if tr.what == "psum" else "final" if tr.operand == "O" else tr.operand] += tr.nbytes
-    beta = acc.dma_bytes_per_cycle
-    lb = lower_bound(p, acc)
-    rows = min(p.OY // t * p.in_rows(t) for t in exhaustive.divisors(p.OY))
-    cols = min(p.OX // t * p.in_cols(t) for t in exhaustive.divisors(p.OX))
-    need_i = rows * cols * (p.K if p.channelwise else p.C) * acc.act_bytes
-    n_lb = len([a for a in p.operands if a != "O"]) + 1
-    f = float
-    return {"cycles": f(sim.cycles), "lower_bound": f(lb), "gap": f(sim.cycles / lb),
-            "bound_side": "compute" if acc.compute(p.macs) >= lb else "dma",
-            "pu_busy": f(sim.pu_busy), "dma_busy": f(sim.dma_busy),
-            "extra_call_overhead": f((sim.compute_calls - 1) * acc.call_overhead_cycles),
-            "extra_dma_latency": f((sim.transfers - n_lb) * acc.dma_latency_cycles),
-            "input_extra_bytes": f(Fraction(by["I"] - need_i) / beta),
-            "weight_extra_bytes": f(Fraction(by["W"] - p.full_bytes("W", acc)) / beta) if "W" in p.operands else 0.0,
-            "psum_bytes": f(Fraction(by["psum"]) / beta),
-            "overlap_loss": f(sim.cycles - max(sim.pu_busy, sim.dma_busy)),
-            "store_busy": f(sum(acc.transfer(tr.nbytes) for st in steps for tr in st.stores)),
-            "calls": sim.compute_calls, "transfers": sim.transfers, "strategy": s.summary()}
-
-
-def breakdown(model: str, target_name: str, worst: int) -> None:
-    from cnncc.backends.offload import _problem
-    from cnncc.backends.offload.model import accel_from_params
+def _layers(model: str, target_name: str, z3: bool):
+    """(layer name, its problem) for every conv layer, and the accelerator."""
+    from cnncc.backends.offload.backend import _accel
+    from cnncc.backends.offload.layers import problems
     from cnncc.driver import load_model
     from cnncc.target import load_target
 
     graph = load_model(ROOT / "samples" / "models" / f"{model}.onnx")
-    target = load_target(target_name)
-    acc = accel_from_params(dict(target.params))
-    rows = []
+    target = load_target(target_name, {"z3_certify": z3})
+    acc = _accel(target)
+    out = []
     for layer in graph.layers:
-        p = _problem(graph, layer, target)
-        if p is not None and layer.kind == "Conv":
-            rows.append((layer.name, gap_breakdown(p, acc)))
-    rows.sort(key=lambda r: -r[1]["gap"])
-    for name, b in rows[:worst]:
-        print(f"| {target_name} | {model} | {name} | {b['cycles']:,.0f} | {b['lower_bound']:,.0f} ({b['bound_side']}) "
-              f"| {b['gap']:.3f} | {b['pu_busy']:,.0f} / {b['dma_busy']:,.0f} | {b['overlap_loss']:,.0f} | "
-              f"{b['store_busy']:,.0f} | "
-              f"{b['extra_call_overhead']:,.0f} ({b['calls']} calls) | {b['extra_dma_latency']:,.0f} "
-              f"({b['transfers']} xfers) | {b['input_extra_bytes']:,.0f} | {b['weight_extra_bytes']:,.0f} | "
-              f"{b['psum_bytes']:,.0f} |", flush=True)
+        ps = problems(graph, layer, acc, target.name) if layer.kind == "Conv" else None
+        if ps:
+            out.append((layer.name, ps[0]))
+    return out, acc
+
+
+def run(model: str, target_name: str, show_layers: bool, z3: bool = True) -> dict:
+    from cnncc.backends.offload.solve import solve_layer
+
+    layers, acc = _layers(model, target_name, z3)
+    rows = []
+    for name, p in layers:
+        t0 = time.process_time()
+        s = solve_layer(p, acc, name)
+        r = dict(s.fields, cycles=float(s.sim.cycles), cpu_s=time.process_time() - t0, name=name)
+        rows.append(r)
+        if show_layers:
+            st = r["strategy"]
+            print(f"  {name:28s} {r['solver_status']:8s} {r['proof']:16s} z3 {r['z3_time_s']} s "
+                  f"cyc {r['cycles']:>12,.0f} lb {r['lower_bound_cycles']:>12,.0f} gap {r['gap']:.3f} "
+                  f"x hand {r['speedup_vs_best_hand']:.2f} tiles {st['tiles']} {st['order']} {st['resident']}")
+    gaps = [r["gap"] for r in rows]
+    speed = [r["speedup_vs_best_hand"] for r in rows]
+    return {"layers": len(rows), "optimal": sum(r["solver_status"] == "optimal" for r in rows),
+            "z3_proved": sum(r["proof"] == "exhaustive+z3" for r in rows),
+            "mean_speedup_vs_hand": statistics.mean(speed), "min_speedup_vs_hand": min(speed),
+            "mean_gap": statistics.mean(gaps), "max_gap": max(gaps),
+            "total_gap": sum(r["cycles"] for r in rows) / sum(r["lower_bound_cycles"] for r in rows),
+            "cpu_s": sum(r["cpu_s"] for r in rows)}
 
 
 def network(model: str, target_name: str) -> dict:
-    from cnncc.driver import compile_model
+    """The whole-network compile in a fresh process (``cnncc compile``): CPU seconds (user + sys, model load
+    included) and the report's totals and per-layer gaps."""
+    import json
+    import resource
+    import subprocess
+    import tempfile
 
-    t0 = time.perf_counter()
-    rep = compile_model(ROOT / "samples" / "models" / f"{model}.onnx", target_name)
-    t = rep.totals
-    out = {k: t.get(k) for k in ("cycles", "kept_on_chip_saving_cycles", "kept_layers", "speedup_vs_best_hand",
-                                 "solver_statuses")}
-    out["compile_s"] = time.perf_counter() - t0
-    return out
+    with tempfile.TemporaryDirectory() as td:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cli = str(Path(sys.executable).parent / "cnncc")
+        subprocess.run([cli, "compile", str(ROOT / "samples" / "models" / f"{model}.onnx"), "--target", target_name,
+                        "-o", str(Path(td) / "out")], check=True, capture_output=True, cwd=ROOT)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rep = json.loads((Path(td) / "out" / "report.json").read_text())
+    t = rep["totals"]
+    rows = [r for r in rep["layers"] if r.get("solver_status") in ("optimal", "feasible")]
+    gaps = [r["gap"] for r in rows if r.get("gap")]
+    return {"cycles": t["cycles"], "kept_on_chip_saving_cycles": t.get("kept_on_chip_saving_cycles"),
+            "kept_layers": t.get("kept_layers"), "speedup_vs_best_hand": t.get("speedup_vs_best_hand"),
+            "solver_statuses": t.get("solver_statuses"), "layers": len(rows),
+            "optimal": sum(r["solver_status"] == "optimal" for r in rows),
+            "z3_proved": sum(r.get("proof") == "exhaustive+z3" for r in rows),
+            "mean_gap": statistics.mean(gaps), "max_gap": max(gaps),
+            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--targets", default=",".join(TARGETS))
-    ap.add_argument("--layers", action="store_true", help="print every layer")
-    ap.add_argument("--no-network", action="store_true", help="skip the whole-network compile")
-    ap.add_argument("--z3", action="store_true", help="also certify every optimum with z3 (z3_certify=true)")
-    ap.add_argument("--breakdown", type=int, default=0, metavar="N",
-                    help="only print the gap-to-bound breakdown of the N worst layers per model and target")
+    ap.add_argument("--layers", action="store_true", help="solve every conv layer alone and print the summary")
+    ap.add_argument("--show", action="store_true", help="with --layers: print every layer")
+    ap.add_argument("--no-z3", action="store_true", help="z3_certify=false (the branch and bound alone)")
     a = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    if a.breakdown:
-        print("| target | model | layer | cycles | bound (side) | gap | PU / DMA busy | overlap loss | "
-              "store time | extra call overhead | "
-              "extra DMA latency | input extra bytes/beta | weight re-reads/beta | psum spills/beta |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    if a.layers:
+        print("| target | model | conv layers | optimal | z3 proved | mean / min speed-up vs hand | "
+              "mean / max gap | total gap | CPU s |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for tn in a.targets.split(","):
             for m in a.models.split(","):
-                breakdown(m, tn, a.breakdown)
+                r = run(m, tn, a.show, not a.no_z3)
+                print(f"| {tn} | {m} | {r['layers']} | {r['optimal']} | {r['z3_proved']} | "
+                      f"{r['mean_speedup_vs_hand']:.2f} / {r['min_speedup_vs_hand']:.2f} | {r['mean_gap']:.3f} / "
+                      f"{r['max_gap']:.3f} | {r['total_gap']:.3f} | {r['cpu_s']:.2f} |", flush=True)
         return 0
-    print("| target | model | conv layers | optimal | mean / min speed-up vs best hand | total speed-up | "
-          "mean / max gap to bound | total gap | at bound | mean / max solve s |")
+    print("| target | model | layers solved | optimal (z3 proved) | mean / max gap | network cycles | "
+          "kept saving | layers kept | x hand | compile CPU s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    nets = []
     for tn in a.targets.split(","):
         for m in a.models.split(","):
-            r = run(m, tn, a.layers, a.z3)
-            print(f"| {tn} | {m} | {r['layers']} | {r['optimal']} | {r['mean_speedup_vs_hand']:.2f} / "
-                  f"{r['min_speedup_vs_hand']:.2f} | {r['total_speedup_vs_hand']:.2f} | {r['mean_gap']:.3f} / "
-                  f"{r['max_gap']:.3f} | {r['total_gap']:.3f} | {r['at_bound']} | {r['mean_solve_s']:.3f} / "
-                  f"{r['max_solve_s']:.3f} |" + (f" z3 proved {r['z3_proved']} |" if a.z3 else ""), flush=True)
-            if not a.no_network:
-                nets.append((tn, m, network(m, tn)))
-    if nets:
-        print("\n| target | model | network cycles | kept-on-chip saving (cycles) | layers kept | "
-              "speed-up vs hand | statuses | compile s |")
-        print("|---|---|---|---|---|---|---|---|")
-        for tn, m, n in nets:
-            print(f"| {tn} | {m} | {n['cycles']:,.0f} | {n['kept_on_chip_saving_cycles']:,.0f} | "
-                  f"{n['kept_layers']} | {n['speedup_vs_best_hand']:.2f} | {n['solver_statuses']} | "
-                  f"{n['compile_s']:.1f} |")
+            n = network(m, tn)
+            print(f"| {tn} | {m} | {n['layers']} | {n['optimal']} ({n['z3_proved']}) | {n['mean_gap']:.3f} / "
+                  f"{n['max_gap']:.3f} | {n['cycles']:,.0f} | {n['kept_on_chip_saving_cycles']:,.0f} | "
+                  f"{n['kept_layers']} | {n['speedup_vs_best_hand']:.2f} | {n['cpu_s']:.1f} |", flush=True)
     return 0
 
 

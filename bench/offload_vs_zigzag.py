@@ -116,13 +116,14 @@ def main(argv=None) -> int:
     ap.add_argument("--layers", type=int, default=len(LAYERS))
     a = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from cnncc.backends.offload import _problem, solve_layer
-    from cnncc.backends.offload.model import accel_from_params
+    from cnncc.backends.offload.backend import _accel
+    from cnncc.backends.offload.layers import problems
+    from cnncc.backends.offload.solve import solve_layer
     from cnncc.driver import load_model
     from cnncc.target import load_target
 
     target = load_target(a.target)
-    acc = accel_from_params(dict(target.params))
+    acc = _accel(target)
     print(f"target {a.target}: {acc.onchip_bytes} B on chip, {acc.macs_per_cycle} MAC/cycle, "
           f"{float(acc.dma_bytes_per_cycle)} B/cycle DMA, {acc.overlap}")
     print("| layer | MACs | cnncc cycles | cnncc solve s | ZigZag cycles | ZigZag s | ZigZag / cnncc | "
@@ -136,8 +137,10 @@ def main(argv=None) -> int:
             conv_onnx(path, c, k, hw, f, s)
             graph = load_model(path)
             layer = graph.layers[0]
-            p = _problem(graph, layer, target)
-            r = solve_layer(p, acc, name)
+            p = problems(graph, layer, acc, target.name)[0]
+            t0 = time.process_time()
+            solved = solve_layer(p, acc, name)
+            r = dict(solved.fields, cycles=float(solved.sim.cycles), solve_time_s=time.process_time() - t0)
             zl, zt = zigzag(path, acc, tmp)
             ratios.append(zl / r["cycles"])
             st = r["strategy"]
