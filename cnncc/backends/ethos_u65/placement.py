@@ -50,7 +50,8 @@ def storage_roots(graph: Graph, lowered: list[Lowered]) -> dict[str, str]:
     for layer, lw in zip(graph.layers, lowered):
         if lw.kind == FUSED:
             fwd[layer.inputs[0]] = layer.outputs[0]
-        elif layer.kind == "Concat" or (layer.kind == "Pad" and lw.kind == MEMCOPY and any(getattr(layer.op, "pads", ()))):
+        elif layer.kind == "Concat" or (layer.kind == "Pad" and lw.kind == MEMCOPY
+                                        and any(getattr(layer.op, "pads", ()))):
             for i, t in enumerate(layer.inputs[:1] if layer.kind == "Pad" else layer.inputs):
                 if written_in_place(graph, layer, i, kinds):
                     fwd[t] = layer.outputs[0]
