@@ -88,3 +88,36 @@ def test_bank_conflicts_inside_skipped_loops_are_counted():
                                                                    sim.MAX_STEPS)[1]
         total += extra
     assert total > 0
+
+
+@settings(max_examples=10, deadline=None)
+@given(cl=layers, m=st.sampled_from(["cnncc-ic4", "conv-wp", "im2col-op"]), bank=st.sampled_from([256, 1024]),
+       seed=st.integers(0, 99))
+def test_read_pointer_shift_equals_scalar_simulation_of_the_moved_launch(cl, m, bank, seed):
+    """``ReadShift``: a launch timed once, then its read pointers moved by random word offsets (so the streams
+    cross bank boundaries elsewhere): the derived bank-conflict cycles equal simulating the moved launch."""
+    try:
+        plan = P.make_plan(m, cl, 524288, bank)
+    except NotApplicable:
+        return
+    mem = plan.image.materialise()
+    rng = np.random.default_rng(seed)
+    b = plan.batches[int(rng.integers(len(plan.batches)))]
+    k, lc = plan.kernels[b.kernel], b.launches[0]
+    log: list = []
+    try:
+        counts, extra = fasttime.time_launch(k, mem, lc.rptr, lc.wptr, plan.image.bank_words, sim.MAX_STEPS, log)
+    except fasttime.Unsupported:
+        return
+    rs = fasttime.ReadShift(k, log, extra, 4 * mem.shape[0], plan.image.bank_words)
+    checked = 0
+    for _ in range(4):
+        shift = tuple(int(x) for x in 4 * rng.integers(-bank // 4, bank // 4, 4))
+        moved = tuple(p + s for p, s in zip(lc.rptr, shift))
+        e = rs.extra(shift)
+        if e is None:
+            continue
+        c2, cyc, _, idle = run_one(k, mem.copy(), moved, lc.wptr, plan.image.bank_words, sim.MAX_STEPS)
+        assert counts == c2 and int(np.dot(counts, k.latency)) + e == cyc and 16 * e == idle
+        checked += 1
+    assert rs.extra((0,) * 4) == extra

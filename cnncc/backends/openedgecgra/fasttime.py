@@ -367,9 +367,12 @@ def _bank_extra(d: _Decoded, pc: int, v: tuple, dims: tuple, bw: int) -> int:
     return int(np.maximum(0, worst + 1 - lat).sum())
 
 
-def time_launch(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps: int) -> tuple[list[int], int]:
+def time_launch(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps: int,
+                log_out: list | None = None) -> tuple[list[int], int]:
     """(executed count per program index, extra cycles of bank conflicts) of one launch; raises ``SimError`` like
-    the simulator and ``Unsupported`` where the engine cannot follow the launch exactly. ``mem`` is only read."""
+    the simulator and ``Unsupported`` where the engine cannot follow the launch exactly. ``mem`` is only read.
+    ``log_out`` receives the launch's events (every executed instruction once: single or affine block), for
+    ``shifted_extra``."""
     from cnncc.backends.openedgecgra.sim import POISON, SimError
 
     d = _decoded(kernel)
@@ -498,7 +501,58 @@ def time_launch(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps:
                 else:
                     del tk[:-2]
         pc = target if target is not None else pc + 1
+    if log_out is not None:
+        log_out[:] = log
     return counts, E
+
+
+class ReadShift:
+    """Bank-conflict cycles of launches that differ from one timed launch only in where their read pointers
+    start. Exact: read pointers only move by their LWD immediates and feed nothing but LWD addresses (a value
+    loaded through them that reaches timing makes the engine refuse the launch), so a launch whose pointers
+    start ``shift[c]`` bytes away (column c) executes the same instructions, every LWD address moved by its
+    column's shift; only the bank conflicts of the instructions with an LWD change."""
+
+    def __init__(self, kernel, log: list, E: int, lim: int, bank_words: int):
+        d = _decoded(kernel)
+        self.d, self.lim, self.bw = d, lim, bank_words
+        self.events = []          # (pc, values, dims, [(slot, column) of its LWDs], n memory ops)
+        for pc, v, dims, _n, _u in log:
+            mem = d.steps[pc][2]
+            if not d.steps[pc][4]:
+                continue
+            o = d.mem_off[pc]
+            lwd = [(o + j, m[1]) for j, m in enumerate(mem) if m[2] == "LWD"]
+            if lwd:
+                self.events.append((pc, v, dims, lwd, len(mem)))
+        old = self._extra((0,) * COLS)
+        assert old is not None
+        self.rest = E - old
+
+    def extra(self, shift: tuple) -> int | None:
+        """Extra cycles of the moved launch; None where a moved address is misaligned or leaves the memory."""
+        e = self._extra(shift)
+        return None if e is None else self.rest + e
+
+    def _extra(self, shift: tuple) -> int | None:
+        d, lim, bw = self.d, self.lim, self.bw
+        if any(x & 3 for x in shift):
+            return None
+        E = 0
+        for pc, v, dims, lwd, n in self.events:
+            w = list(v)
+            for s, c in lwd:
+                w[s] += shift[c]
+                lo, hi, _ = _box(w[s], dims, s)
+                if lo < 0 or hi > lim - 4:
+                    return None
+            if dims:
+                E += _bank_extra(d, pc, tuple(w), dims, bw)
+            elif n > 1:
+                o = d.mem_off[pc]
+                banks = [(w[o + j] >> 2) // bw for j in range(n)]
+                E += max(0, max(banks.count(x) for x in set(banks)) + 1 - d.lat[pc])
+        return E
 
 
 def _try_skip(d: _Decoded, b: int, h: int, log: list, tk: list, S: list, counts: list, lim: int, bw: int,

@@ -114,8 +114,6 @@ def _tap_index(p, c: int, i: int) -> int:
 def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.Stats]:
     """(plan summary, predicted counters) of the cnncc-ic4 plan of ``cl``, equal to building and predicting it.
     Raises NotApplicable where ``make_plan`` does, :class:`Fallback` where the closed form does not apply."""
-    from cnncc.backends.openedgecgra import plan as P
-
     p, G = cl.prob, cl.groups
     img = MemImage(sram_bytes, bank_bytes)
     host = HostWork()
@@ -129,7 +127,6 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
     jump = 4 * (p.SY * p.IX - p.SX * p.OX)
     need(fits(jump), "row jump exceeds imm13")
     bw = 4 * img.bank_words
-    t16 = 0
     segs: list = []              # (template key, rows of variable immediates) in launch order
     classes: dict = {}                                   # timing class -> [count, (group, chunk, k0)]
     reps: dict = {}                                      # template key -> (group, chunk, k0)
@@ -163,7 +160,7 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
                         row.append(gr.bi[ks][np.array(mask, bool)])
                     _push(segs, key, np.concatenate(row)[None, :])
                     reps.setdefault(key, (g, j, k0))
-                    _count(classes, (key, d, _canon((t16,) + rtok + gr.otok[k0 // 4])), 1, (g, j, k0, rptr))
+                    _count(classes, (key, d, rtok, gr.otok[k0 // 4]), 1, (g, j, k0, rptr))
             else:
                 if n4:
                     key = (lens, False, 4, ())
@@ -173,14 +170,14 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
                     _push(segs, key, rows)
                     reps.setdefault(key, (g, j, 0))
                     for ot, (cnt, gi) in gr.ocount.items():
-                        _count(classes, (key, d, _canon((t16,) + rtok + ot)), cnt, (g, j, 4 * gi, rptr))
+                        _count(classes, (key, d, rtok, ot), cnt, (g, j, 4 * gi, rptr))
                 if K4 < p.K:
                     nk = p.K - K4
                     key = (lens, False, nk, ())
                     ks = slice(K4, p.K)
                     _push(segs, key, np.concatenate([Wj[ks].ravel(), gr.hi[ks], gr.lo[ks], darr])[None, :])
                     reps.setdefault(key, (g, j, K4))
-                    _count(classes, (key, d, _canon((t16,) + rtok + gr.otok[-1])), 1, (g, j, K4, rptr))
+                    _count(classes, (key, d, rtok, gr.otok[-1]), 1, (g, j, K4, rptr))
             for c in range(isa.COLS):
                 pos[c] += lens[c]
     segs = [(key, parts[0] if len(parts) == 1 else np.concatenate(parts)) for key, parts in segs]
@@ -197,24 +194,74 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
     host.launches = L
     _context(host, segs, n_of)
     kernel_words = _kernel_words(segs, n_of)
-    # timing: one launch per class
-    scope = (cl.prob, cl.groups, cl.pads, ic4.NAME, img.bank_words, img.n_banks)
-    mem = None
-    items = []
-    for cls, (n, (g, j, k0, rptr)) in classes.items():
-        st = _CLASS_CACHE.get((scope, cls))
-        if st is None:
-            key = cls[0]
-            k = kernels[key] if reps[key] == (g, j, k0) else _kernel(cl, groups[g], j, k0)
-            if mem is None:
-                mem = img.materialise()
-            st = sim.timed(k, mem, sim.Launch(rptr), img.bank_words)
-            if len(_CLASS_CACHE) >= 100_000:
-                _CLASS_CACHE.clear()
-            _CLASS_CACHE[(scope, cls)] = st
-        items.append((st, n))
-    stats = P._scaled_sum(items, L)
+    stats = _timing(cl, img, classes, kernels, reps, groups, L)
     return Summary(ic4.NAME, range(L), host, img, kernel_words, cl), stats
+
+
+def _timing(cl: ConvLayer, img: MemImage, classes: dict, kernels: dict, reps: dict, groups: list,
+            L: int) -> sim.Stats:
+    """Counters of all launches from the timing classes (template key, chunk deltas, input-pointer bank tokens,
+    output-plane bank tokens) -> [launches, (group, chunk, k0, read pointers)].
+
+    Classes of one template key, deltas and output tokens differ only in where the read pointers start (the
+    kernels' other immediates are weights and biases, which never reach timing): one of them is timed with
+    its event log and the others' bank-conflict cycles follow by moving its LWD addresses
+    (``fasttime.ReadShift``, exact). 3×3 layers whose column runs straddle a bank boundary have one class
+    per chunk; this times one launch per (key, deltas, output tokens) instead. Where the engine cannot follow
+    a launch (``fasttime.Unsupported``) or a moved address would leave the memory, the class is timed itself."""
+    from cnncc.backends.openedgecgra import fasttime
+    from cnncc.backends.openedgecgra import plan as P
+
+    scope = (cl.prob, cl.groups, cl.pads, ic4.NAME, img.bank_words, img.n_banks)
+    memv: list = []
+
+    def mem() -> np.ndarray:
+        if not memv:
+            memv.append(img.materialise())
+        return memv[0]
+
+    def kernel_of(key: tuple, rep: tuple):
+        g, j, k0, _ = rep
+        return kernels[key] if reps[key] == (g, j, k0) else _kernel(cl, groups[g], j, k0)
+
+    def store(ck: tuple, hit: tuple) -> None:
+        if len(_CLASS_CACHE) >= 100_000:
+            _CLASS_CACHE.clear()
+        _CLASS_CACHE[ck] = hit
+
+    fams: dict = {}
+    for (key, d, rtok, otok), (n, rep) in classes.items():
+        fams.setdefault((key, d, otok), []).append((_canon((0,) + rtok + otok), n, rep))
+    items = []
+    for (key, d, _), members in fams.items():
+        missing = [m for m in members if (scope, key, d, m[0]) not in _CLASS_CACHE]
+        if missing:
+            ck0, _, rep0 = missing[0]
+            k = kernel_of(key, rep0)
+            log: list = []
+            try:
+                c0, e0 = fasttime.time_launch(k, mem(), rep0[3], sim.Launch(rep0[3]).wptr, img.bank_words,
+                                              sim.MAX_STEPS, log)
+                counts0 = np.array(c0, np.int64)
+            except fasttime.Unsupported:
+                log = []
+            if not log:
+                for ck, _, rep in missing:
+                    store((scope, key, d, ck), sim.timed_counts(kernel_of(key, rep), mem(), sim.Launch(rep[3]),
+                                                                img.bank_words))
+            else:
+                store((scope, key, d, ck0), (counts0, int(e0)))
+                rs = fasttime.ReadShift(k, log, int(e0), 4 * mem().shape[0], img.bank_words) if missing[1:] else None
+                for ck, _, rep in missing[1:]:
+                    assert rs is not None
+                    e = rs.extra(tuple(a - b for a, b in zip(rep[3], rep0[3])))
+                    hit = (counts0, e) if e is not None else \
+                        sim.timed_counts(kernel_of(key, rep), mem(), sim.Launch(rep[3]), img.bank_words)
+                    store((scope, key, d, ck), hit)
+        for ck, n, _ in members:
+            counts, e = _CLASS_CACHE[(scope, key, d, ck)]
+            items.append((sim.counts_stats(kernels[key], counts, e), n))
+    return P._scaled_sum(items, L)
 
 
 def _push(segs: list, key: tuple, rows: np.ndarray) -> None:
@@ -232,17 +279,18 @@ def _count(classes: dict, cls: tuple, n: int, rep: tuple) -> None:
         hit[0] += n
 
 
-def _kernel(cl: ConvLayer, gr: _Group, j: int, k0: int):
+def _kernel(cl: ConvLayer, gr: _Group, j: int, k0: int, out_planes: list[int] | None = None):
     """The real kernel of chunk j, output channels k0.. of one group (as ``ic4.plan`` builds it), with the
-    (step, pe) of its weight and bias immediates in ``data_imms``."""
+    (step, pe) of its weight and bias immediates in ``data_imms``; ``out_planes`` (byte addresses, as many as
+    channels) replaces the output-plane addresses (a timing-only kernel, see ``_timing``)."""
     p = cl.prob
     run = gr.chunks[j]
     pos = [sum(len(gr.chunks[i][c]) for i in range(j)) for c in range(isa.COLS)]
     ks = list(range(k0, min(p.K, k0 + 4)))
     w = [[[gr.Wf[k, _tap_index(p, c, pos[c] + t)] for t in range(len(run[c]))] for c in range(isa.COLS)]
          for k in ks]
-    k = ic4.build_kernel(p, run, w, None if gr.bias is None else gr.bias[ks], j == 0, [gr.out[kk] for kk in ks],
-                         f"rep.c{j}.k{k0}")
+    outs = [gr.out[kk] for kk in ks] if out_planes is None else out_planes
+    k = ic4.build_kernel(p, run, w, None if gr.bias is None else gr.bias[ks], j == 0, outs, f"rep.c{j}.k{k0}")
     data = set()
     for t, step in enumerate(k.program):
         for pe, ins in enumerate(step):
