@@ -315,17 +315,3 @@ def load_target(name_or_path: str, overrides: Mapping[str, Any] | list[tuple[str
                   source=f"<shipped>/{path.name}" if is_shipped else str(path),
                   overrides=tuple((k, _typed(k, v, None) if not isinstance(v, str) else v) for k, v in ov),
                   spec=spec)
-
-
-def check_keys(params: Mapping[str, Any], allowed: Mapping[str, type | tuple], where: str = "params") -> None:
-    """Helper for backends: reject unknown keys and wrong types in ``params``."""
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise TargetError(f"unknown target key(s) in [{where}]: {', '.join(sorted(unknown))}; "
-                          f"allowed: {', '.join(sorted(allowed))}")
-    for k, v in params.items():
-        want = allowed[k]
-        if want is float and isinstance(v, int) and not isinstance(v, bool):
-            continue
-        if not isinstance(v, want) or (want is int and isinstance(v, bool)):
-            raise TargetError(f"target key {where}.{k} must be {getattr(want, '__name__', want)}, got {v!r}")
