@@ -88,7 +88,7 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
     by_out.update({x.name: x.name for x in graph.layers})
     names = sorted(by_out, key=len, reverse=True)
     for vname, cyc in v["per"].items():
-        key = vname if vname in by_out else next((n for n in names if vname.startswith(n + "_")), None)
+        key = vname if vname in by_out else next((n for n in names if vname.startswith((n + "_", n + "/"))), None)
         owner = by_out[key] if key is not None else vname
         if key is not None and vname[len(key):].startswith("_softmax_"):
             # Vela's Softmax lowering names its ops "<IFM name>_softmax_<k>": they belong to the Softmax layer

@@ -43,6 +43,15 @@ def arch_of(target: Target) -> U65Config:
     return from_spec(spec, target.name)
 
 
+def ceilings(arch: U65Config) -> dict[str, float]:
+    """Compute ceilings below the MAC peak (MAC/cycle), from the model's per-block rules (cycles.py): an OFM block
+    of one micro-block in W×H cannot hide the weight feed (4 cycles of MACs per ``weight_feed_cycles`` · depth/8),
+    and a depthwise conv accumulates no IFM depth (one eighth of the array's MACs per micro-block step)."""
+    wb = arch.weight_feed_cycles * arch.ublock[2] / 8
+    peak = float(arch.peak_macs_per_cycle)
+    return {"weight feed (1 micro-block)": round(peak * min(1.0, 4 / wb), 3), "depthwise": round(peak / 8, 3)}
+
+
 def cpu_cycles(graph: Graph, layer: Layer, arch: U65Config) -> int:
     """Host-CPU cost of a layer in NPU core cycles (see module doc)."""
     elems = sum(math.prod(graph.type_of(o).shape) for o in layer.outputs)
@@ -120,10 +129,12 @@ class EthosU65Backend(Backend):
                  "npu_cycles": sum(int(x.extras["npu_cycles"]) for x in layers),
                  "sram_access_cycles": sum(int(x.extras["sram_access_cycles"]) for x in layers),
                  "dram_access_cycles": sum(int(x.extras["dram_access_cycles"]) for x in layers)}
+        bws = FrozenMap({"sram": arch.sram.bytes_per_cycle, arch.offchip.name: arch.offchip.bytes_per_cycle})
+        roof = FrozenMap({"peak_macs_per_cycle": float(arch.peak_macs_per_cycle), "bandwidths_bytes_per_cycle": bws,
+                          "ceilings_macs_per_cycle": FrozenMap(ceilings(arch))})
         return NetworkResult(
             layers=tuple(layers), clock_hz=float(arch.clock_hz), peak_macs_per_cycle=float(arch.peak_macs_per_cycle),
-            bandwidths_bytes_per_cycle=FrozenMap({"sram": arch.sram.bytes_per_cycle,
-                                                  arch.offchip.name: arch.offchip.bytes_per_cycle}),
+            bandwidths_bytes_per_cycle=bws, sections=FrozenMap({"roofline": roof}),
             columns=COLUMNS, title=f"{target.name} ({arch.system}, {arch.memory_mode})", notes=tuple(notes),
             memory=mem, totals_extra=FrozenMap(extra))
 

@@ -19,6 +19,7 @@ FREE = "free"        # no NPU work (reshape/view); costs 0
 CPU = "cpu"          # runs on the host CPU
 TRANSPOSE = "transpose"
 MEMCOPY = "memcopy"  # Concat/Slice/Split/Pad: NPU memory copies (datamove.py)
+CHAIN = "chain"      # written by the exporter as a chain of NPU operators (composite.py)
 MEAN = "mean"        # ReduceMean over H and W as Vela lowers it (mean.py)
 SOFTMAX = "softmax"  # an int8 Softmax as Vela lowers it (softmax.py)
 FUSED = "fused"      # a standalone activation Vela fuses into the NPU op producing its input; costs 0 itself
@@ -134,6 +135,11 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
         # itself is costed as a plain pass (int8 Sigmoid/Tanh/HardSwish/LeakyRelu become a 256-entry LUT)
         ifm = hwc(graph.type_of(layer.inputs[0]).shape)
         return Lowered(POOL, ifm=ifm, ofm=out, lut=act_kind(op) == "lut")
+    from cnncc.backends.ethos_u65.composite import lowers_to_chain
+
+    if lowers_to_chain(graph, layer):
+        ifm = hwc(graph.type_of(layer.inputs[0]).shape)
+        return Lowered(CHAIN, ifm=ifm, ofm=out)
     if isinstance(op, O.Softmax):
         shape = graph.type_of(layer.inputs[0]).shape
         axis = op.axis % len(shape)

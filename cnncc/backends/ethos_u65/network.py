@@ -15,6 +15,7 @@ from cnncc.backends.ethos_u65.cascade import Cascade, ChainOp, find_cascades
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.cycles import npu_cycles
 from cnncc.backends.ethos_u65.lower import (
+    CHAIN,
     CPU,
     FREE,
     FUSED,
@@ -335,6 +336,11 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
         elif lw.kind == SOFTMAX:
             cost = cost_softmax(lw, arch, *mems, fmts)
             slack = 0
+        elif lw.kind == CHAIN:
+            from cnncc.backends.ethos_u65.composite import chain_ops
+
+            cost = _sum_costs([cost_npu_op(op, arch)[0] for op in chain_ops(graph, layer, arch, *mems, fmts)])
+            slack = cost.cycles
         elif lw.kind == MEAN:
             ctx = Context(npu_index, prev_npu, slack, staging_limit, prev_free,
                           forced=forced[idx] if forced else None)
@@ -423,6 +429,11 @@ def isolated_cycles(graph: Graph, layer: Layer, arch: U65Config, cpu_cost) -> fl
         return float(cost_transpose(lw, arch, SRAM, SRAM).cycles)
     if lw.kind == SOFTMAX:
         return float(cost_softmax(lw, arch, SRAM, SRAM, ("NHWC", "NHWC")).cycles)
+    if lw.kind == CHAIN:
+        from cnncc.backends.ethos_u65.composite import chain_ops
+
+        return float(sum(cost_npu_op(op, arch)[0].cycles
+                         for op in chain_ops(graph, layer, arch, SRAM, SRAM, ("NHCWB16", "NHCWB16"))))
     if lw.kind == MEAN:
         return float(cost_mean(lw, arch, SRAM, SRAM, ("NHCWB16", "NHCWB16"))[0].cycles)
     if lw.kind == MEMCOPY:
