@@ -507,51 +507,58 @@ def time_launch(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps:
 
 
 class ReadShift:
-    """Bank-conflict cycles of launches that differ from one timed launch only in where their read pointers
-    start. Exact: read pointers only move by their LWD immediates and feed nothing but LWD addresses (a value
-    loaded through them that reaches timing makes the engine refuse the launch), so a launch whose pointers
-    start ``shift[c]`` bytes away (column c) executes the same instructions, every LWD address moved by its
-    column's shift; only the bank conflicts of the instructions with an LWD change."""
+    """Bank-conflict cycles of launches that differ from one timed launch only in where their memory streams
+    start. Read pointers only move by their LWD immediates and feed nothing but LWD addresses (a value loaded
+    through them that reaches timing makes the engine refuse the launch), so a launch whose pointers start
+    ``shift[c]`` bytes away (column c) executes the same instructions with every LWD address of column c moved
+    by ``shift[c]``; only bank conflicts change, and they are re-counted exactly over the logged events (singles
+    and affine blocks). ``pe_shift`` (optional, per PE) moves the other memory accesses of a PE the same way:
+    the caller asserts that the kernels of the moved launch differ only in immediates that add a constant to
+    those addresses (``ic4cost``: the output-plane base immediates, checked in its tests against timing)."""
 
     def __init__(self, kernel, log: list, E: int, lim: int, bank_words: int):
         d = _decoded(kernel)
-        self.d, self.lim, self.bw = d, lim, bank_words
-        self.events = []          # (pc, values, dims, [(slot, column) of its LWDs], n memory ops)
+        self.d, self.lim, self.bw, self.E = d, lim, bank_words, E
+        self.events = []          # (pc, values, dims, [(slot, column, pe, is LWD)], n memory ops, extra now)
         for pc, v, dims, _n, _u in log:
-            mem = d.steps[pc][2]
-            if not d.steps[pc][4]:
+            if not d.steps[pc][4] or not d.steps[pc][2]:
                 continue
             o = d.mem_off[pc]
-            lwd = [(o + j, m[1]) for j, m in enumerate(mem) if m[2] == "LWD"]
-            if lwd:
-                self.events.append((pc, v, dims, lwd, len(mem)))
-        old = self._extra((0,) * COLS)
-        assert old is not None
-        self.rest = E - old
+            slots = [(o + j, m[1], m[0], m[2] == "LWD") for j, m in enumerate(d.steps[pc][2])]
+            self.events.append((pc, v, dims, slots, len(slots), self._one(pc, v, dims, len(slots))))
 
-    def extra(self, shift: tuple) -> int | None:
-        """Extra cycles of the moved launch; None where a moved address is misaligned or leaves the memory."""
-        e = self._extra(shift)
-        return None if e is None else self.rest + e
+    def _one(self, pc: int, w: tuple, dims: tuple, n: int) -> int:
+        if dims:
+            return _bank_extra(self.d, pc, w, dims, self.bw)
+        if n < 2:
+            return 0
+        o = self.d.mem_off[pc]
+        banks = [(w[o + j] >> 2) // self.bw for j in range(n)]
+        return max(0, max(banks.count(x) for x in set(banks)) + 1 - self.d.lat[pc])
 
-    def _extra(self, shift: tuple) -> int | None:
-        d, lim, bw = self.d, self.lim, self.bw
-        if any(x & 3 for x in shift):
+    def extra(self, shift: tuple, pe_shift: tuple | None = None) -> int | None:
+        """Extra cycles of the moved launch; None where a moved address is misaligned or leaves the memory, or
+        where moved stores could meet each other or a tracked word (time that launch instead)."""
+        d, lim = self.d, self.lim
+        if any(x & 3 for x in shift) or (pe_shift is not None and (any(x & 3 for x in pe_shift)
+                                                                     or (d.words and any(pe_shift)))):
             return None
-        E = 0
-        for pc, v, dims, lwd, n in self.events:
+        E = self.E
+        for pc, v, dims, slots, n, old in self.events:
+            moves = [(s, shift[c] if lwd else 0 if pe_shift is None else pe_shift[pe]) for s, c, pe, lwd in slots]
+            if not any(x for _, x in moves):
+                continue
+            if d.steps[pc][5]:
+                st = {x for (_, x), m in zip(moves, d.steps[pc][2]) if m[2] in isa.STORE_OPS}
+                if len(st) > 1:
+                    return None
             w = list(v)
-            for s, c in lwd:
-                w[s] += shift[c]
+            for s, x in moves:
+                w[s] += x
                 lo, hi, _ = _box(w[s], dims, s)
                 if lo < 0 or hi > lim - 4:
                     return None
-            if dims:
-                E += _bank_extra(d, pc, tuple(w), dims, bw)
-            elif n > 1:
-                o = d.mem_off[pc]
-                banks = [(w[o + j] >> 2) // bw for j in range(n)]
-                E += max(0, max(banks.count(x) for x in set(banks)) + 1 - d.lat[pc])
+            E += self._one(pc, tuple(w), dims, n) - old
         return E
 
 

@@ -203,11 +203,13 @@ def _timing(cl: ConvLayer, img: MemImage, classes: dict, kernels: dict, reps: di
     """Counters of all launches from the timing classes (template key, chunk deltas, input-pointer bank tokens,
     output-plane bank tokens) -> [launches, (group, chunk, k0, read pointers)].
 
-    Classes of one template key, deltas and output tokens differ only in where the read pointers start (the
-    kernels' other immediates are weights and biases, which never reach timing): one of them is timed with
-    its event log and the others' bank-conflict cycles follow by moving its LWD addresses
-    (``fasttime.ReadShift``, exact). 3×3 layers whose column runs straddle a bank boundary have one class
-    per chunk; this times one launch per (key, deltas, output tokens) instead. Where the engine cannot follow
+    Classes of one template key and deltas differ only in where the read pointers start and in the output-plane
+    base immediates (the kernels' other immediates are weights and biases, which never reach timing; the
+    output-address register of diagonal PE r is its plane's address plus 4 per pixel, and the address is all
+    it feeds): one of them is timed with its event log and the others' bank-conflict cycles follow by moving
+    its LWD addresses per column and its output accesses per PE (``fasttime.ReadShift``, exact). Layers whose
+    column runs or output planes straddle a bank boundary have one class per chunk or output group; this
+    times one launch per (key, deltas) instead. Where the engine cannot follow
     a launch (``fasttime.Unsupported``) or a moved address would leave the memory, the class is timed itself."""
     from cnncc.backends.openedgecgra import fasttime
     from cnncc.backends.openedgecgra import plan as P
@@ -229,14 +231,19 @@ def _timing(cl: ConvLayer, img: MemImage, classes: dict, kernels: dict, reps: di
             _CLASS_CACHE.clear()
         _CLASS_CACHE[ck] = hit
 
+    def planes(key: tuple, rep: tuple) -> list[int]:
+        return groups[rep[0]].out[rep[2]:rep[2] + key[2]]
+
     fams: dict = {}
     for (key, d, rtok, otok), (n, rep) in classes.items():
-        fams.setdefault((key, d, otok), []).append((_canon((0,) + rtok + otok), n, rep))
+        fams.setdefault((key, d), []).append((_canon((0,) + rtok + otok), n, rep))
     items = []
-    for (key, d, _), members in fams.items():
+    for (key, d), members in fams.items():
         missing = [m for m in members if (scope, key, d, m[0]) not in _CLASS_CACHE]
         if missing:
+            missing.sort(key=lambda m: m[2][:3] != reps[key])        # the template's own launch first
             ck0, _, rep0 = missing[0]
+            out0 = planes(key, rep0)
             k = kernel_of(key, rep0)
             log: list = []
             try:
@@ -254,7 +261,10 @@ def _timing(cl: ConvLayer, img: MemImage, classes: dict, kernels: dict, reps: di
                 rs = fasttime.ReadShift(k, log, int(e0), 4 * mem().shape[0], img.bank_words) if missing[1:] else None
                 for ck, _, rep in missing[1:]:
                     assert rs is not None
-                    e = rs.extra(tuple(a - b for a, b in zip(rep[3], rep0[3])))
+                    osh = [0] * isa.N_PE
+                    for r, (a, b) in enumerate(zip(planes(key, rep), out0)):
+                        osh[r * isa.COLS + r] = a - b
+                    e = rs.extra(tuple(a - b for a, b in zip(rep[3], rep0[3])), tuple(osh))
                     hit = (counts0, e) if e is not None else \
                         sim.timed_counts(kernel_of(key, rep), mem(), sim.Launch(rep[3]), img.bank_words)
                     store((scope, key, d, ck), hit)
