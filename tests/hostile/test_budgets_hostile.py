@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hostile_util import assert_manners, conv_net, run_inproc, tree, write
+from hostile_util import assert_manners, conv_net, run_inproc, run_subprocess, tree, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from toml_gen import document, value, values
@@ -74,7 +74,7 @@ def test_folder_fifo_and_device_as_the_file(tmp_path):
     os.mkfifo(fifo)
     for path, pattern in ((tmp_path, "is a directory"), (fifo, "not a regular file"),
                           ("/dev/zero", "not a regular file")):
-        res = run_inproc(["check", path])
+        res = run_subprocess(["check", path])   # bounded by the subprocess timeout, should it ever block
         assert_manners(res, 2, str(path))
         assert pattern in res.err
 
