@@ -11,7 +11,7 @@ import numpy as np
 
 from cnncc.errors import IRVerifyError
 from cnncc.ir import ops as O
-from cnncc.ir.loopnest import CONV, CONVT, DEPTHWISE, FC, MATMUL, POOL, LoopNest, intensities
+from cnncc.ir.loopnest import LoopNest, intensities
 from cnncc.ir.types import DTYPE_BYTES, MAX_ELEMENTS, QUANT_RANGES, QuantParams, TensorType, tensor_type
 
 
@@ -202,44 +202,10 @@ class Graph:
         return sum(int(self.weights[t].size) for t in self.weight_inputs(layer))
 
     def loop_nest(self, layer: Layer) -> LoopNest | None:
-        """The (K, C, OY, OX, FY, FX, groups) loop nest, or None for layers without one."""
-        op = layer.op
-        if isinstance(op, O.Conv):
-            _, c, iy, ix = self.type_of(layer.inputs[0]).shape
-            _, k, oy, ox = self.type_of(layer.outputs[0]).shape
-            kind = DEPTHWISE if op.groups > 1 and op.groups == c else CONV
-            return LoopNest(kind, k, c, oy, ox, op.kernel[0], op.kernel[1], op.groups, iy, ix,
-                            op.strides[0], op.strides[1], op.dilations[0], op.dilations[1], op.pads)
-        if isinstance(op, O.ConvTranspose):
-            _, c, iy, ix = self.type_of(layer.inputs[0]).shape
-            k = self.type_of(layer.outputs[0]).shape[1]
-            return LoopNest(CONVT, k, c, iy, ix, op.kernel[0], op.kernel[1], op.groups, iy, ix,
-                            op.strides[0], op.strides[1], op.dilations[0], op.dilations[1], op.pads)
-        if isinstance(op, O._Pool):
-            _, c, iy, ix = self.type_of(layer.inputs[0]).shape
-            _, _, oy, ox = self.type_of(layer.outputs[0]).shape
-            return LoopNest(POOL, c, c, oy, ox, op.kernel[0], op.kernel[1], c, iy, ix,
-                            op.strides[0], op.strides[1], op.dilations[0], op.dilations[1], op.pads)
-        if isinstance(op, (O.GlobalAveragePool, O.GlobalMaxPool)):
-            _, c, iy, ix = self.type_of(layer.inputs[0]).shape
-            return LoopNest(POOL, c, c, 1, 1, iy, ix, c, iy, ix, 1, 1)
-        if isinstance(op, O.Gemm):
-            a = self.type_of(layer.inputs[0]).shape
-            m, red = a[::-1] if op.trans_a else a
-            n = self.type_of(layer.outputs[0]).shape[1]
-            return LoopNest(FC, n, red, 1, m, IY=1, IX=m)
-        if isinstance(op, O.MatMul):
-            a, b = self.type_of(layer.inputs[0]).shape, self.type_of(layer.inputs[1]).shape
-            a2 = a if len(a) > 1 else (1,) + a
-            b2 = b if len(b) > 1 else b + (1,)
-            red = a2[-1]
-            batch = int(np.prod(self.type_of(layer.outputs[0]).shape[:-2] or (1,)))
-            if self.is_weight(layer.inputs[0]) and not self.is_weight(layer.inputs[1]):
-                k, pos = a2[-2], b2[-1] * batch       # W[K,R] · X[R,P]
-            else:
-                k, pos = b2[-1], a2[-2] * batch       # X[P,R] · W[R,K]
-            return LoopNest(MATMUL, k, red, 1, pos, IY=1, IX=pos)
-        return None
+        """The (K, C, OY, OX, FY, FX, groups) loop nest, or None for layers without one (the op record says:
+        :meth:`cnncc.ir.ops.Op.loop_nest`)."""
+        return layer.op.loop_nest([self.type_of(t) for t in layer.inputs], [self.type_of(t) for t in layer.outputs],
+                                  tuple(self.is_weight(t) for t in layer.inputs))
 
     def macs(self, layer: Layer) -> int:
         nest = self.loop_nest(layer)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from cnncc.errors import InvalidModelError
+from cnncc.ir.loopnest import CONV, CONVT, DEPTHWISE, FC, MATMUL, POOL, LoopNest
 from cnncc.ir.types import TensorType
 
 OPS: dict[str, type[Op]] = {}
@@ -34,6 +35,14 @@ class Op:
 
     def infer(self, ins: list[TensorType]) -> list[TensorType]:
         raise NotImplementedError(f"{type(self).__name__}.infer")  # every registered op overrides it
+
+    def loop_nest(self, ins: list[TensorType], outs: list[TensorType], is_weight: tuple[bool, ...]
+                  ) -> LoopNest | None:
+        """The op's (K, C, OY, OX, FY, FX, groups) loop nest from its input and output types (``is_weight``:
+        which inputs are weights), or None for ops without one. The one place that says what an op computes as
+        loops: MACs, intensities, tiling, the cost models and the z3 scheduler all read it."""
+        del ins, outs, is_weight
+        return None
 
     def attrs(self) -> dict:
         """Attributes as a plain dict (field name -> value), in declaration order."""
@@ -146,6 +155,13 @@ class Conv(Op):
             _fail(f"Conv output would be empty ({oy}x{ox}) for input {h}x{wd}")
         return [x.with_shape((n, k, oy, ox))]
 
+    def loop_nest(self, ins, outs, is_weight):
+        _, c, iy, ix = ins[0].shape
+        _, k, oy, ox = outs[0].shape
+        kind = DEPTHWISE if self.groups > 1 and self.groups == c else CONV
+        return LoopNest(kind, k, c, oy, ox, self.kernel[0], self.kernel[1], self.groups, iy, ix,
+                        self.strides[0], self.strides[1], self.dilations[0], self.dilations[1], self.pads)
+
 
 @register
 @dataclass(frozen=True)
@@ -175,6 +191,12 @@ class ConvTranspose(Op):
             _fail(f"ConvTranspose output would be empty ({oy}x{ox})")
         return [x.with_shape((n, k, oy, ox))]
 
+    def loop_nest(self, ins, outs, is_weight):
+        _, c, iy, ix = ins[0].shape
+        k = outs[0].shape[1]
+        return LoopNest(CONVT, k, c, iy, ix, self.kernel[0], self.kernel[1], self.groups, iy, ix,
+                        self.strides[0], self.strides[1], self.dilations[0], self.dilations[1], self.pads)
+
 
 @register
 @dataclass(frozen=True)
@@ -197,6 +219,12 @@ class Gemm(Op):
         if ka != kb:
             _fail(f"Gemm inner dimensions differ: {a.shape} vs {b.shape}")
         return [a.with_shape((m, n))]
+
+    def loop_nest(self, ins, outs, is_weight):
+        a = ins[0].shape
+        m, red = a[::-1] if self.trans_a else a
+        n = outs[0].shape[1]
+        return LoopNest(FC, n, red, 1, m, IY=1, IX=m)
 
 
 @register
@@ -222,6 +250,18 @@ class MatMul(Op):
         if len(b) == 1:
             out = out[:-1]
         return [ins[0].with_shape(out)]
+
+    def loop_nest(self, ins, outs, is_weight):
+        a, b = ins[0].shape, ins[1].shape
+        a2 = a if len(a) > 1 else (1,) + a
+        b2 = b if len(b) > 1 else b + (1,)
+        red = a2[-1]
+        batch = math.prod(outs[0].shape[:-2] or (1,))
+        if is_weight[0] and not is_weight[1]:
+            k, pos = a2[-2], b2[-1] * batch       # W[K,R] · X[R,P]
+        else:
+            k, pos = b2[-1], a2[-2] * batch       # X[P,R] · W[R,K]
+        return LoopNest(MATMUL, k, red, 1, pos, IY=1, IX=pos)
 
 
 @register
@@ -280,6 +320,12 @@ class _Pool(Op):
             _fail(f"{self.kind} output would be empty")
         return [x.with_shape((x.shape[0], x.shape[1], oy, ox))]
 
+    def loop_nest(self, ins, outs, is_weight):
+        _, c, iy, ix = ins[0].shape
+        _, _, oy, ox = outs[0].shape
+        return LoopNest(POOL, c, c, oy, ox, self.kernel[0], self.kernel[1], c, iy, ix,
+                        self.strides[0], self.strides[1], self.dilations[0], self.dilations[1], self.pads)
+
 
 @register
 @dataclass(frozen=True)
@@ -302,6 +348,10 @@ class GlobalAveragePool(Op):
     def infer(self, ins):
         s = ins[0].shape
         return [ins[0].with_shape(s[:2] + (1,) * (len(s) - 2))]
+
+    def loop_nest(self, ins, outs, is_weight):
+        _, c, iy, ix = ins[0].shape
+        return LoopNest(POOL, c, c, 1, 1, iy, ix, c, iy, ix, 1, 1)
 
 
 @register
