@@ -1,7 +1,8 @@
 """Agreement with Vela 5.2.0 on seeded random networks created at test time (tests/ethos_u65/randnet.py), across
-accelerators × system configurations × memory modes. Each network is exported with cnncc's TFLite writer and
-compiled by Vela; the figures asserted are the measured ones (the README's table and bench/vela_fidelity.py's
-larger sweep report them). Skipped only when Vela (``ethosu``) is not installed."""
+accelerators × system configurations × memory modes, and on the exporter's NPU chains (BatchNormalization, Div,
+HardSigmoid, LRN). Each network is exported with cnncc's TFLite writer and compiled by Vela; the figures asserted
+are the measured ones (bench/vela_fidelity.py --random 16 runs the larger sweep; README and bench/RESULTS-ethos-u65.md
+report it). Skipped only when Vela (``ethosu``) is not installed."""
 
 from __future__ import annotations
 
@@ -9,36 +10,74 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ethosu") is None,
                                 reason="Vela (ethos-u-vela) not installed")
 
-SEEDS = (100, 101, 102)
+SEEDS = (100, 101, 102, 103)
 
-#: (accelerator, system, memory mode, NPU layers within ±10 %, networks within ±5 %) as measured on SEEDS (27 NPU
-#: layers per configuration). The issue's targets (≥ 90 % of layers, every network) are met only with every map
-#: and weight in SRAM; the gaps are weight staging and feature-map placement (README, Ethos-U section)
+#: (accelerator, system, memory mode, NPU layers within ±10 %, networks within ±5 %, peak SRAM within ±10 %) as
+#: measured on SEEDS (33 NPU layers per configuration, 4 networks)
 CASES = [
-    ("ethos-u65-256", "Ethos_U65_High_End", "Sram_Only", 23, 3),             # 85 %, totals 1.000-1.008
-    ("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB", 16, 3),  # 59 %, totals 0.971-1.017
-    ("ethos-u65-512", "Ethos_U65_Client_Server", "Shared_Sram", 20, 1),      # 74 %, totals 0.949-1.229
-    ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram", 14, 2),  # 52 %, totals 0.889-0.998
+    ("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB", 32, 4, 1),
+    ("ethos-u65-256", "Ethos_U65_High_End", "Sram_Only", 33, 4, 4),
+    ("ethos-u65-512", "Ethos_U65_Client_Server", "Shared_Sram", 33, 4, 4),
+    ("ethos-u65-512", "Ethos_U65_High_End", "Dedicated_Sram_384KB", 30, 2, 2),
+    ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram", 31, 3, 4),
 ]
+
+
+def _bench():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    import vela_fidelity
+
+    return vela_fidelity
 
 
 @pytest.fixture(scope="module")
 def sweep():
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    from vela_fidelity import random_sweep
-
-    res = random_sweep(SEEDS, [c[:3] for c in CASES])
+    res = _bench().random_sweep(SEEDS, [c[:3] for c in CASES])
     return {(r["accel"], r["system"], r["mode"]): r for r in res}
 
 
-@pytest.mark.parametrize("accel,system,mode,layers_ok,nets_ok", CASES)
-def test_random_networks_agree_with_vela(sweep, accel, system, mode, layers_ok, nets_ok):
+@pytest.mark.parametrize("accel,system,mode,layers_ok,nets_ok,sram_ok", CASES)
+def test_random_networks_agree_with_vela(sweep, accel, system, mode, layers_ok, nets_ok, sram_ok):
     r = sweep[(accel, system, mode)]
-    assert r["nets"] == len(SEEDS) and r["layers"] >= 3 * len(SEEDS)
+    assert r["nets"] == len(SEEDS) and r["layers"] >= 6 * len(SEEDS)
     assert r["within"] >= layers_ok, r
     assert r["totals_ok"] >= nets_ok, r
+    assert r["sram_ok"] >= sram_ok, r
+
+
+def _chain_graph(seed: int):
+    """conv -> BatchNormalization -> Div by 3 -> HardSigmoid -> LRN(5, β=0.75) -> conv on a seeded 12×12×32 map."""
+    from cnncc.ir import Graph, Layer, tensor_type
+    from cnncc.ir import ops as O
+
+    rng = np.random.default_rng(seed)
+    c = 32
+    w = {"cw": (rng.standard_normal((c, c, 3, 3)) * 0.1).astype(np.float32),
+         "cw1": (rng.standard_normal((c, c, 1, 1)) * 0.1).astype(np.float32), "cb": np.zeros(c, np.float32),
+         "s": rng.uniform(0.5, 1.5, c).astype(np.float32), "b": rng.uniform(-.2, .2, c).astype(np.float32),
+         "m": rng.uniform(-.1, .1, c).astype(np.float32), "v": rng.uniform(0.5, 1.5, c).astype(np.float32),
+         "d": np.array([3.0], np.float32)}
+    layers = [Layer("conv1", O.Conv(kernel=(3, 3), pads=(1, 1, 1, 1), act=O.Relu()), ("x", "cw", "cb"), ("c1",)),
+              Layer("bn2", O.BatchNormalization(), ("c1", "s", "b", "m", "v"), ("b2",)),
+              Layer("div3", O.Div(), ("b2", "d"), ("d3",)),
+              Layer("hsig4", O.HardSigmoid(), ("d3",), ("h4",)),
+              Layer("lrn5", O.LRN(size=5, alpha=1e-4, beta=0.75, bias=1.0), ("h4",), ("l5",)),
+              Layer("conv6", O.Conv(kernel=(1, 1), act=O.Relu()), ("l5", "cw1", "cb"), ("c6",))]
+    return Graph.build("chain", {"x": tensor_type((1, c, 12, 12))}, ["c6"], layers, weights=w)
+
+
+@pytest.mark.parametrize("system,mode", [("Ethos_U65_Client_Server", "Shared_Sram"),
+                                         ("Ethos_U65_High_End", "Dedicated_Sram_384KB")])
+def test_exporter_chains_cost_as_vela(tmp_path, system, mode):
+    """Measured: BN, Div and HardSigmoid exact, LRN 7-11 % high, totals 1.02-1.05 (u65-256)."""
+    r = _bench().compare(_chain_graph(0), system, "ethos-u65-256", tmp_path, mode)
+    ratio = {name: ours / vela for name, ours, vela in r["pairs"]}
+    assert set(ratio) >= {"bn2", "div3", "hsig4", "lrn5"}, r["pairs"]
+    assert all(abs(ratio[k] - 1) <= 0.02 for k in ("bn2", "div3", "hsig4")), ratio
+    assert abs(ratio["lrn5"] - 1) <= 0.15 and abs(r["total_ratio"] - 1) <= 0.06, ratio
