@@ -294,9 +294,6 @@ def compile(  # noqa: A001
             raise typer.Exit(rc)
         return
     model_path = model[0]
-    if not quiet:
-        for n in _shape_notes(model_path, shapes):
-            _err(f"note: {n}")
     cb, prog = _progress(not quiet)
     opts = CompileOptions(check=check, trace=trace, progress=cb)
     budgets = {"ms": budget_ms, "cycles": budget_cycles, "energy_uj": budget_energy_uj,
@@ -310,6 +307,9 @@ def compile(  # noqa: A001
     finally:
         if prog is not None:
             prog.stop()
+    if not quiet:  # after a successful compile: an error stays the one line on stderr
+        for n in _shape_notes(model_path, shapes):
+            _err(f"note: {n}")
     gates = report.gates()
     _emit(report, format, timings, wide=wide)
     if check and not quiet:
@@ -390,22 +390,42 @@ def opt(
     parsed = parse_pipeline(pipeline)
     tgt = load_target(target, _overrides(set_)) if target else None
     shapes = _shapes(input_shape)
-    for n in _shape_notes(model, shapes):
-        _err(f"note: {n}")
+    if verify:
+        from cnncc.frontend.detect import detect_format
+
+        if detect_format(model) != "onnx":
+            raise UsageError(f"--verify runs the original and the rewritten model on onnxruntime: {model} is not "
+                             f"an ONNX model")
     graph = load_model(model, shapes)
     res = run_passes(graph, parsed, tgt, print_ir_after=_ir_after(print_ir_after_all, print_ir_after),
                      time_passes=time_passes, log=_err)
-    write_onnx(res.graph, out)
+    for n in _shape_notes(model, shapes):
+        _err(f"note: {n}")
+    verified = None
+    if verify:  # verify a temporary copy first: a failed verification leaves no output file behind
+        import tempfile
+
+        from cnncc.frontend.onnx.writer import to_onnx
+        from cnncc.verify import compare_models
+
+        data = to_onnx(res.graph).SerializeToString()
+        with tempfile.TemporaryDirectory(prefix="cnncc-verify-") as d:
+            tmp = Path(d) / (out.name or "model.onnx")
+            tmp.write_bytes(data)
+            semantic = not any(p.NAME == "abconv" for p in parsed.passes)
+            verified = compare_models(model, tmp, semantic=semantic)
+        from cnncc.output import write_file
+
+        write_file(out, data)
+    else:
+        write_onnx(res.graph, out)
     rows = [{"pass": p, "counter": k, "value": v} for p, c in res.counters.items() for k, v in c.items()]
     rep = Report("opt", {"model": model_input(model), "pipeline": str(parsed), "output": str(out)}, rows,
                  {"layers_before": len(graph.layers), "layers_after": len(res.graph.layers)},
                  (Column("pass", "pass"), Column("counter", "counter"), Column("value", "value")),
                  list(res.notes), dict(res.sections))
-    if verify:
-        from cnncc.verify import compare_models
-
-        semantic = not any(p.NAME == "abconv" for p in parsed.passes)
-        rep.sections["verify"] = compare_models(model, out, semantic=semantic)
+    if verified is not None:
+        rep.sections["verify"] = verified
     _emit(rep, format)
     _err(f"wrote {out}")
     if verify:

@@ -68,3 +68,24 @@ def test_export_tflite(cli, sample_models, tmp_path):
     r = cli("export", sample_models["small_residual_concat"], "--format", "tflite", "-o", out)
     assert r.code == 0, r.err
     assert out.read_bytes()[4:8] == b"TFL3"
+
+
+def test_opt_verify_failure_leaves_no_output(cli, sample_models, tmp_path, monkeypatch):
+    """A failed --verify writes nothing: the rewritten model is checked from a temporary copy first."""
+    from cnncc.errors import MismatchError
+
+    def mismatch(*a, **k):
+        raise MismatchError("outputs differ (forced by the test)")
+
+    monkeypatch.setattr("cnncc.verify.compare_models", mismatch)
+    out = tmp_path / "o.onnx"
+    r = cli("opt", sample_models["cgra_baseline"], "-p", "im2col", "-o", out, "--verify")
+    assert r.code == 1 and "outputs differ" in r.err and len(r.err.strip().splitlines()) == 1
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_opt_verify_needs_onnx_input(cli, sample_models, tmp_path):
+    tfl = tmp_path / "m.tflite"
+    assert cli("export", sample_models["cgra_baseline"], "-o", tfl).code == 0
+    r = cli("opt", tfl, "-p", "fold-bn", "-o", tmp_path / "o.onnx", "--verify")
+    assert r.code == 2 and "not an ONNX model" in r.err and not (tmp_path / "o.onnx").exists()
