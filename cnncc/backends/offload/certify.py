@@ -48,16 +48,19 @@ def compose(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool], ord
     n = [p.ntiles(d, t[d]) for d in DIMS]
     sizes = [(t[d], p.last(d, t[d])) for d in DIMS]
     movable = [a for a in ("I", "W") if a in p.operands and not (a == "I" and p.in_free)]
-    tab: dict[str, dict[tuple[int, ...], str]] = {k: {} for k in ["comp", "psum", "fin"] + movable}
+    tab: dict[str, dict[tuple[int, ...], str]] = {k: {} for k in ["comp", "psum", "fin", "init"] + movable}
     for kt in itertools.product((0, 1), repeat=4):
         s = {d: sizes[i][kt[i]] for i, d in enumerate(DIMS)}
         tab["comp"][kt] = f"(+ {ovh} (* {mac_t} {p.FY * p.FX} {' '.join(str(s[d]) for d in DIMS)}))"
         for a in movable:
             tab[a][kt] = f"(+ {lam} (* {pb} {p.tile_bytes(a, s)}))"
         tab["psum"][kt] = f"(+ {lam} (* {pb} {p.tile_bytes('O', s)}))"
+        tab["init"][kt] = f"(+ {lam} (* {pb} {p.tile_bytes('R', s)}))"
         tab["fin"][kt] = "0" if p.out_keep else f"(+ {lam} (* {pb} {p.tile_bytes('O', s, final=True)}))"
     rel = {a: [pos_of[r] for r in p.rel(a)] for a in p.operands}
     first = [f"(+ {lam} (* {pb} {p.full_bytes(a)}))" if res[a] else tab[a][(0, 0, 0, 0)] for a in movable]
+    if p.rb:  # fused residual: the first output tile's (or the whole resident output's) initial value
+        first.append(f"(+ {lam} (* {pb} {p.full_bytes('R')}))" if res["O"] else tab["init"][(0, 0, 0, 0)])
     out = []
     for order in orders:
         terms = list(first)
@@ -93,6 +96,8 @@ def compose(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool], ord
                     ka[di], kb[di] = 0, nk
                     ta, tb = tuple(ka), tuple(kb)
                     ld = [tab[a][tb] for a in hit] + ([tab["psum"][tb]] if reload and ochg else [])
+                    if p.rb and ochg and not reload:
+                        ld.append(tab["init"][tb])
                     tl = "0" if not ld else ld[0] if len(ld) == 1 else f"(+ {' '.join(ld)})"
                     ts = (tab["fin"][ta] if final else tab["psum"][ta]) if ochg else "0"
                     cp = tab["comp"][ta]

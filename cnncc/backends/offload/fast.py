@@ -31,6 +31,7 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
     comp: dict[tuple[int, ...], int] = {}
     psum: dict[tuple[int, ...], int] = {}
     fin: dict[tuple[int, ...], int] = {}
+    init: dict[tuple[int, ...], int] = {}
     tb: dict[str, dict[tuple[int, ...], int]] = {a: {} for a in movable}
     for kt in itertools.product((0, 1), repeat=4):
         s = {d: sizes[i][kt[i]] for i, d in enumerate(DIMS)}
@@ -38,11 +39,14 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
         for a in movable:
             tb[a][kt] = lam + pb * p.tile_bytes(a, s)
         psum[kt] = lam + pb * p.tile_bytes("O", s)
+        init[kt] = lam + pb * p.tile_bytes("R", s) if p.rb else 0
         fin[kt] = 0 if p.out_keep else lam + pb * p.tile_bytes("O", s, final=True)
     streamed = {a: not res[a] for a in movable}
     ores = res["O"]
     pipelined, separate = acc.pipelined, acc.dma_channels == "separate"
     base = sum(lam + pb * p.full_bytes(a) if res[a] else tb[a][(0, 0, 0, 0)] for a in movable)
+    if p.rb:
+        base += lam + pb * p.full_bytes("R") if ores else init[(0, 0, 0, 0)]
     rel = {a: [_POS[r] for r in p.rel(a)] for a in ("I", "W", "O") if a in p.operands}
     out = []
     for order in orders:
@@ -85,8 +89,8 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
                     ka[di], kb[di] = 0, nk
                     ta, tbk = tuple(ka), tuple(kb)
                     tl = sum(tb[a][tbk] for a in hit)
-                    if reload and ochg:
-                        tl += psum[tbk]
+                    if ochg:
+                        tl += psum[tbk] if reload else init[tbk]
                     ts = (fin[ta] if final else psum[ta]) if ochg else 0
                     cp = comp[ta]
                     if not pipelined:

@@ -38,7 +38,7 @@ class RuleViolation(Exception):
 @dataclass(frozen=True)
 class Transfer:
     """One DMA transfer. ``operand`` I/W/O; ``key`` the tile (tuple of tile indices) or ALL; ``what``:
-    data | psum | final."""
+    data | psum | final | init (a fused residual loaded as an output tile's initial value)."""
 
     operand: str
     key: tuple | str
@@ -100,6 +100,8 @@ def expand(p: Problem, acc: Accel, s: Regular) -> list[Step]:
     streamed = [a for a in p.operands if a not in s.resident and not (a == "I" and p.in_free)]
     pre = [Transfer(a, ALL, p.full_bytes(a)) for a in ("I", "W") if a in s.resident and a in p.operands
            and not (a == "I" and p.in_free)]
+    if p.rb and "O" in s.resident:  # the fused residual initialises the whole resident output
+        pre.append(Transfer("O", ALL, p.full_bytes("R"), "init"))
     visits: dict[tuple, int] = {}
     steps: list[dict] = []
     prev: dict | None = None
@@ -121,6 +123,8 @@ def expand(p: Problem, acc: Accel, s: Regular) -> list[Step]:
                 _leave_output(p, s, prev, visits[prev["keys"]["O"]] == n["c"])
             if "O" not in s.resident and visits.get(ko, 0) > 0:
                 loads.append(Transfer("O", ko, cur["o"], "psum"))
+            elif "O" not in s.resident and p.rb:  # first visit: the fused residual is the initial value
+                loads.append(Transfer("O", ko, p.tile_bytes("R", sz), "init"))
         visits[ko] = visits.get(ko, 0) + 1
         if prev is not None:
             for a in streamed:
@@ -173,7 +177,11 @@ def check(p: Problem, tiling: Tiling, steps: list[Step]) -> None:
         for tr in st.loads:
             if (tr.operand, tr.key) in onchip or (tr.operand, ALL) in onchip:
                 raise RuleViolation("R5-reload", f"step {i} loads {tr.operand}{tr.key}, already on chip")
-            if tr.operand == "O" and (tr.what != "psum" or tr.key not in spilled):
+            if tr.operand == "O" and tr.what == "init":
+                if not p.rb or tr.key in acc_count or tr.key in spilled:
+                    raise RuleViolation("R5-reload", f"step {i} initialises output tile {tr.key} after its first "
+                                        "accumulation (or without a fused residual)")
+            elif tr.operand == "O" and (tr.what != "psum" or tr.key not in spilled):
                 raise RuleViolation("R5-reload", f"step {i} loads output tile {tr.key} that was never spilled")
             if tr.operand == "O":
                 spilled.discard(tr.key)
@@ -186,8 +194,8 @@ def check(p: Problem, tiling: Tiling, steps: list[Step]) -> None:
                 raise RuleViolation("R3-once", f"step {i} computes {sc} a second time")
             for a in p.operands:
                 k = tile_key(p, a, scd)
-                if a == "O" and k not in acc_count and k not in spilled:
-                    onchip.add(("O", k))  # a fresh output tile starts on chip (zeros)
+                if a == "O" and k not in acc_count and k not in spilled and not p.rb:
+                    onchip.add(("O", k))  # a fresh output tile starts on chip (zeros; a fused residual is loaded)
                 if (a, k) not in onchip and (a, ALL) not in onchip:
                     raise RuleViolation("R2-operands", f"step {i} computes {sc} without {a} tile {k} on chip")
             done.add(sc)

@@ -34,6 +34,7 @@ class Accel:
     steplevel_max_subconvs: int = 8
     steplevel_timeout_s: float = 1.0
     keep_outputs_on_chip: bool = True
+    fuse_elementwise: bool = True
     z3_certify: bool = True  # re-prove each optimum with z3 (see certify.py; seconds per layer)
     split: tuple[int, int, int] | None = None
 
@@ -71,6 +72,7 @@ def accel_of(spec: OffloadSpec) -> Accel:
                  solver_timeout_s=float(spec.solver_timeout_s), steplevel_max_subconvs=spec.steplevel_max_subconvs,
                  steplevel_timeout_s=float(spec.steplevel_timeout_s),
                  keep_outputs_on_chip=spec.keep_outputs_on_chip,
+                 fuse_elementwise=spec.fuse_elementwise,
                  z3_certify=spec.z3_certify, split=split if all(split) else None)
 
 

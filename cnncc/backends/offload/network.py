@@ -38,15 +38,27 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
     costs, timeline, traced, strategies = [], [], [], {}
     start = 0.0
     best_hand = off_chip = 0.0
+    from cnncc.backends.offload.fusion import plan
+
     parts = [problems_of(graph, layer, acc, target.name) for layer in graph.layers]
-    problems = [ps[0] if ps else None for ps in parts]
-    keep = choose_kept(graph, problems, acc) if acc.keep_outputs_on_chip else [False] * len(problems)
+    fused = plan(graph, [ps[0] if ps else None for ps in parts], parts, acc, _optimum)
+    problems = fused.problems
+    keep = choose_kept(graph, problems, acc, fused) if acc.keep_outputs_on_chip else [False] * len(problems)
+    prev_unit: dict[int, int] = {}
+    last = -1
+    for i in range(len(problems)):
+        if i not in fused.into:
+            prev_unit[i], last = last, i
     for i, layer in enumerate(graph.layers):
         if progress:
             progress("offload", i, len(graph.layers))
         p = problems[i]
         extras: dict[str, Any]
-        if parts[i] is None:
+        if i in fused.into:
+            cost = LayerCost.of(layer, graph, device="accel", cycles=0, bound="none", bound_detail="fused",
+                                extras={"solver_status": "fused", "bytes_moved": 0,
+                                        "fused_into": graph.layers[fused.into[i]].name})
+        elif parts[i] is None:
             cost = LayerCost.of(layer, graph, device="none", bound="none", bound_detail="view",
                                 extras={"solver_status": "none", "bytes_moved": 0})
         elif p is None:
@@ -59,7 +71,7 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
             best_hand += cyc
             off_chip += cyc
         else:
-            p = dataclasses.replace(p, in_free=i > 0 and keep[i - 1], out_keep=keep[i])
+            p = dataclasses.replace(p, in_free=prev_unit[i] >= 0 and keep[prev_unit[i]], out_keep=keep[i])
             solved = solve_layer(p, acc, layer.name)
             extras = dict(solved.fields)
             detail = extras.pop("bound_detail")
@@ -68,6 +80,8 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
             extras["input_on_chip"], extras["output_kept_on_chip"] = p.in_free, p.out_keep
             extras["cycles_off_chip"] = float(solved.sim.cycles) if off == p else float(_optimum(off, acc) or 0)
             extras["kept_saving_cycles"] = extras["cycles_off_chip"] - float(solved.sim.cycles)
+            if i in fused.members:
+                extras["fused_layers"] = list(fused.members[i])
             cost = LayerCost.of(layer, graph, device="accel", cycles=cyc, macs=int(graph.macs(layer)),
                                 bound=_shared(detail), bound_detail=_detail(detail),
                                 onchip_bytes=solved.sim.peak_bytes, extras=extras)
@@ -85,6 +99,10 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
              "the regular space (tile sizes with a ragged last tile, loop order, residency; see the proof field)",
              "lower bound: valid for every strategy (compute + stores chain, DMA chain; see bound.py); "
              "gap_terms splits the gap per term"]
+    if fused.into:
+        notes.append(f"{len(fused.into)} elementwise layers fused into their producers (activations in the output "
+                     "stage; an Add's second operand initialises the producer's accumulators, one load per output "
+                     "tile); their rows show 0 cycles and fused_into")
     if acc.keep_outputs_on_chip:
         notes.append(f"{sum(keep)} layer outputs kept on chip for the next layer (chosen by dynamic "
                      f"programming); saving {off_chip - total:,.0f} cycles")
@@ -92,7 +110,7 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
     totals = {"bytes_moved": sum(int(c.extras.get("bytes_moved", 0)) for c in costs),
               "best_hand_cycles": best_hand, "cycles_off_chip": off_chip,
               "speedup_vs_best_hand": best_hand / total if total else None,
-              "kept_on_chip_saving_cycles": off_chip - total, "kept_layers": sum(keep),
+              "kept_on_chip_saving_cycles": off_chip - total, "kept_layers": sum(keep), "fused_layers": len(fused.into),
               "solver_statuses": ",".join(statuses)}
     artefacts = {"offload_strategies.json": (json.dumps(strategies, indent=2, sort_keys=True) + "\n").encode()
                  } if want_artefacts else {}
@@ -129,24 +147,29 @@ def _optimum(p, acc) -> Fraction | None:
     return None if b.strategy is None or b.scaled_cycles is None else Fraction(b.scaled_cycles, acc.scale)
 
 
-def keepable(graph, i: int, problems) -> bool:
-    """Layer i's output may stay on chip: it has one output, read only by layer i+1 (not a graph output), and
-    both layers have loop nests (layer i+1 reading it as its only activation input)."""
-    if i + 1 >= len(problems) or problems[i] is None or problems[i + 1] is None:
+def keepable(graph, i: int, nx: int | None, problems, out: str) -> bool:
+    """Unit i's output ``out`` (its own, or its last fused layer's) may stay on chip: read only by the next unit
+    ``nx`` (not a graph output), both with loop nests (``nx`` reading it as its only activation input)."""
+    if nx is None or problems[i] is None or problems[nx] is None:
         return False
-    layer, nxt = graph.layers[i], graph.layers[i + 1]
-    if len(layer.outputs) != 1 or layer.outputs[0] in graph.outputs:
+    nxt = graph.layers[nx]
+    if len(graph.layers[i].outputs) != 1 or out in graph.outputs:
         return False
-    out = layer.outputs[0]
     return [c.name for c in graph.consumers(out)] == [nxt.name] and graph.activation_inputs(nxt) == [out]
 
 
-def choose_kept(graph: Any, problems: list[Problem | None], acc: Accel) -> list[bool]:
+def choose_kept(graph: Any, problems: list[Problem | None], acc: Accel, fused: Any) -> list[bool]:
     """For each layer, keep its output on chip? Minimises the sum of exact per-layer optima (dynamic programming
-    over 'input on chip'); a layer that cannot fit a variant never takes it. Only the variants the recursion
-    reaches are solved (a layer's input can be on chip only if the previous layer may keep it)."""
-    n = len(problems)
-    can_keep = [keepable(graph, i, problems) for i in range(n)]
+    over 'input on chip', over the units: layers not fused into another); a layer that cannot fit a variant never
+    takes it. Only the variants the recursion reaches are solved (a unit's input can be on chip only if the
+    previous unit may keep it)."""
+    units = [i for i in range(len(problems)) if i not in fused.into]
+    keep_all = [False] * len(problems)
+    probs = [problems[i] for i in units]
+    n = len(units)
+    can_keep = [keepable(graph, units[k], units[k + 1] if k + 1 < n else None, problems, fused.out[units[k]])
+                for k in range(n)]
+    problems = probs
     # best[i][inp] = (cost of layers i.., keep decisions) given layer i's input on chip (inp); None: infeasible
     best: list[dict[bool, tuple[Fraction, list[bool]] | None]] = [dict() for _ in range(n + 1)]
     best[n] = {False: (Fraction(0), []), True: (Fraction(0), [])}
@@ -168,5 +191,7 @@ def choose_kept(graph: Any, problems: list[Problem | None], acc: Accel) -> list[
             best[i][inp] = (min(options)[0], min(options)[2]) if options else None
     first = best[0].get(False)
     if first is None:  # some layer fits no variant: the per-layer solve reports the error
-        return [False] * n
-    return first[1]
+        return keep_all
+    for k, v in zip(units, first[1]):
+        keep_all[k] = v
+    return keep_all

@@ -28,7 +28,10 @@ class Problem:
     equal parts; depthwise/pooling/elementwise: ``groups == K``). ``w_follows_output``: the second operand is an
     activation shaped like the output (binary elementwise layers), not a weight tensor. ``in_free``: the input
     is already on chip (kept by the previous layer); ``out_keep``: the output stays on chip for the next layer
-    (no final stores). ``ib``/``wb``/``ob``/``pb``: bytes per input, weight, output and accumulator element."""
+    (no final stores). ``ib``/``wb``/``ob``/``pb``: bytes per input, weight, output and accumulator element.
+    ``rb``: bytes per element of a fused residual (an elementwise Add fused into this layer: its second
+    operand initialises each output tile's accumulator on the tile's first visit, one extra DMA load of
+    operand ``R``, following the output); 0: none."""
 
     name: str
     OY: int
@@ -50,6 +53,7 @@ class Problem:
     wb: int = 1
     ob: int = 1
     pb: int = 4
+    rb: int = 0
 
     @property
     def channelwise(self) -> bool:
@@ -107,6 +111,8 @@ class Problem:
             if self.w_follows_output:
                 return {"y": _ident, "x": _ident, "k": _ident, "": self.wb}
             return {"k": _ident, "c": _ident, "": self.FY * self.FX * self.wb}
+        if a == "R":
+            return {"y": _ident, "x": _ident, "k": _ident, "": self.rb}
         return {"y": _ident, "x": _ident, "k": _ident, "": self.ob if final else self.pb}
 
     def tile_bytes(self, a: str, t: dict[str, int], final: bool = False) -> int:

@@ -15,7 +15,8 @@ kind (full/last) of every outer loop (for c also whether it is the first, a midd
 visit), and whether i + 1 is the last index of loop p; each such combination occurs a product of per-loop counts
 times. Operand A is reloaded at a class-p transition iff one of its loops at position >= p has more than one
 tile. When the output tile changes, the old one is stored (final after its last reduction visit, else spilled in
-accumulator width) and the new one is reloaded if it was spilled before. Duration = loads of step 0 + the sum
+accumulator width) and the new one is reloaded if it was spilled before (on its first visit, a fused residual
+``R`` is loaded instead, when the problem has one). Duration = loads of step 0 + the sum
 over transitions of count * phase + the last compute + the last store, with phase = compute + loads + stores
 (sequential), max(compute, loads) + stores (pipelined, shared DMA) or max(compute + stores, loads) (pipelined,
 separate channels); compute and stores are the old step's, loads the new step's (tile sizes of each).
@@ -165,6 +166,8 @@ def duration(A, p: Problem, acc: Accel, order: tuple[str, ...], res: dict):
     total = 0
     for a in movable:
         total = total + A.If(res[a], xfer(p.full_bytes(a)), xfer(_bytes(A, p, a)))
+    if p.rb:  # the first output tile (or the whole resident output) starts from the fused residual
+        total = total + A.If(ores, xfer(p.full_bytes("R")), xfer(_bytes(A, p, "R")))
     for pos, dim in enumerate(order):
         ticking = order[pos:]
         hit = {a: A.And(streamed[a], A.Or(*[A.gt1(r) for r in p.rel(a) if r in ticking])) for a in movable}
@@ -194,6 +197,8 @@ def duration(A, p: Problem, acc: Accel, order: tuple[str, ...], res: dict):
                     tl = tl + A.If(hit[a], xfer(_bytes(A, p, a, kinds=kb)), 0)
                 if reload:
                     tl = tl + A.If(ochg, xfer(_bytes(A, p, "O", kinds=kb)), 0)
+                elif p.rb:  # first visit of the new output tile: its residual initialises the accumulator
+                    tl = tl + A.If(ochg, xfer(_bytes(A, p, "R", kinds=kb)), 0)
                 if final:
                     ts = 0 if p.out_keep else A.If(ochg, xfer(_bytes(A, p, "O", True, ka)), 0)
                 else:

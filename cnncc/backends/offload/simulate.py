@@ -109,10 +109,20 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
         else:
             res.dropped_events += 1
 
+    whole_out = [False]  # a fused residual initialised the whole (resident) output accumulator
+
     def run_loads(st: Step, start: int) -> int:
         for tr in st.loads:
             d = transfer(tr.nbytes)
-            mem.alloc(start, tr.operand, tr.key, tr.nbytes)
+            if tr.what == "init":  # the residual lands in the output's accumulator (pb bytes per element)
+                if tr.key == ALL:
+                    whole_out[0] = True
+                    nb = p.full_bytes("O")
+                else:
+                    nb = p.tile_bytes("O", p.sizes_at(t, dict(zip(DIMS, (*tr.key, 0)))))
+                mem.alloc(start, "O", tr.key, nb)
+            else:
+                mem.alloc(start, tr.operand, tr.key, tr.nbytes)
             if tr.operand == "O":
                 fresh_out[("O", tr.key)] = fresh_out.get(("O", tr.key), 0) + 1
             event("dma-load", start, start + d, "load {}{} {}B", tr.operand, _K(tr.key), tr.nbytes)
@@ -129,7 +139,7 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
             key = ("O", ko)
             sz = p.sizes_at(t, dict(zip(DIMS, sc)))  # ragged last tiles are smaller
             comp = ovh + p.tile_macs(sz) * mac_t
-            if not fresh_out.get(key):
+            if not fresh_out.get(key) and not whole_out[0]:
                 fresh_out[key] = 1
                 mem.alloc(start, "O", ko, p.tile_bytes("O", sz))
             event("pu", start, start + comp, "conv y{} x{} k{} c{}", *sc)

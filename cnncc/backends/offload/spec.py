@@ -44,6 +44,8 @@ class OffloadSpec(TargetSpec):
                                        "resource limit; beyond it the check reports 'unknown')", unit="s", min=0.0,
                                        exclusive_min=True, max=86_400.0)
     keep_outputs_on_chip: bool = param(True, doc="keep a layer's output on chip for the next layer when it fits")
+    fuse_elementwise: bool = param(True, doc="fuse an elementwise layer (Add with its second operand, an "
+                                   "activation, a scalar op) into its producer's strategy when that is no slower")
     z3_certify: bool = param(True, doc="z3 proves each optimum over the strategies the exhaustive search "
                              "cannot exclude by its lower bounds (every loop order and residency of them)")
 
