@@ -157,6 +157,10 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
                                                          and graph.type_of(acts[0]).rank == 4):
         return Lowered(MEMCOPY, ifm=hwc(graph.type_of(acts[0]).shape), ofm=out)
     if isinstance(op, O.Transpose):
+        from cnncc.backends.ethos_u65.transposes import no_op_transpose
+
+        if no_op_transpose(graph, layer):
+            return Lowered(FREE, ofm=out, reason="transpose of unit axes")
         return Lowered(TRANSPOSE, ifm=hwc(graph.type_of(acts[0]).shape), ofm=out)
     return Lowered(CPU, ofm=out, reason=f"{layer.kind} has no Ethos-U mapping in this model")
 

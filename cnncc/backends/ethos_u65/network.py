@@ -219,8 +219,12 @@ def estimate(graph: Graph, arch: U65Config) -> Estimate:
     chosen with the feature maps off-chip (its schedule), then the fast-storage allocator (faststorage.py) moves
     maps into SRAM, and the ops are costed again with those placements and the buffering chosen before."""
     from cnncc.backends.ethos_u65.faststorage import allocate
+    from cnncc.backends.ethos_u65.transposes import cancelling_transposes
 
-    lowered, _ = fuse_activations(graph, graph.layers, [lower(graph, layer) for layer in graph.layers])
+    gone = cancelling_transposes(graph)
+    lowered = [Lowered(FREE, ofm=lw.ofm, reason="cancelling transposes") if layer.name in gone else lw
+               for layer, lw in zip(graph.layers, (lower(graph, x) for x in graph.layers))]
+    lowered, _ = fuse_activations(graph, graph.layers, lowered)
     cascades = cascades_of(graph, lowered, arch)
     pl = place(graph, lowered, arch, cascades)
     costs, slacks = _cost_pass(graph, lowered, arch, pl, cascades)
