@@ -65,7 +65,7 @@ def run(model: str, target_name: str, show_layers: bool, z3: bool = True) -> dic
             "cpu_s": sum(r["cpu_s"] for r in rows)}
 
 
-def network(model: str, target_name: str) -> dict:
+def network(model: str, target_name: str, sets: tuple[str, ...] = ()) -> dict:
     """The whole-network compile in a fresh process (``cnncc compile``): CPU seconds (user + sys, model load
     included) and the report's totals and per-layer gaps."""
     import json
@@ -77,14 +77,16 @@ def network(model: str, target_name: str) -> dict:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         cli = str(Path(sys.executable).parent / "cnncc")
         subprocess.run([cli, "compile", str(ROOT / "samples" / "models" / f"{model}.onnx"), "--target", target_name,
-                        "-o", str(Path(td) / "out")], check=True, capture_output=True, cwd=ROOT)
+                        "-o", str(Path(td) / "out"), *[x for s in sets for x in ("--set", s)]], check=True,
+                       capture_output=True, cwd=ROOT)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         rep = json.loads((Path(td) / "out" / "report.json").read_text())
     t = rep["totals"]
     rows = [r for r in rep["layers"] if r.get("solver_status") in ("optimal", "feasible")]
     gaps = [r["gap"] for r in rows if r.get("gap")]
     return {"cycles": t["cycles"], "kept_on_chip_saving_cycles": t.get("kept_on_chip_saving_cycles"),
-            "kept_layers": t.get("kept_layers"), "speedup_vs_best_hand": t.get("speedup_vs_best_hand"),
+            "kept_layers": t.get("kept_layers"), "fused_layers": t.get("fused_layers"),
+            "speedup_vs_best_hand": t.get("speedup_vs_best_hand"),
             "solver_statuses": t.get("solver_statuses"), "layers": len(rows),
             "optimal": sum(r["solver_status"] == "optimal" for r in rows),
             "z3_proved": sum(r.get("proof") == "exhaustive+z3" for r in rows),
@@ -99,6 +101,7 @@ def main(argv=None) -> int:
     ap.add_argument("--layers", action="store_true", help="solve every conv layer alone and print the summary")
     ap.add_argument("--show", action="store_true", help="with --layers: print every layer")
     ap.add_argument("--no-z3", action="store_true", help="z3_certify=false (the branch and bound alone)")
+    ap.add_argument("--unfused", action="store_true", help="also compile with fuse_elementwise=false (cycles only)")
     a = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     if a.layers:
@@ -113,14 +116,16 @@ def main(argv=None) -> int:
                       f"{r['max_gap']:.3f} | {r['total_gap']:.3f} | {r['cpu_s']:.2f} |", flush=True)
         return 0
     print("| target | model | layers solved | optimal (z3 proved) | mean / max gap | network cycles | "
-          "kept saving | layers kept | x hand | compile CPU s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "kept saving | layers kept | layers fused | unfused cycles | x hand | compile CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for tn in a.targets.split(","):
         for m in a.models.split(","):
             n = network(m, tn)
+            unf = f"{network(m, tn, ('fuse_elementwise=false',))['cycles']:,.0f}" if a.unfused else "-"
             print(f"| {tn} | {m} | {n['layers']} | {n['optimal']} ({n['z3_proved']}) | {n['mean_gap']:.3f} / "
                   f"{n['max_gap']:.3f} | {n['cycles']:,.0f} | {n['kept_on_chip_saving_cycles']:,.0f} | "
-                  f"{n['kept_layers']} | {n['speedup_vs_best_hand']:.2f} | {n['cpu_s']:.1f} |", flush=True)
+                  f"{n['kept_layers']} | {n['fused_layers']} | {unf} | {n['speedup_vs_best_hand']:.2f} | "
+                  f"{n['cpu_s']:.1f} |", flush=True)
     return 0
 
 

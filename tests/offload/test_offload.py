@@ -196,10 +196,10 @@ def test_z3_cuts_are_lower_bounds(kw):
 
 
 @settings(max_examples=15, deadline=None)
-@given(layers, accels, st.booleans(), st.booleans())
-def test_z3_cuts_hold_on_random_layers(p, acc, in_free, out_keep):
+@given(layers, accels, st.booleans(), st.booleans(), st.sampled_from([0, 0, 1, 4]))
+def test_z3_cuts_hold_on_random_layers(p, acc, in_free, out_keep, rb):
     """For every tiling, residency and loop order of random small layers and accelerators, one alternative of the
-    cuts is entirely below the closed-form duration."""
+    cuts is entirely below the closed-form duration (a fused residual ``rb`` included)."""
     import dataclasses
 
     from cnncc.backends.offload.cuts import cuts as _cuts
@@ -207,7 +207,7 @@ def test_z3_cuts_hold_on_random_layers(p, acc, in_free, out_keep):
     from cnncc.backends.offload.fast import durations
     from cnncc.backends.offload.regular import Concrete, _orders
 
-    p = dataclasses.replace(p, in_free=in_free, out_keep=out_keep)
+    p = dataclasses.replace(p, in_free=in_free, out_keep=out_keep, rb=rb)
     for t in itertools.product(*(p.candidates(d) for d in DIMS)):
         A = Concrete(p, dict(zip(DIMS, t)))
         for resident in residencies(p):

@@ -62,10 +62,13 @@ def test_ragged_closed_form_scalar_and_simulator_agree(p, acc, data):
 
 
 @settings(max_examples=20, deadline=None)
-@given(problems(), accels)
-def test_branch_and_bound_is_exhaustive_and_bound_is_valid(p, acc):
+@given(problems(), accels, st.sampled_from([0, 0, 2]))
+def test_branch_and_bound_is_exhaustive_and_bound_is_valid(p, acc, rb):
     """The pruned search finds the optimum of evaluating everything (the scalar closed form, equal to the
-    simulator above); the lower bound never exceeds it."""
+    simulator above), a fused residual included; the lower bound never exceeds it."""
+    import dataclasses
+
+    p = dataclasses.replace(p, rb=rb) if p.has_weights and not p.w_follows_output else p
     best = None
     for t in itertools.product(*(p.candidates(d) for d in DIMS)):
         for r in residencies(p):

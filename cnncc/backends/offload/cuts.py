@@ -29,7 +29,8 @@ def cuts(A: Any, p: Problem, acc: Accel, res: dict[str, Any], strong: bool = Tru
     innermost nontrivial loop)`` times, and the innermost nontrivial loop ``L`` of the order decides (input not
     following k): ``L`` in {y, x}: input tiles n_k times, output tiles revisited n_c times (n_c - 1 partial-sum
     spills and reloads each); ``L = k``: weight tiles n_y * n_x times, output revisits as before; ``L = c``:
-    input n_k and weights n_y * n_x times. One alternative per case (streamed operands only).
+    input n_k and weights n_y * n_x times. One alternative per case (streamed operands only). A fused residual
+    (``Problem.rb``) is loaded once per output tile (once whole when the output is resident).
 
     Shared channel: every tile of a streamed operand is loaded at least once, all but one of them in a phase
     ``max(comp, loads) + stores >= comp + stores + max(0, smallest tile load - largest compute)``; so duration >=
@@ -62,6 +63,10 @@ def cuts(A: Any, p: Problem, acc: Accel, res: dict[str, Any], strong: bool = Tru
                 m = A.max(0, lam + pb * _bytes(A, p, a, kinds=lastk) - comp_full)
                 lumpy.append(A.If(res[a], 0, tiles * m - m))
     tiles_o = _ntiles(A, p, "O")
+    if p.rb:  # a fused residual: each output tile's initial value loaded once (the whole once if O is resident)
+        whole_r = lam + pb * p.full_bytes("R")
+        first = first + A.If(res["O"], whole_r, lam + pb * _bytes(A, p, "R"))
+        loads = loads + A.If(res["O"], whole_r, tiles_o * lam + pb * _all_tiles(A, p, "R"))
     spills = A.If(res["O"], 0, A.fac("c", lambda v: p.ntiles("c", v) - 1,
                                       tiles_o * lam + pb * _all_tiles(A, p, "O")))
     stores: Any = 0

@@ -101,6 +101,8 @@ def _step_check(p: Problem, acc: Accel, strat, cycles: Fraction) -> str:
     t = strat.tiling.as_dict()
     if p.in_free or p.out_keep or any(p.size(d) % t[d] for d in DIMS):
         return "not run (kept tensors or ragged tiles)"
+    if p.rb:
+        return "not run (fused residual: the step-level encoding has no accumulator initialisation)"
     if len(subconvs(p, strat.tiling)) > acc.steplevel_max_subconvs:
         return "not run (more sub-convolutions than steplevel_max_subconvs)"
     r = solve_steps(p, acc, strat.tiling, acc.steplevel_timeout_s, below=cycles)
