@@ -83,3 +83,20 @@ def test_too_long_kernel_is_not_applicable():
         b.new()
     with pytest.raises(NotApplicable, match="CGRA-instructions"):
         b.kernel("long")
+
+
+@pytest.mark.parametrize("nk", [1, 3, 4, 5, 9, 16])
+def test_stream_tap_loop_cycles_match_the_generated_kernels(nk):
+    """``quick_bound``'s per-tap cycles of the OP/IP kernels equal the static latencies of the innermost loop
+    (first back edge) of the kernels the generators emit."""
+    from cnncc.backends.openedgecgra.kernels import stream
+
+    prob = ConvProblem(3, nk, 6, 6, 4, 4, 3, 3)
+    kernels = [stream.conv_op_kernel(prob, nk, 4, "op"), stream.im2col_op_kernel(27, 4096, nk, 4, "i2c")]
+    if nk == 16:
+        kernels.append(stream.im2col_ip_kernel(2, 4096, "ip"))
+    for k in kernels:
+        t, head = next((t, i.imm & 31) for t, step in enumerate(k.program) for i in step
+                       if i.op == "BNE" and (i.imm & 31) <= t)
+        assert t - head + 1 == 9
+        assert int(k.latency[head:t + 1].sum()) == S.mac_body_cycles(nk)

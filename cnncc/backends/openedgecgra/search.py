@@ -107,14 +107,29 @@ def footprint(m: str, cl: ConvLayer) -> tuple[int, int]:
     return words + kernels * 16 * min(6, cols), kernels
 
 
+def mac_body_cycles(nk: int) -> int:
+    """Static cycles of one pass through the stream kernels' 9-instruction tap loop (``kernels/stream.py``) on
+    ``nk`` PEs (PE q in column q mod 4): the weight LWD and the input LWI each last 1 + the busiest column's
+    loads (ceil(nk / 4)), the SMUL 3, two SADDs 1 each, then the counter's LWI 2, SADD 1, SWI 2 and BNE 1.
+    Latencies depend on the opcodes only (``sim._timing``); bank conflicts can only add cycles."""
+    return 2 * (-(-nk // 4) + 1) + 3 + 1 + 1 + 2 + 1 + 2 + 1
+
+
+def _op_group_cycles(K: int) -> int:
+    """Tap-loop cycles per tap and output position, summed over the OP launches' output-channel groups (16
+    channels each, the remainder last); splitting the channels further only adds groups and cycles."""
+    return K // 16 * mac_body_cycles(16) + (mac_body_cycles(K % 16) if K % 16 else 0)
+
+
 def quick_bound(m: str, cl: ConvLayer, prm: CgraSpec) -> Costed:
     """A lower bound of a mapping's cost in closed form, without building its plan (so that candidates it prunes
     are never built): its launch count, the host work every plan of the mapping does (copies, parameter words,
     zeroing, post-processing), and CGRA cycles from the generators' loops: a Conv-WP launch runs every output
-    pixel (>= 2 shift instructions per stride step + a 3-cycle multiply), OP/IP launches run >= 9 instructions per
-    reduction step (one a 3-cycle multiply), a cnncc-ic4 launch runs every output pixel through 7 cycles per
-    tap slot of its busiest column plus 6 reduction instructions. Split layers only add work. No configuration,
-    bank conflicts, patches or kernel-memory writes; energy from those counts with no PE events."""
+    pixel (>= 2 shift instructions per stride step + a 3-cycle multiply), OP/IP launches run their tap loop once
+    per reduction step at its static cycles (``mac_body_cycles``), a cnncc-ic4 launch runs every output pixel
+    through 7 cycles per tap slot of its busiest column plus 6 reduction instructions. Split layers only add
+    work. No configuration, bank conflicts, patches or kernel-memory writes; energy from those counts with no PE
+    events."""
     from cnncc.backends.openedgecgra.kernels.common import HostWork
 
     p, G = cl.prob, cl.groups
@@ -135,10 +150,13 @@ def quick_bound(m: str, cl: ConvLayer, prm: CgraSpec) -> Costed:
         cgra = launches * plane * (2 * p.SX + 3)
     elif m == "conv-op":
         hw.param_stores += launches
-        cgra = launches * R * 11
-    elif m in ("im2col-op", "im2col-ip"):
+        cgra = G * plane * R * _op_group_cycles(p.K)
+    elif m == "im2col-op":
         hw.copy_words += launches * R
-        cgra = launches * (R if m == "im2col-op" else -(-R // 16)) * 11
+        cgra = G * plane * R * _op_group_cycles(p.K)
+    elif m == "im2col-ip":
+        hw.copy_words += launches * R
+        cgra = launches * -(-R // 16) * mac_body_cycles(16)
     else:
         cols = -(-p.C // 4) * p.FY * p.FX
         cgra = G * -(-p.K // 4) * plane * (7 * cols + 6 * -(-cols // 6))
