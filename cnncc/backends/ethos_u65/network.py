@@ -233,9 +233,14 @@ def estimate(graph: Graph, arch: U65Config) -> Estimate:
     for c in cascades:
         for k in range(c.start, c.end + 1):
             fixed[k] += c.buffer_bytes
+    prev = -1
     for k, c in enumerate(costs):
         if not casc_member(cascades, k):
             fixed[k] += c.buffer_bytes
+            if prev >= 0 and c.wbuf is not None and c.wbuf.prebuffered_bytes:
+                fixed[prev] += c.buffer_bytes  # a pre-buffered weight buffer is live during the op before
+        if c.device == "npu":
+            prev = k
     if arch.arena_mem == OFFCHIP and arch.cache_bytes:
         cands = candidates(graph, lowered, pl, costs, cascades)
         host = {k for k, lw in enumerate(lowered) if lw.kind == CPU}
