@@ -9,8 +9,8 @@ import pytest
 
 from cnncc.errors import UnsupportedError
 from cnncc.ir import Graph, Layer, tensor_type
-from cnncc.ir import ops as O
 from cnncc.ir import intops as _intops  # noqa: F401 - registers the dynamic-quantisation ops
+from cnncc.ir import ops as O
 from cnncc.ir import quant as Q  # noqa: F401 - registers the quantisation ops
 
 R = np.random.default_rng(0)
