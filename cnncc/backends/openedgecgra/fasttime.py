@@ -506,6 +506,9 @@ def time_launch(kernel, mem: np.ndarray, rptr, wptr, bank_words: int, max_steps:
     return counts, E
 
 
+_MOVE = {"LWD": 0, "SWD": 1}     # ReadShift: moved with the read / write pointers; 2: per PE; 3: fixed address
+
+
 class ReadShift:
     """Bank-conflict cycles of launches that differ from one timed launch only in where their memory streams
     start. Read pointers only move by their LWD immediates and feed nothing but LWD addresses (a value loaded
@@ -519,46 +522,71 @@ class ReadShift:
     def __init__(self, kernel, log: list, E: int, lim: int, bank_words: int):
         d = _decoded(kernel)
         self.d, self.lim, self.bw, self.E = d, lim, bank_words, E
-        self.events = []          # (pc, values, dims, [(slot, column, pe, is LWD)], n memory ops, extra now)
+        self.events = []      # (pc, values, dims, slots, columns, box offsets, multiplicity, stores meet, extra now)
         for pc, v, dims, _n, _u in log:
-            if not d.steps[pc][4] or not d.steps[pc][2]:
+            mem = d.steps[pc][2]
+            if not d.steps[pc][4] or not mem:
                 continue
             o = d.mem_off[pc]
-            slots = [(o + j, m[1], m[0], m[2] == "LWD") for j, m in enumerate(d.steps[pc][2])]
-            self.events.append((pc, v, dims, slots, len(slots), self._one(pc, v, dims, len(slots))))
+            slots = [(o + j, m[1], m[0], _MOVE[m[2]] if m[2] in _MOVE else 3 if m[4][0] == 0 else 2,
+                      m[2] in isa.STORE_OPS) for j, m in enumerate(mem)]
+            offs = []
+            for sl, *_ in slots:
+                lo, hi, _ = _box(v[sl], dims, sl)
+                offs.append((lo - v[sl], hi - v[sl]))
+            mult = 1
+            for kk, _ in dims:
+                mult *= kk
+            stores = [m[2] in isa.STORE_OPS for m in mem] if d.steps[pc][5] else None
+            ev = (pc, v, dims, slots, [m[1] for m in mem], offs, mult, stores)
+            self.events.append(ev + (self._one(ev, [v[sl] for sl, *_ in slots]),))
 
-    def _one(self, pc: int, w: tuple, dims: tuple, n: int) -> int:
-        if dims:
-            return _bank_extra(self.d, pc, w, dims, self.bw)
-        if n < 2:
+    def _one(self, ev: tuple, base: list[int]) -> int:
+        """Extra cycles of one event whose memory addresses start at ``base`` (as ``time_launch`` counts them)."""
+        pc, v, dims, slots, cols, offs, mult, _st = ev[:8]
+        d, bw, n = self.d, self.bw, len(base)
+        lat = d.lat[pc]
+        if not dims:
+            if n < 2:
+                return 0
+            banks = [(b >> 2) // bw for b in base]
+            return max(0, max(banks.count(x) for x in set(banks)) + 1 - lat)
+        bl = [((b + lo) >> 2) // bw for b, (lo, _) in zip(base, offs)]
+        bh = [((b + hi) >> 2) // bw for b, (_, hi) in zip(base, offs)]
+        if not any(cols[i] != cols[j] and bl[i] <= bh[j] and bl[j] <= bh[i] for i in range(n) for j in range(i + 1, n)):
             return 0
-        o = self.d.mem_off[pc]
-        banks = [(w[o + j] >> 2) // self.bw for j in range(n)]
-        return max(0, max(banks.count(x) for x in set(banks)) + 1 - self.d.lat[pc])
+        if bl == bh:
+            return mult * max(0, max(bl.count(b) for b in bl) + 1 - lat)
+        w = list(v)
+        for (sl, *_), b in zip(slots, base):
+            w[sl] = b
+        return _bank_extra(d, pc, tuple(w), dims, bw)
 
-    def extra(self, shift: tuple, pe_shift: tuple | None = None) -> int | None:
-        """Extra cycles of the moved launch; None where a moved address is misaligned or leaves the memory, or
-        where moved stores could meet each other or a tracked word (time that launch instead)."""
-        d, lim = self.d, self.lim
-        if any(x & 3 for x in shift) or (pe_shift is not None and (any(x & 3 for x in pe_shift)
-                                                                     or (d.words and any(pe_shift)))):
+    def extra(self, shift: tuple, pe_shift: tuple | None = None, wshift: tuple | None = None) -> int | None:
+        """Extra cycles of the moved launch (read pointers moved by ``shift``, write pointers by ``wshift``, per
+        column; other register-addressed accesses by ``pe_shift`` per PE; immediate addresses never move); None
+        where a moved address is misaligned or leaves the memory, or where moved stores could meet each other
+        or a tracked word (time that launch instead)."""
+        d, top = self.d, self.lim - 4
+        zero = (0,) * N_PE
+        per = (shift, wshift or zero, pe_shift or zero, zero)
+        if any(x & 3 for v in per for x in v):
             return None
         E = self.E
-        for pc, v, dims, slots, n, old in self.events:
-            moves = [(s, shift[c] if lwd else 0 if pe_shift is None else pe_shift[pe]) for s, c, pe, lwd in slots]
-            if not any(x for _, x in moves):
+        for ev in self.events:
+            _pc, v, dims, slots, _cols, offs, _mult, stores, old = ev
+            moves = [per[kind][pe if kind >= 2 else c] for _, c, pe, kind, _st in slots]
+            if not any(moves):
                 continue
-            if d.steps[pc][5]:
-                st = {x for (_, x), m in zip(moves, d.steps[pc][2]) if m[2] in isa.STORE_OPS}
-                if len(st) > 1:
+            if stores is not None and len({x for x, st in zip(moves, stores) if st}) > 1:
+                return None
+            base = [v[sl] + x for (sl, *_), x in zip(slots, moves)]
+            for b, (lo, hi), x, (*_, st) in zip(base, offs, moves, slots):
+                if b + lo < 0 or b + hi > top:
                     return None
-            w = list(v)
-            for s, x in moves:
-                w[s] += x
-                lo, hi, _ = _box(w[s], dims, s)
-                if lo < 0 or hi > lim - 4:
+                if x and st and d.words and any(b + lo <= w <= b + hi for w in d.words):
                     return None
-            E += self._one(pc, tuple(w), dims, n) - old
+            E += self._one(ev, base) - old
         return E
 
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnncc.backends.openedgecgra import isa, sim
 from cnncc.backends.openedgecgra import plan as P
-from cnncc.backends.openedgecgra import sim
 from cnncc.backends.openedgecgra.context import plan_context
 from cnncc.backends.openedgecgra.ic4cost import Summary
 from cnncc.backends.openedgecgra.kernels import wp
@@ -115,25 +115,72 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
             hit[0] += n
             hit[1] = min(hit[1], i)
     scope = (cl.prob, cl.groups, cl.pads, wp.NAME, img.bank_words, img.n_banks)
-    mem = None
-    items = []
-    for cls, (n, i) in classes.items():
-        st = _CLASS_CACHE.get((scope, cls))
-        if st is None:
-            if mem is None:
-                mem = img.materialise()
-            g, ci, k, ti = int(g_[i]), int(ci_[i]), int(k_[i]), int(t_[i])
-            fy0i, fx0i, fyi, fxi = tiles[ti]
-            oi = out[g * p.K + k]
-            base = wr.addr + 4 * g * p.K * p.taps + 4 * ((k * p.C + ci) * p.FY * p.FX)
-            rpi = [base + 4 * ((fy0i + c) * p.FX + fx0i) if c < fyi else 64 for c in range(3)]
-            for c in range(fyi):
-                mem[(wp.PARAM + 4 * c) // 4] = inp[g * p.C + ci] + 4 * ((fy0i + c) * p.DY * p.IX + fx0i)
-            lc = sim.Launch((rpi[0], rpi[1], rpi[2], oi), (64, 64, 64, oi))
-            st = sim.timed(built[(fyi, fxi)], mem, lc, img.bank_words)
-            if len(_CLASS_CACHE) >= 100_000:
-                _CLASS_CACHE.clear()
-            _CLASS_CACHE[(scope, cls)] = st
-        items.append((st, n))
+    memv: list = []
+
+    def launch(i: int) -> tuple:
+        """(tile index, Launch, parameter words, input plane) of launch i."""
+        g, ci, k, ti = int(g_[i]), int(ci_[i]), int(k_[i]), int(t_[i])
+        fy0i, fx0i, fyi, _ = tiles[ti]
+        oi = out[g * p.K + k]
+        base = wr.addr + 4 * g * p.K * p.taps + 4 * ((k * p.C + ci) * p.FY * p.FX)
+        rpi = [base + 4 * ((fy0i + c) * p.FX + fx0i) if c < fyi else 64 for c in range(3)]
+        prm = [inp[g * p.C + ci] + 4 * ((fy0i + c) * p.DY * p.IX + fx0i) for c in range(fyi)]
+        return ti, sim.Launch((rpi[0], rpi[1], rpi[2], oi), (64, 64, 64, oi)), prm, inp[g * p.C + ci]
+
+    def mem_for(prm: list[int]) -> np.ndarray:
+        if not memv:
+            memv.append(img.materialise())
+        for c, v in enumerate(prm):
+            memv[0][(wp.PARAM + 4 * c) // 4] = v
+        return memv[0]
+
+    def store(cls: tuple, st: sim.Stats) -> None:
+        if len(_CLASS_CACHE) >= 100_000:
+            _CLASS_CACHE.clear()
+        _CLASS_CACHE[(scope, cls)] = st
+
+    fams: dict = {}
+    for cls, (_n, i) in classes.items():
+        if (scope, cls) not in _CLASS_CACHE:
+            fams.setdefault(cls[0], []).append((cls, i))
+    for ti, members in fams.items():
+        _shifted(members, launch, mem_for, store, built[tiles[ti][2:]], tiles[ti], img.bank_words)
+    items = [(_CLASS_CACHE[(scope, cls)], n) for cls, (n, _) in classes.items()]
     stats = P._scaled_sum(items, L)
     return Summary(wp.NAME, range(len(kernels)), host, img, kernel_words, cl), stats
+
+
+def _shifted(members: list, launch, mem_for, store, kernel, tile: tuple, bank_words: int) -> None:
+    """Time the first class of one tile with its event log; the others' launches run the same program with the
+    weight-row, partial-sum and output pointers and the input plane (through the parameter words, into the
+    loaders' address registers, which only feed addresses) moved, so their bank-conflict cycles follow from
+    the log (``fasttime.ReadShift``, exact); a class that cannot be derived so is timed itself."""
+    from cnncc.backends.openedgecgra import fasttime
+
+    _, FX = tile[2], tile[3]
+    cls0, i0 = members[0]
+    _, lc0, prm0, in0 = launch(i0)
+    mem = mem_for(prm0)
+    log: list = []
+    try:
+        c0, e0 = fasttime.time_launch(kernel, mem, lc0.rptr, lc0.wptr, bank_words, sim.MAX_STEPS, log)
+    except fasttime.Unsupported:
+        log = []
+    if not log:
+        for cls, i in members:
+            _, lc, prm, _ = launch(i)
+            store(cls, sim.timed(kernel, mem_for(prm), lc, bank_words))
+        return
+    counts0 = np.array(c0, np.int64)
+    store(cls0, sim.counts_stats(kernel, counts0, int(e0)))
+    rs = fasttime.ReadShift(kernel, log, int(e0), 4 * mem.shape[0], bank_words) if len(members) > 1 else None
+    for cls, i in members[1:]:
+        assert rs is not None
+        _, lc, prm, inb = launch(i)
+        pe_shift = [0] * isa.N_PE
+        for c in range(tile[2]):
+            pe_shift[FX * isa.COLS + c] = inb - in0         # loader PE (FX, c): input column addresses
+        e = rs.extra(tuple(a - b for a, b in zip(lc.rptr, lc0.rptr)), tuple(pe_shift),
+                     tuple(a - b for a, b in zip(lc.wptr, lc0.wptr)))
+        store(cls, sim.counts_stats(kernel, counts0, e) if e is not None
+              else sim.timed(kernel, mem_for(prm), lc, bank_words))
