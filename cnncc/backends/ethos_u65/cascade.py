@@ -12,9 +12,9 @@ one op are no cascade.
 
 Stripes: the last op's OFM stripe height h is the largest whose buffers fit the budget; going backwards an op
 reads (h - 1)·stride + dilated kernel rows and its producer writes h·stride rows per stripe. Every link holds a
-rolling buffer of two consumer IFM stripes (W × C rounded to 16 channels, NHCWB16); the cascade needs those
-plus every op's weights (measured: 304,640 / 354,816 / 370,944 B of buffers for MobileNetV2's three cascades on
-a 384 KiB SRAM, final stripes 3 / 10 / 9 rows).
+rolling buffer of two consumer IFM stripes (W × C rounded to 16 channels, NHCWB16); the weight bytes passed in are
+added (the network passes 0: Regor builds cascades on the unbuffered schedule, so weight buffers are no part of
+the cascade's memory), and a chain whose buffers do not fit even with 1-row stripes is no cascade.
 """
 
 from __future__ import annotations

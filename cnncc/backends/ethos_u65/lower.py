@@ -9,6 +9,7 @@ the host CPU and is listed as such.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL, VECTOR
@@ -169,7 +170,8 @@ ACTIVATIONS = (O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)
 FUSES_ACTIVATION = (CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE)
 
 
-def fuse_activations(graph: Graph, layers: list[Layer], lowered: list[Lowered]) -> tuple[list[Lowered], dict[str, str]]:
+def fuse_activations(graph: Graph, layers: Sequence[Layer], lowered: list[Lowered]
+                     ) -> tuple[list[Lowered], dict[str, str]]:
     """Vela's packing of a standalone activation into the NPU op producing its input (Regor's scheduler packing:
     the activation becomes a sub-op of the primary op, whose OFM is then the activation's output): the producer
     is an NPU compute op without an activation of its own, its output has the activation as its only consumer and

@@ -1,19 +1,15 @@
-"""Network-level Ethos-U65 estimate: lower every layer, place the maps, cost every op in order.
-
-Per op: NPU cycles (cycles.py), access cycles per memory (memory.py), weight DMA into SRAM with double
-buffering (the transfer overlaps the op; the previous op's spare cycles pre-buffer the first part), and
-total = max(NPU cycles, access cycles of each memory) — Vela 5.2.0's per-op rule; the network total is the sum.
+"""Network-level Ethos-U estimate: lower every layer, find the cascades, choose the weight buffering with the maps
+where the schedule has them, place the maps (Vela's fast-storage allocator when the arena is off-chip), cost every
+layer in order (opcost.py) and the peak SRAM; the network total is the sum of the layers.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
-from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL, NpuOp, find_block_config
+from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL
 from cnncc.backends.ethos_u65.cascade import Cascade, ChainOp, find_cascades
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
-from cnncc.backends.ethos_u65.cycles import npu_cycles
 from cnncc.backends.ethos_u65.lower import (
     CHAIN,
     CPU,
@@ -27,176 +23,24 @@ from cnncc.backends.ethos_u65.lower import (
     fuse_activations,
     lower,
 )
-from cnncc.backends.ethos_u65.memory import element_reads, mem_to_mem_cycles, op_traffic
+from cnncc.backends.ethos_u65.opcost import (
+    OpCost,
+    _sum_costs,
+    cost_copies,
+    cost_mean,
+    cost_npu_op,
+    cost_softmax,
+    cost_transpose,
+    encoded_weight_bytes,
+    npu_op,
+    stripe_op,
+)
 from cnncc.backends.ethos_u65.placement import Placement, place, sram_timeline
-from cnncc.backends.ethos_u65.weightbuf import Buffering, Context
+from cnncc.backends.ethos_u65.weightbuf import Context
 from cnncc.ir.graph import Graph, Layer
 
-
-@dataclass(frozen=True)
-class OpCost:
-    """Cost of one layer on the target (cycles at the core clock, bytes per memory)."""
-
-    device: str            # "npu" | "cpu" | "none"
-    macs: int
-    npu_cycles: int
-    mac_cycles: int        # MAC-array cycles alone (all blocks)
-    weight_dma_cycles: int
-    access_cycles: dict
-    read_bytes: dict
-    write_bytes: dict
-    cycles: int
-    bound: str
-    block: tuple | None
-    traversal: str
-    reason: str = ""
-    buffer_bytes: int = 0  # SRAM of this op's weight buffers
-    wbuf: Buffering | None = None  # the weight-buffering decision (weightbuf.py)
-    elements: tuple[int, int, int] = (0, 0, 0)  # element reads of IFM, IFM2 and writes of the OFM
-
-
-def encoded_weight_bytes(lw: Lowered, arch: U65Config) -> tuple[int, int]:
-    """(encoded weight bytes, scale/bias bytes) of a layer: int8 weights × the layer's estimated encoding ratio
-    plus Vela's zero padding of the encoded order (weights.py), × the target's ``weight_compression`` factor;
-    10 B/channel of scale/bias."""
-    from cnncc.backends.ethos_u65.blocks import VECTOR, part_kernel_first
-    from cnncc.backends.ethos_u65.weights import PAD_BYTES, padded_weights
-
-    pk = lw.kind == CONV and part_kernel_first(lw.ifm[2], lw.kernel[0] * lw.kernel[1])
-    cin = lw.weight_elems // max(lw.out_channels * lw.kernel[0] * lw.kernel[1], 1) if lw.kind != VECTOR else lw.ifm[2]
-    pad = max(padded_weights(lw.kind, lw.out_channels, cin, lw.kernel, pk, arch.ublock[2]) - lw.weight_elems, 0)
-    w = int(math.ceil((lw.weight_elems * lw.weight_ratio + PAD_BYTES * pad) * arch.weight_compression))
-    return w, arch.scale_bytes_per_channel * lw.out_channels
-
-
-def npu_op(lw: Lowered, arch: U65Config, mems: tuple[str, str, str], fmts: tuple[str, str]) -> NpuOp:
-    wb, sb = encoded_weight_bytes(lw, arch) if lw.weight_elems else (0, 0)
-    return NpuOp(lw.kind, lw.ifm, lw.ofm, lw.kernel, lw.stride, lw.dilation, lw.ifm2, lw.ao_kind, lw.act,
-                  fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb, lw.lut)
-
-
-def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: tuple[int, int] | None = None
-                ) -> tuple[OpCost, int]:
-    """Cost of one NPU op; returns it and the slack it leaves for pre-buffering the next op's weights (Vela's
-    slack: the op's cycles, or its last depth slice's when its weights are buffered). ``ctx``: where the op sits
-    (weightbuf.Context; default: alone). ``stripe``: (OFM rows, IFM rows) per stripe when the op runs in a
-    cascade: Vela searches its block config for the stripe, not the whole map (the op is still costed whole)."""
-    from cnncc.backends.ethos_u65.weightbuf import Context, propose
-
-    ctx = ctx or Context()
-    cfg = find_block_config(stripe_op(op, stripe) if stripe else op, arch)
-    wbuf = propose(op, cfg, arch, ctx)
-    staged = wbuf.mode != "none"
-    const_lat = arch.mem(arch.const_mem).read_latency if op.kind not in (POOL, ELEMENTWISE) else 0
-    oc = npu_cycles(op, cfg, arch, arch.sram.read_latency if staged else const_lat)
-    npu = wbuf.npu if staged else oc.cycles
-    if op.lut and arch.const_mem == OFFCHIP:
-        npu += max(mem_to_mem_cycles(arch, OFFCHIP, SRAM, 256) - ctx.slack, 0)  # the LUT's DMA into SHRAM
-    tr = op_traffic(op, cfg, arch, arch.const_mem, staged, wbuf.prebuffered_bytes)
-    total = max([npu] + list(tr.access_cycles.values()))
-    bound = _bound(oc, npu, tr.access_cycles, op)
-    cost = OpCost("npu", oc.macs, npu, oc.mac_block * oc.blocks, wbuf.transfer, tr.access_cycles, tr.read,
-                  tr.write, total, bound, cfg.ofm, cfg.traversal, buffer_bytes=wbuf.buffer_bytes, wbuf=wbuf,
-                  elements=element_reads(op, cfg, arch))
-    return cost, (wbuf.slack_next if staged else oc.cycles)
-
-
-def stripe_op(op: NpuOp, stripe: tuple[int, int]) -> NpuOp:
-    """The op as one cascade stripe sees it (OFM and IFM heights cut to the stripe's rows)."""
-    oh, ih = stripe
-    i2 = (ih,) + op.ifm2[1:] if op.ifm2 is not None and op.ifm2[0] == op.ifm[0] else op.ifm2
-    return replace(op, ofm=(oh,) + op.ofm[1:], ifm=(ih,) + op.ifm[1:], ifm2=i2)
-
-
-def _bound(oc, npu: int, access: dict, op: NpuOp) -> str:
-    mem_max = max(access.values()) if access else 0
-    if mem_max > npu:
-        return "dram" if access.get(OFFCHIP, 0) >= access.get(SRAM, 0) else "sram"
-    if npu > oc.cycles * 1.05:
-        return "dram"  # weight streaming from off-chip memory dominates the NPU time
-    if op.kind not in (POOL, ELEMENTWISE) and oc.mac_block * oc.blocks < op.kernel[0] * op.kernel[1] * \
-            math.prod(op.ofm) * (op.ifm[2] if op.kind != "depthwise" else 1) / 256 * 1.25:
-        return "compute"
-    return "weight-feed" if op.kind not in (POOL, ELEMENTWISE) else "compute"
-
-
-def cost_transpose(lw: Lowered, arch: U65Config, src: str, dst: str) -> OpCost:
-    """A Transpose as Vela 5.2.0 runs it: the NPU moves the map element by element, so every byte is its own
-    memory access (measured on 4-D and 6-D int8 transposes in SRAM: access cycles = elements, NPU cycles ≈
-    elements / 2 + 32); an off-chip side is slower by its bandwidth ratio to SRAM."""
-    n = math.prod(lw.ifm)
-    acc = {SRAM: 0, OFFCHIP: 0}
-    for mem in (src, dst):
-        acc[mem] += int(n / 2 * arch.sram.bytes_per_cycle / arch.mem(mem).bytes_per_cycle)
-    npu = n // 2 + arch.sram.read_latency
-    return OpCost("npu", 0, npu, 0, 0, acc, {src: n}, {dst: n}, max([npu] + list(acc.values())),
-                  "sram" if max(acc.values()) >= npu else "compute", None, "")
-
-
-def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) -> OpCost:
-    """Sum of the MemoryCopies (datamove.py) a Concat/Slice/Split/Pad layer costs; 0 cycles when it is free."""
-    from cnncc.backends.ethos_u65.datamove import CONST, copies, copy_op
-
-    tot = {"npu": 0, "cycles": 0}
-    acc, rd, wr = {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}
-    dst = layer.outputs[0]
-    for box, src in copies(graph, layer, kinds):
-        smem, sfmt = (arch.const_mem, "NHWC") if src == CONST else (pl.memory[src], pl.fmt[src])
-        c, _ = cost_npu_op(copy_op(box, (smem, pl.memory[dst]), (sfmt, pl.fmt[dst])), arch)
-        tot["npu"] += c.npu_cycles
-        tot["cycles"] += c.cycles
-        for m in acc:
-            acc[m] += c.access_cycles.get(m, 0)
-            rd[m] += c.read_bytes.get(m, 0)
-            wr[m] += c.write_bytes.get(m, 0)
-    if not tot["cycles"]:
-        return OpCost("none", 0, 0, 0, 0, acc, rd, wr, 0, "none", None, "")
-    bound = "sram" if max(acc.values()) >= tot["npu"] else "compute"
-    return OpCost("npu", 0, tot["npu"], 0, 0, acc, rd, wr, tot["cycles"], bound, None, "")
-
-
-def cost_softmax(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[str, str]) -> OpCost:
-    """A Softmax as Vela's chain of NPU ops (softmax.py), plus a Transpose there and back when the softmax axis
-    is not the NHWC depth; every part costed by the op rules above and summed."""
-    from cnncc.backends.ethos_u65.softmax import softmax_ops
-
-    parts = [cost_npu_op(op, arch)[0] for op in softmax_ops(lw.ifm, arch, src, dst, *fmts)]
-    if lw.reason == "transposed":
-        parts += [cost_transpose(lw, arch, src, SRAM), cost_transpose(lw, arch, SRAM, dst)]
-    return replace(_sum_costs(parts), block=None, traversal="")
-
-
-def _sum_costs(parts: list[OpCost]) -> OpCost:
-    """One layer's cost from the NPU ops it is lowered to (cycles, access cycles and bytes add)."""
-    acc, rd, wr = {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}
-    for c in parts:
-        for m in acc:
-            acc[m] += c.access_cycles.get(m, 0)
-            rd[m] += c.read_bytes.get(m, 0)
-            wr[m] += c.write_bytes.get(m, 0)
-    npu = sum(c.npu_cycles for c in parts)
-    return OpCost("npu", sum(c.macs for c in parts), npu, sum(c.mac_cycles for c in parts),
-                  sum(c.weight_dma_cycles for c in parts), acc, rd, wr, sum(c.cycles for c in parts),
-                  "sram" if max(acc.values()) >= npu else "compute", parts[0].block, parts[0].traversal,
-                  buffer_bytes=max(c.buffer_bytes for c in parts), wbuf=parts[0].wbuf)
-
-
-def cost_mean(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[str, str], ctx: Context | None = None
-              ) -> tuple[OpCost, int]:
-    """A MEAN as Vela's depthwise sums + 32-bit Adds and Mul (mean.py); the sums' weights are buffered as any
-    op's (``ctx``). Returns the cost and the slack it leaves."""
-    from cnncc.backends.ethos_u65.mean import mean_ops
-
-    sums, rest = mean_ops(lw.ifm, arch, src, dst, fmts)
-    parts, slack = [], 0
-    for k, op in enumerate(sums):
-        c, slack = cost_npu_op(op, arch, ctx if k == 0 else replace(ctx or Context(), slack=slack, index=1,
-                                                                      prev_npu=True))
-        parts.append(c)
-    for op in rest:
-        c, slack = cost_npu_op(op, arch)
-        parts.append(c)
-    return _sum_costs(parts), slack
+__all__ = ["Estimate", "OpCost", "cascades_of", "cost_npu_op", "cost_transpose", "encoded_weight_bytes",
+           "estimate", "isolated_cycles", "stripe_op"]
 
 
 @dataclass(frozen=True)
@@ -230,16 +74,16 @@ def estimate(graph: Graph, arch: U65Config) -> Estimate:
     costs, slacks = _cost_pass(graph, lowered, arch, pl, cascades)
     n = len(graph.layers)
     fixed = [0] * n
-    for c in cascades:
-        for k in range(c.start, c.end + 1):
-            fixed[k] += c.buffer_bytes
+    for casc in cascades:
+        for k in range(casc.start, casc.end + 1):
+            fixed[k] += casc.buffer_bytes
     prev = -1
-    for k, c in enumerate(costs):
+    for k, oc in enumerate(costs):
         if not casc_member(cascades, k):
-            fixed[k] += c.buffer_bytes
-            if prev >= 0 and c.wbuf is not None and c.wbuf.prebuffered_bytes:
-                fixed[prev] += c.buffer_bytes  # a pre-buffered weight buffer is live during the op before
-        if c.device == "npu":
+            fixed[k] += oc.buffer_bytes
+            if prev >= 0 and oc.wbuf is not None and oc.wbuf.prebuffered_bytes:
+                fixed[prev] += oc.buffer_bytes  # a pre-buffered weight buffer is live during the op before
+        if oc.device == "npu":
             prev = k
     if arch.arena_mem == OFFCHIP and arch.cache_bytes:
         cands = candidates(graph, lowered, pl, costs, cascades)
@@ -328,8 +172,8 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
             slack = slacks_in[idx]
         given.append(slack)
         acts = [t for t in layer.inputs if not graph.is_weight(t)]
-        mems = (pl.memory[acts[0]], pl.memory[layer.outputs[0]]) if acts else (SRAM, SRAM)
-        fmts = (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]) if acts else ("NHWC", "NHWC")
+        mems: tuple[str, str] = (pl.memory[acts[0]], pl.memory[layer.outputs[0]]) if acts else (SRAM, SRAM)
+        fmts: tuple[str, str] = (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]) if acts else ("NHWC", "NHWC")
         if lw.kind in (FREE, FUSED):
             cost = OpCost("none", 0, 0, 0, 0, {SRAM: 0, OFFCHIP: 0}, {}, {}, 0, "none", None, "", lw.reason)
         elif lw.kind == CPU:
@@ -340,20 +184,21 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
             cost = cost_copies(graph, layer, kinds, pl, arch)
             slack = cost.cycles or slack  # a Concat written in place runs no op of its own
         elif lw.kind == TRANSPOSE:
-            cost = cost_transpose(lw, arch, *mems)
+            cost = cost_transpose(lw, arch, mems[0], mems[1])
             slack = cost.cycles
         elif lw.kind == SOFTMAX:
-            cost = cost_softmax(lw, arch, *mems, fmts)
+            cost = cost_softmax(lw, arch, mems[0], mems[1], fmts)
             slack = 0
         elif lw.kind == CHAIN:
             from cnncc.backends.ethos_u65.composite import chain_ops
 
-            cost = _sum_costs([cost_npu_op(op, arch)[0] for op in chain_ops(graph, layer, arch, *mems, fmts)])
+            chain = chain_ops(graph, layer, arch, mems[0], mems[1], fmts)
+            cost = _sum_costs([cost_npu_op(op, arch)[0] for op in chain])
             slack = cost.cycles
         elif lw.kind == MEAN:
             ctx = Context(npu_index, prev_npu, slack, staging_limit, prev_free,
                           forced=forced[idx] if forced else None)
-            cost, slack = cost_mean(lw, arch, *mems, fmts, ctx)
+            cost, slack = cost_mean(lw, arch, mems[0], mems[1], fmts, ctx)
             prev_free = max(staging_limit - cost.buffer_bytes, 0)
         else:
             i2 = acts[1] if len(acts) > 1 else acts[0]
@@ -374,7 +219,6 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
 
 
 CASCADABLE = (CONV, DEPTHWISE, POOL, ELEMENTWISE)
-CASCADE_WEIGHTS = False
 
 
 def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[Cascade]:
@@ -400,18 +244,18 @@ def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[C
             acts = [t for t in nxt.inputs if not graph.is_weight(t)]
             link = (len(graph.consumers(out)) == 1 and out not in graph.outputs and acts[0] == out
                     and lowered[keep[n + 1]].ifm == lw.ofm)
-        wb = sum(encoded_weight_bytes(lw, arch)) if lw.weight_elems and CASCADE_WEIGHTS else 0
+        # Regor builds cascades on the unbuffered schedule: the ops' weights are no part of the cascade's memory
         chain.append(ChainOp(lw.ifm, lw.ofm, (lw.kernel[0] - 1) * lw.dilation[0] + 1, lw.stride[0],
-                             lw.kind == ELEMENTWISE, wb, link))
-    out = []
+                             lw.kind == ELEMENTWISE, 0, link))
+    result: list[Cascade] = []
     for c in find_cascades(chain, arch.cache_bytes):
         stripes, last = [], c.stripes[0]
         for k in range(keep[c.start], keep[c.end] + 1):
             if k in keep:
                 last = c.stripes[keep.index(k) - c.start]
             stripes.append(last)  # a fused activation runs with its producer's stripe
-        out.append(replace(c, start=keep[c.start], end=keep[c.end], stripes=tuple(stripes)))
-    return out
+        result.append(replace(c, start=keep[c.start], end=keep[c.end], stripes=tuple(stripes)))
+    return result
 
 
 class _Const(dict):

@@ -112,8 +112,8 @@ def _sliced(op: NpuOp, cfg: BlockConfig, arch: U65Config, slices: list[int], sla
 
 
 def _depth_slices(op: NpuOp, cfg: BlockConfig, arch: U65Config, ratio: float, half: int, full: int,
-                  transfer: int) -> tuple[list[int], int] | None:
-    """Depth slices for a pre-buffer ``ratio`` of the weights (see module doc); None: under-used blocks."""
+                  transfer: int) -> tuple[list[int], int]:
+    """Depth slices for a pre-buffer ``ratio`` of the weights (see module doc) and the buffering depth."""
     c, block = op.ofm[2], cfg.ofm[2]
     slices = [0, c]
     buf = 0
