@@ -67,6 +67,9 @@ def cuts(A: Any, p: Problem, acc: Accel, res: dict[str, Any], strong: bool = Tru
         whole_r = lam + pb * p.full_bytes("R")
         first = first + A.If(res["O"], whole_r, lam + pb * _bytes(A, p, "R"))
         loads = loads + A.If(res["O"], whole_r, tiles_o * lam + pb * _all_tiles(A, p, "R"))
+        if strong and acc.pipelined and acc.dma_channels == "shared":
+            m = A.max(0, lam + pb * _bytes(A, p, "R", kinds=lastk) - comp_full)
+            lumpy.append(A.If(res["O"], 0, tiles_o * m - m))
     spills = A.If(res["O"], 0, A.fac("c", lambda v: p.ntiles("c", v) - 1,
                                       tiles_o * lam + pb * _all_tiles(A, p, "O")))
     stores: Any = 0
