@@ -198,6 +198,16 @@ def cost(cl: ConvLayer, sram_bytes: int, bank_bytes: int) -> tuple[Summary, sim.
     return Summary(ic4.NAME, range(L), host, img, kernel_words, cl), stats
 
 
+def _separable(k) -> bool:
+    """No instruction of ``k`` mixes a read-pointer access (LWD) with another memory access: then every
+    instruction's bank conflicts depend on the input streams only or on the output planes only."""
+    for step in k.program:
+        ops = [i.op for i in step if i.op in isa.MEM_OPS]
+        if "LWD" in ops and any(o != "LWD" for o in ops):
+            return False
+    return True
+
+
 def _timing(cl: ConvLayer, img: MemImage, classes: dict, kernels: dict, reps: dict, groups: list,
             L: int) -> sim.Stats:
     """Counters of all launches from the timing classes (template key, chunk deltas, input-pointer bank tokens,
@@ -207,7 +217,9 @@ def _timing(cl: ConvLayer, img: MemImage, classes: dict, kernels: dict, reps: di
     base immediates (the kernels' other immediates are weights and biases, which never reach timing; the
     output-address register of diagonal PE r is its plane's address plus 4 per pixel, and the address is all
     it feeds): one of them is timed with its event log and the others' bank-conflict cycles follow by moving
-    its LWD addresses per column and its output accesses per PE (``fasttime.ReadShift``, exact). Layers whose
+    its LWD addresses per column and its output accesses per PE (``fasttime.ReadShift``, exact). Where no
+    instruction mixes the two (``_separable``), the conflicts of input and output accesses add up, so each
+    distinct input and output token is derived once and a class costs E(r, o0) + E(r0, o) − E(r0, o0). Layers whose
     column runs or output planes straddle a bank boundary have one class per chunk or output group; this
     times one launch per (key, deltas) instead. Where the engine cannot follow
     a launch (``fasttime.Unsupported``) or a moved address would leave the memory, the class is timed itself."""
@@ -236,13 +248,13 @@ def _timing(cl: ConvLayer, img: MemImage, classes: dict, kernels: dict, reps: di
 
     fams: dict = {}
     for (key, d, rtok, otok), (n, rep) in classes.items():
-        fams.setdefault((key, d), []).append((_canon((0,) + rtok + otok), n, rep))
+        fams.setdefault((key, d), []).append((_canon((0,) + rtok + otok), n, rep, rtok, otok))
     items = []
     for (key, d), members in fams.items():
         missing = [m for m in members if (scope, key, d, m[0]) not in _CLASS_CACHE]
         if missing:
             missing.sort(key=lambda m: m[2][:3] != reps[key])        # the template's own launch first
-            ck0, _, rep0 = missing[0]
+            ck0, _, rep0, r0, o0 = missing[0]
             out0 = planes(key, rep0)
             k = kernel_of(key, rep0)
             log: list = []
@@ -253,22 +265,39 @@ def _timing(cl: ConvLayer, img: MemImage, classes: dict, kernels: dict, reps: di
             except fasttime.Unsupported:
                 log = []
             if not log:
-                for ck, _, rep in missing:
+                for ck, _, rep, *_ in missing:
                     store((scope, key, d, ck), sim.timed_counts(kernel_of(key, rep), mem(), sim.Launch(rep[3]),
                                                                 img.bank_words))
             else:
                 store((scope, key, d, ck0), (counts0, int(e0)))
                 rs = fasttime.ReadShift(k, log, int(e0), 4 * mem().shape[0], img.bank_words) if missing[1:] else None
-                for ck, _, rep in missing[1:]:
-                    assert rs is not None
-                    osh = [0] * isa.N_PE
+
+                def rsh(rep: tuple, rep0: tuple = rep0) -> tuple:
+                    return tuple(a - b for a, b in zip(rep[3], rep0[3]))
+
+                def osh(rep: tuple, key: tuple = key, out0: list = out0) -> tuple:
+                    sh = [0] * isa.N_PE
                     for r, (a, b) in enumerate(zip(planes(key, rep), out0)):
-                        osh[r * isa.COLS + r] = a - b
-                    e = rs.extra(tuple(a - b for a, b in zip(rep[3], rep0[3])), tuple(osh))
+                        sh[r * isa.COLS + r] = a - b
+                    return tuple(sh)
+
+                er: dict = {r0: int(e0)}
+                eo: dict = {o0: int(e0)}
+                n_r, n_o = len({m[3] for m in missing}), len({m[4] for m in missing})
+                if rs is not None and n_r + n_o < len(missing) and _separable(k):   # E(r,o0) + E(r0,o) - E(r0,o0)
+                    for _, _, rep, rt, ot in missing[1:]:
+                        if rt not in er:
+                            er[rt] = rs.extra(rsh(rep), None)
+                        if ot not in eo:
+                            eo[ot] = rs.extra(rsh(rep0), osh(rep))
+                for ck, _, rep, rt, ot in missing[1:]:
+                    assert rs is not None
+                    a, b = er.get(rt), eo.get(ot)
+                    e = a + b - int(e0) if a is not None and b is not None else rs.extra(rsh(rep), osh(rep))
                     hit = (counts0, e) if e is not None else \
                         sim.timed_counts(kernel_of(key, rep), mem(), sim.Launch(rep[3]), img.bank_words)
                     store((scope, key, d, ck), hit)
-        for ck, n, _ in members:
+        for ck, n, *_ in members:
             counts, e = _CLASS_CACHE[(scope, key, d, ck)]
             items.append((sim.counts_stats(kernels[key], counts, e), n))
     return P._scaled_sum(items, L)
