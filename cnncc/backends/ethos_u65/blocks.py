@@ -10,7 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from cnncc.backends.ethos_u65.config import U65Config
+
+F32 = np.float32
 
 # NPU op kinds (Vela's hardware op classes)
 CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE = "conv", "depthwise", "vector_product", "pooling", "elementwise"
@@ -140,20 +144,21 @@ def find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
                     wont_fit.add((h, w))
                     continue
                 full = (_cdiv(oh, oblk[1]), _cdiv(ow, w), _cdiv(oc, depth))
-                bx, by, bz = ow / w, oh / oblk[1], oc / depth
-                wfetch = float(wfetch_wh * ic * full[0] * full[1])
+                # single-precision arithmetic in Vela's order: its ties between blocks break on float32 rounding
+                bx, by, bz = F32(ow) / F32(w), F32(oh) / F32(oblk[1]), F32(oc) / F32(depth)
+                wfetch = F32(wfetch_wh * ic * full[0] * full[1])
                 if not depthwise:
-                    wfetch *= bz * depth
-                ifetch = float(iblk[0] * iblk[1] * ic * repeats) * bx * by
+                    wfetch *= bz * F32(depth)
+                ifetch = F32(iblk[0] * iblk[1] * ic * repeats) * bx * by
                 if not equal_depth:
-                    ifetch *= full[2]
-                cost = ofm_elems / (h * w * depth) if ew != "no" else (ifetch + wfetch) / ofm_elems
+                    ifetch *= F32(full[2])
+                cost = F32(ofm_elems) / F32(h * w * depth) if ew != "no" else (ifetch + wfetch) / F32(ofm_elems)
                 if ih * iw * ic < iblk[0] * iblk[1] * iblk[2] * 2:
-                    cost /= 2
+                    cost /= F32(2)
                 if cost <= best:
                     take = False
                     if cost == best:
-                        cov = (ih * iw) / max(min(ih, iblk[1]) * min(iw, iblk[0]), 1)
+                        cov = F32(ih * iw) / F32(max(min(ih, iblk[1]) * min(iw, iblk[0]), 1))
                         if cov <= best_cov and h <= 4 and w <= 4:
                             best_cov, take = cov, True
                     else:
