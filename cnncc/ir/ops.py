@@ -3,614 +3,106 @@
 Each layer kind is one frozen dataclass; its fields are the op's attributes with every input-derived constant
 (pads, target shapes, slice bounds, clip limits, resize sizes) already resolved by the frontend. ``infer`` maps
 the input tensor types (activations and weights, in ``Layer.inputs`` order) to the output types.
+
+The records live in three modules — :mod:`cnncc.ir.op_base` (registry, ``Op``, activations),
+:mod:`cnncc.ir.op_compute` (conv family, pooling, normalisation) and :mod:`cnncc.ir.op_move` (elementwise, data
+movement) — and are all re-exported here: ``from cnncc.ir import ops as O; O.Conv``.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
-from typing import ClassVar
-
-from cnncc.errors import InvalidModelError
-from cnncc.ir.loopnest import CONV, CONVT, DEPTHWISE, FC, MATMUL, POOL, LoopNest
-from cnncc.ir.types import TensorType
-
-OPS: dict[str, type[Op]] = {}
-
-
-def register(cls):
-    OPS[cls.kind] = cls
-    return cls
-
-
-def _fail(msg: str):
-    raise InvalidModelError(msg)
-
-
-@dataclass(frozen=True)
-class Op:
-    """Base of all attribute records."""
-
-    kind: ClassVar[str] = "?"
-
-    def infer(self, ins: list[TensorType]) -> list[TensorType]:
-        raise NotImplementedError(f"{type(self).__name__}.infer")  # every registered op overrides it
-
-    def loop_nest(self, ins: list[TensorType], outs: list[TensorType], is_weight: tuple[bool, ...]
-                  ) -> LoopNest | None:
-        """The op's (K, C, OY, OX, FY, FX, groups) loop nest from its input and output types (``is_weight``:
-        which inputs are weights), or None for ops without one. The one place that says what an op computes as
-        loops: MACs, intensities, tiling, the cost models and the z3 scheduler all read it."""
-        del ins, outs, is_weight
-        return None
-
-    def attrs(self) -> dict:
-        """Attributes as a plain dict (field name -> value), in declaration order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def attrs_text(self) -> str:
-        parts = []
-        for k, v in self.attrs().items():
-            if isinstance(v, Op):
-                v = v.kind + (f"<{v.attrs_text()}>" if v.attrs() else "")
-            elif isinstance(v, tuple):
-                v = "(" + ",".join(str(x) for x in v) + ")"
-            elif isinstance(v, float):
-                v = f"{v:g}"
-            parts.append(f"{k}={v}")
-        return " ".join(parts)
-
-
-# ---------------------------------------------------------------------------------------------- activations
-@dataclass(frozen=True)
-class Activation(Op):
-    """Element-wise unary function; can stand alone or be fused into a producing layer (``act=``)."""
-
-    def infer(self, ins):
-        return [ins[0]]
-
-
-@register
-@dataclass(frozen=True)
-class Relu(Activation):
-    kind: ClassVar[str] = "Relu"
-
-
-@register
-@dataclass(frozen=True)
-class Clip(Activation):
-    kind: ClassVar[str] = "Clip"
-    lo: float = -math.inf
-    hi: float = math.inf
-
-
-@register
-@dataclass(frozen=True)
-class Sigmoid(Activation):
-    kind: ClassVar[str] = "Sigmoid"
-
-
-@register
-@dataclass(frozen=True)
-class Tanh(Activation):
-    kind: ClassVar[str] = "Tanh"
-
-
-@register
-@dataclass(frozen=True)
-class HardSigmoid(Activation):
-    kind: ClassVar[str] = "HardSigmoid"
-    alpha: float = 0.2
-    beta: float = 0.5
-
-
-@register
-@dataclass(frozen=True)
-class HardSwish(Activation):
-    kind: ClassVar[str] = "HardSwish"
-
-
-@register
-@dataclass(frozen=True)
-class LeakyRelu(Activation):
-    kind: ClassVar[str] = "LeakyRelu"
-    alpha: float = 0.01
-
-
-# ---------------------------------------------------------------------------------------------- conv family
-def conv_out(size: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
-    """Output extent of a convolution/pooling window along one axis (floor mode)."""
-    return (size + p0 + p1 - (d * (k - 1) + 1)) // s + 1
-
-
-@register
-@dataclass(frozen=True)
-class Conv(Op):
-    """2-D convolution. Inputs: x [N,C,H,W], W [K,C/groups,FY,FX], optional bias [K].
-    ``pads`` = (top, left, bottom, right)."""
-
-    kind: ClassVar[str] = "Conv"
-    kernel: tuple[int, int] = (1, 1)
-    strides: tuple[int, int] = (1, 1)
-    dilations: tuple[int, int] = (1, 1)
-    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
-    groups: int = 1
-    act: Activation | None = None
-
-    def infer(self, ins):
-        x, w = ins[0], ins[1]
-        if x.rank != 4 or w.rank != 4:
-            _fail(f"Conv expects 4-D input and weight, got {x} and {w}")
-        n, c, h, wd = x.shape
-        k, cg, fy, fx = w.shape
-        if (fy, fx) != self.kernel:
-            _fail(f"Conv kernel_shape {self.kernel} does not match weight {w.shape}")
-        if c % self.groups or k % self.groups or cg * self.groups != c:
-            _fail(f"Conv: input channels {c}, weight {w.shape} and groups {self.groups} disagree")
-        if len(ins) > 2 and ins[2].shape != (k,):
-            _fail(f"Conv bias shape {ins[2].shape} != ({k},)")
-        oy = conv_out(h, fy, self.strides[0], self.dilations[0], self.pads[0], self.pads[2])
-        ox = conv_out(wd, fx, self.strides[1], self.dilations[1], self.pads[1], self.pads[3])
-        if oy <= 0 or ox <= 0:
-            _fail(f"Conv output would be empty ({oy}x{ox}) for input {h}x{wd}")
-        return [x.with_shape((n, k, oy, ox))]
-
-    def loop_nest(self, ins, outs, is_weight):
-        _, c, iy, ix = ins[0].shape
-        _, k, oy, ox = outs[0].shape
-        kind = DEPTHWISE if self.groups > 1 and self.groups == c else CONV
-        return LoopNest(kind, k, c, oy, ox, self.kernel[0], self.kernel[1], self.groups, iy, ix,
-                        self.strides[0], self.strides[1], self.dilations[0], self.dilations[1], self.pads)
-
-
-@register
-@dataclass(frozen=True)
-class ConvTranspose(Op):
-    """2-D transposed convolution. Inputs: x [N,C,H,W], W [C,K/groups,FY,FX], optional bias [K]."""
-
-    kind: ClassVar[str] = "ConvTranspose"
-    kernel: tuple[int, int] = (1, 1)
-    strides: tuple[int, int] = (1, 1)
-    dilations: tuple[int, int] = (1, 1)
-    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
-    output_padding: tuple[int, int] = (0, 0)
-    groups: int = 1
-    act: Activation | None = None
-
-    def infer(self, ins):
-        x, w = ins[0], ins[1]
-        n, c, h, wd = x.shape
-        if w.shape[0] != c:
-            _fail(f"ConvTranspose weight {w.shape} does not match input channels {c}")
-        k = w.shape[1] * self.groups
-        oy = (h - 1) * self.strides[0] + self.dilations[0] * (self.kernel[0] - 1) + 1 \
-            + self.output_padding[0] - self.pads[0] - self.pads[2]
-        ox = (wd - 1) * self.strides[1] + self.dilations[1] * (self.kernel[1] - 1) + 1 \
-            + self.output_padding[1] - self.pads[1] - self.pads[3]
-        if oy <= 0 or ox <= 0:
-            _fail(f"ConvTranspose output would be empty ({oy}x{ox})")
-        return [x.with_shape((n, k, oy, ox))]
-
-    def loop_nest(self, ins, outs, is_weight):
-        _, c, iy, ix = ins[0].shape
-        k = outs[0].shape[1]
-        return LoopNest(CONVT, k, c, iy, ix, self.kernel[0], self.kernel[1], self.groups, iy, ix,
-                        self.strides[0], self.strides[1], self.dilations[0], self.dilations[1], self.pads)
-
-
-@register
-@dataclass(frozen=True)
-class Gemm(Op):
-    """Fully connected: Y = alpha·A'·B' + beta·C, A' = Aᵀ if trans_a, B' = Bᵀ if trans_b."""
-
-    kind: ClassVar[str] = "Gemm"
-    trans_a: bool = False
-    trans_b: bool = False
-    alpha: float = 1.0
-    beta: float = 1.0
-    act: Activation | None = None
-
-    def infer(self, ins):
-        a, b = ins[0], ins[1]
-        if a.rank != 2 or b.rank != 2:
-            _fail(f"Gemm expects 2-D operands, got {a} and {b}")
-        m, ka = a.shape[::-1] if self.trans_a else a.shape
-        kb, n = b.shape[::-1] if self.trans_b else b.shape
-        if ka != kb:
-            _fail(f"Gemm inner dimensions differ: {a.shape} vs {b.shape}")
-        return [a.with_shape((m, n))]
-
-    def loop_nest(self, ins, outs, is_weight):
-        a = ins[0].shape
-        m, red = a[::-1] if self.trans_a else a
-        n = outs[0].shape[1]
-        return LoopNest(FC, n, red, 1, m, IY=1, IX=m)
-
-
-@register
-@dataclass(frozen=True)
-class MatMul(Op):
-    """numpy-style matmul with broadcasting of leading dims."""
-
-    kind: ClassVar[str] = "MatMul"
-    act: Activation | None = None
-
-    def infer(self, ins):
-        a, b = ins[0].shape, ins[1].shape
-        if len(a) < 1 or len(b) < 1:
-            _fail("MatMul operands must have rank >= 1")
-        a2 = a if len(a) > 1 else (1,) + a
-        b2 = b if len(b) > 1 else b + (1,)
-        if a2[-1] != b2[-2]:
-            _fail(f"MatMul inner dimensions differ: {a} vs {b}")
-        batch = broadcast_shapes(a2[:-2], b2[:-2])
-        out = batch + (a2[-2], b2[-1])
-        if len(a) == 1:
-            out = out[:-2] + out[-1:]
-        if len(b) == 1:
-            out = out[:-1]
-        return [ins[0].with_shape(out)]
-
-    def loop_nest(self, ins, outs, is_weight):
-        a, b = ins[0].shape, ins[1].shape
-        a2 = a if len(a) > 1 else (1,) + a
-        b2 = b if len(b) > 1 else b + (1,)
-        red = a2[-1]
-        batch = math.prod(outs[0].shape[:-2] or (1,))
-        if is_weight[0] and not is_weight[1]:
-            k, pos = a2[-2], b2[-1] * batch       # W[K,R] · X[R,P]
-        else:
-            k, pos = b2[-1], a2[-2] * batch       # X[P,R] · W[R,K]
-        return LoopNest(MATMUL, k, red, 1, pos, IY=1, IX=pos)
-
-
-@register
-@dataclass(frozen=True)
-class Im2col(Op):
-    """Explicit patch extraction (conv lowering). Input x [N,C,H,W].
-    layout ``chw``: output [N, C·FY·FX, OY·OX], row index (c·FY + fy)·FX + fx;
-    layout ``hwc``: output [N, OY·OX, FY·FX·C], column index (fy·FX + fx)·C + c. Padding reads zeros."""
-
-    kind: ClassVar[str] = "Im2col"
-    kernel: tuple[int, int] = (1, 1)
-    strides: tuple[int, int] = (1, 1)
-    dilations: tuple[int, int] = (1, 1)
-    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
-    layout: str = "chw"
-
-    def infer(self, ins):
-        n, c, h, w = ins[0].shape
-        oy = conv_out(h, self.kernel[0], self.strides[0], self.dilations[0], self.pads[0], self.pads[2])
-        ox = conv_out(w, self.kernel[1], self.strides[1], self.dilations[1], self.pads[1], self.pads[3])
-        if oy <= 0 or ox <= 0:
-            _fail("Im2col output would be empty")
-        patch = c * self.kernel[0] * self.kernel[1]
-        shape = (n, patch, oy * ox) if self.layout == "chw" else (n, oy * ox, patch)
-        return [TensorType(shape, ins[0].dtype, "")]
-
-
-# ---------------------------------------------------------------------------------------------- pooling
-@dataclass(frozen=True)
-class _Pool(Op):
-    kernel: tuple[int, int] = (1, 1)
-    strides: tuple[int, int] = (1, 1)
-    dilations: tuple[int, int] = (1, 1)
-    pads: tuple[int, int, int, int] = (0, 0, 0, 0)
-    ceil_mode: bool = False
-
-    def out_hw(self, h: int, w: int) -> tuple[int, int]:
-        res = []
-        for size, k, s, d, p0, p1 in ((h, self.kernel[0], self.strides[0], self.dilations[0], self.pads[0],
-                                       self.pads[2]),
-                                      (w, self.kernel[1], self.strides[1], self.dilations[1], self.pads[1],
-                                       self.pads[3])):
-            span = size + p0 + p1 - (d * (k - 1) + 1)
-            o = (-(-span // s) if self.ceil_mode else span // s) + 1
-            if self.ceil_mode and (o - 1) * s >= size + p0:  # last window must start inside input/left pad
-                o -= 1
-            res.append(o)
-        return res[0], res[1]
-
-    def infer(self, ins):
-        x = ins[0]
-        if x.rank != 4:
-            _fail(f"{self.kind} expects a 4-D input, got {x}")
-        oy, ox = self.out_hw(x.shape[2], x.shape[3])
-        if oy <= 0 or ox <= 0:
-            _fail(f"{self.kind} output would be empty")
-        return [x.with_shape((x.shape[0], x.shape[1], oy, ox))]
-
-    def loop_nest(self, ins, outs, is_weight):
-        _, c, iy, ix = ins[0].shape
-        _, _, oy, ox = outs[0].shape
-        return LoopNest(POOL, c, c, oy, ox, self.kernel[0], self.kernel[1], c, iy, ix,
-                        self.strides[0], self.strides[1], self.dilations[0], self.dilations[1], self.pads)
-
-
-@register
-@dataclass(frozen=True)
-class MaxPool(_Pool):
-    kind: ClassVar[str] = "MaxPool"
-
-
-@register
-@dataclass(frozen=True)
-class AveragePool(_Pool):
-    kind: ClassVar[str] = "AveragePool"
-    count_include_pad: bool = False
-
-
-@register
-@dataclass(frozen=True)
-class GlobalAveragePool(Op):
-    kind: ClassVar[str] = "GlobalAveragePool"
-
-    def infer(self, ins):
-        s = ins[0].shape
-        return [ins[0].with_shape(s[:2] + (1,) * (len(s) - 2))]
-
-    def loop_nest(self, ins, outs, is_weight):
-        _, c, iy, ix = ins[0].shape
-        return LoopNest(POOL, c, c, 1, 1, iy, ix, c, iy, ix, 1, 1)
-
-
-@register
-@dataclass(frozen=True)
-class GlobalMaxPool(GlobalAveragePool):
-    kind: ClassVar[str] = "GlobalMaxPool"
-
-
-@register
-@dataclass(frozen=True)
-class LRN(Op):
-    kind: ClassVar[str] = "LRN"
-    size: int = 5
-    alpha: float = 1e-4
-    beta: float = 0.75
-    bias: float = 1.0
-
-    def infer(self, ins):
-        return [ins[0]]
-
-
-@register
-@dataclass(frozen=True)
-class BatchNormalization(Op):
-    """Inference batch norm. Inputs: x, scale, bias, mean, var (the last four are weights)."""
-
-    kind: ClassVar[str] = "BatchNormalization"
-    epsilon: float = 1e-5
-
-    def infer(self, ins):
-        c = ins[0].shape[1]
-        for t in ins[1:]:
-            if t.shape != (c,):
-                _fail(f"BatchNormalization parameter shape {t.shape} != ({c},)")
-        return [ins[0]]
-
-
-# ---------------------------------------------------------------------------------------------- elementwise
-def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
-    rank = max((len(s) for s in shapes), default=0)
-    out = []
-    for i in range(rank):
-        dims = {s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0} - {1}
-        if len(dims) > 1:
-            _fail(f"shapes {shapes} do not broadcast")
-        out.append(dims.pop() if dims else 1)
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class Binary(Op):
-    """Element-wise op with numpy broadcasting; ``Add`` takes any number of inputs (ONNX ``Sum``)."""
-
-    act: Activation | None = None
-
-    def infer(self, ins):
-        if len(ins) < 2:
-            _fail(f"{self.kind} needs at least two inputs")
-        shape = broadcast_shapes(*(t.shape for t in ins))
-        base = max(ins, key=lambda t: t.rank)
-        return [base.with_shape(shape)]
-
-
-@register
-@dataclass(frozen=True)
-class Add(Binary):
-    kind: ClassVar[str] = "Add"
-
-
-@register
-@dataclass(frozen=True)
-class Sub(Binary):
-    kind: ClassVar[str] = "Sub"
-
-
-@register
-@dataclass(frozen=True)
-class Mul(Binary):
-    kind: ClassVar[str] = "Mul"
-
-
-@register
-@dataclass(frozen=True)
-class Div(Binary):
-    kind: ClassVar[str] = "Div"
-
-
-# ---------------------------------------------------------------------------------------------- data movement
-def _axis(axis: int, rank: int) -> int:
-    if not -rank <= axis < rank:
-        _fail(f"axis {axis} out of range for rank {rank}")
-    return axis % rank
-
-
-@register
-@dataclass(frozen=True)
-class Concat(Op):
-    kind: ClassVar[str] = "Concat"
-    axis: int = 1
-
-    def infer(self, ins):
-        ax = _axis(self.axis, ins[0].rank)
-        for t in ins[1:]:
-            if t.rank != ins[0].rank or any(a != b for i, (a, b) in enumerate(zip(t.shape, ins[0].shape))
-                                            if i != ax):
-                _fail(f"Concat inputs {[t.shape for t in ins]} differ off axis {self.axis}")
-        shape = list(ins[0].shape)
-        shape[ax] = sum(t.shape[ax] for t in ins)
-        return [ins[0].with_shape(tuple(shape))]
-
-
-@register
-@dataclass(frozen=True)
-class Split(Op):
-    kind: ClassVar[str] = "Split"
-    axis: int = 0
-    sizes: tuple[int, ...] = ()
-
-    def infer(self, ins):
-        ax = _axis(self.axis, ins[0].rank)
-        if sum(self.sizes) != ins[0].shape[ax] or any(s <= 0 for s in self.sizes):
-            _fail(f"Split sizes {self.sizes} do not cover axis of {ins[0].shape}")
-        out = []
-        for s in self.sizes:
-            shape = list(ins[0].shape)
-            shape[ax] = s
-            out.append(ins[0].with_shape(tuple(shape)))
-        return out
-
-
-@register
-@dataclass(frozen=True)
-class Slice(Op):
-    """Slicing with already-normalised, clamped bounds: one (start, end, step) per entry of ``axes``."""
-
-    kind: ClassVar[str] = "Slice"
-    starts: tuple[int, ...] = ()
-    ends: tuple[int, ...] = ()
-    axes: tuple[int, ...] = ()
-    steps: tuple[int, ...] = ()
-
-    def infer(self, ins):
-        shape = list(ins[0].shape)
-        for st, en, ax, sp in zip(self.starts, self.ends, self.axes, self.steps):
-            ax = _axis(ax, len(shape))
-            shape[ax] = len(range(st, en, sp))
-            if shape[ax] <= 0:
-                _fail(f"Slice produces an empty axis {ax}")
-        return [ins[0].with_shape(tuple(shape))]
-
-
-@register
-@dataclass(frozen=True)
-class Reshape(Op):
-    """Reshape to a fully resolved ``shape`` (no 0 or -1 left)."""
-
-    kind: ClassVar[str] = "Reshape"
-    shape: tuple[int, ...] = ()
-
-    def infer(self, ins):
-        if math.prod(self.shape) != ins[0].numel:
-            _fail(f"Reshape of {ins[0].shape} to {self.shape} changes the element count")
-        return [ins[0].with_shape(self.shape)]
-
-
-@register
-@dataclass(frozen=True)
-class Flatten(Op):
-    kind: ClassVar[str] = "Flatten"
-    axis: int = 1
-
-    def infer(self, ins):
-        s = ins[0].shape
-        ax = self.axis % (len(s) + 1) if self.axis < 0 else self.axis
-        return [ins[0].with_shape((math.prod(s[:ax]), math.prod(s[ax:])))]
-
-
-@register
-@dataclass(frozen=True)
-class Transpose(Op):
-    kind: ClassVar[str] = "Transpose"
-    perm: tuple[int, ...] = ()
-
-    def infer(self, ins):
-        s = ins[0].shape
-        perm = self.perm or tuple(reversed(range(len(s))))
-        if sorted(perm) != list(range(len(s))):
-            _fail(f"Transpose perm {perm} invalid for rank {len(s)}")
-        return [TensorType(tuple(s[p] for p in perm), ins[0].dtype, "")]
-
-
-@register
-@dataclass(frozen=True)
-class Pad(Op):
-    """Pad with ``pads`` = (begin_0..begin_n-1, end_0..end_n-1), ONNX order; mode constant|reflect|edge."""
-
-    kind: ClassVar[str] = "Pad"
-    pads: tuple[int, ...] = ()
-    mode: str = "constant"
-    value: float = 0.0
-
-    def infer(self, ins):
-        s = ins[0].shape
-        r = len(s)
-        if len(self.pads) != 2 * r:
-            _fail(f"Pad pads {self.pads} do not match rank {r}")
-        out = tuple(d + self.pads[i] + self.pads[i + r] for i, d in enumerate(s))
-        if any(d <= 0 for d in out):
-            _fail(f"Pad produces a non-positive dimension {out}")
-        return [ins[0].with_shape(out)]
-
-
-@register
-@dataclass(frozen=True)
-class Softmax(Op):
-    kind: ClassVar[str] = "Softmax"
-    axis: int = -1
-
-    def infer(self, ins):
-        _axis(self.axis, ins[0].rank)
-        return [ins[0]]
-
-
-@register
-@dataclass(frozen=True)
-class Resize(Op):
-    """Resize of the spatial axes to ``size`` (OY, OX); mode nearest|linear. ``scales`` (y, x) are the
-    factors the coordinate transform uses (ONNX: the given scales, else size / input size)."""
-
-    kind: ClassVar[str] = "Resize"
-    size: tuple[int, int] = (1, 1)
-    scales: tuple[float, float] = (1.0, 1.0)
-    mode: str = "nearest"
-    coord_mode: str = "half_pixel"
-    nearest_mode: str = "round_prefer_floor"
-
-    def infer(self, ins):
-        s = ins[0].shape
-        return [ins[0].with_shape(s[:2] + tuple(self.size))]
-
-
-@register
-@dataclass(frozen=True)
-class ReduceMean(Op):
-    kind: ClassVar[str] = "ReduceMean"
-    axes: tuple[int, ...] = ()
-    keepdims: bool = True
-
-    def infer(self, ins):
-        s = ins[0].shape
-        axes = {_axis(a, len(s)) for a in (self.axes or range(len(s)))}
-        out = tuple(1 if i in axes else d for i, d in enumerate(s) if self.keepdims or i not in axes)
-        return [ins[0].with_shape(out)]
-
-
-@register
-@dataclass(frozen=True)
-class Identity(Op):
-    kind: ClassVar[str] = "Identity"
-
-    def infer(self, ins):
-        return [ins[0]]
+from cnncc.ir.op_base import (  # noqa: F401
+    OPS,
+    Activation,
+    Clip,
+    HardSigmoid,
+    HardSwish,
+    LeakyRelu,
+    Op,
+    Relu,
+    Sigmoid,
+    Tanh,
+    _fail,
+    broadcast_shapes,
+    register,
+)
+from cnncc.ir.op_compute import (  # noqa: F401
+    LRN,
+    AveragePool,
+    BatchNormalization,
+    Conv,
+    ConvTranspose,
+    Gemm,
+    GlobalAveragePool,
+    GlobalMaxPool,
+    Im2col,
+    MatMul,
+    MaxPool,
+    _Pool,
+    conv_out,
+)
+from cnncc.ir.op_move import (  # noqa: F401
+    Add,
+    Binary,
+    Concat,
+    Div,
+    Flatten,
+    Identity,
+    Mul,
+    Pad,
+    ReduceMean,
+    Reshape,
+    Resize,
+    Slice,
+    Softmax,
+    Split,
+    Sub,
+    Transpose,
+    _axis,
+)
+
+__all__ = [
+    'Activation',
+    'Add',
+    'AveragePool',
+    'BatchNormalization',
+    'Binary',
+    'Clip',
+    'Concat',
+    'Conv',
+    'ConvTranspose',
+    'Div',
+    'Flatten',
+    'Gemm',
+    'GlobalAveragePool',
+    'GlobalMaxPool',
+    'HardSigmoid',
+    'HardSwish',
+    'Identity',
+    'Im2col',
+    'LRN',
+    'LeakyRelu',
+    'MatMul',
+    'MaxPool',
+    'Mul',
+    'OPS',
+    'Op',
+    'Pad',
+    'ReduceMean',
+    'Relu',
+    'Reshape',
+    'Resize',
+    'Sigmoid',
+    'Slice',
+    'Softmax',
+    'Split',
+    'Sub',
+    'Tanh',
+    'Transpose',
+    '_Pool',
+    '_axis',
+    '_fail',
+    'broadcast_shapes',
+    'conv_out',
+    'register',
+]
