@@ -291,3 +291,17 @@ def test_every_op_costed_and_memory_report():
     assert small.totals["fits"] is False and any("does not fit" in n for n in small.notes)
     place = small.sections.get("memory", {}).get("placement") or {}
     assert not place or set(place.values()) <= {"sram", "dram", "flash"}
+
+
+def test_weight_compression_uses_a_quantised_models_own_weights():
+    """A quantised model's integer weights are encoded as they are (not re-quantised by cnncc): the estimate is
+    the entropy of exactly those values."""
+    import numpy as np
+
+    from cnncc.backends.ethos_u65.weights import CODE_OVERHEAD_BITS, encoded_ratio
+
+    # channel 0 holds {1, 2}, channel 1 {2, 4}: three distinct values 1, 2, 4 with counts 1:2:1 (1.5 bits);
+    # re-quantising each channel to +-127 would turn both into {64, 127} (1 bit)
+    w = np.array([[1, 2], [2, 4]], np.int8)
+    assert encoded_ratio(w, 0) == pytest.approx((1.5 + CODE_OVERHEAD_BITS) / 8)
+    assert encoded_ratio(w.astype(np.float32), 0) == pytest.approx((1.0 + CODE_OVERHEAD_BITS) / 8)

@@ -32,11 +32,18 @@ def entropy_bits(q: np.ndarray) -> float:
 
 
 def encoded_ratio(w: np.ndarray, channel_axis: int) -> float:
-    """Estimated encoded bytes per int8 weight (≤ 1.0) of float weights ``w`` quantised per channel along
-    ``channel_axis``."""
+    """Estimated encoded bytes per int8 weight (≤ 1.0): of a quantised model's own integer weights as they are,
+    or of float weights ``w`` quantised per channel along ``channel_axis`` (as cnncc's TFLite exporter does)."""
+    a = np.asarray(w)
+    if np.issubdtype(a.dtype, np.integer):  # the model's own integer weights (the entropy ignores zero points)
+        if not a.size:
+            return 1.0
+        counts = np.bincount((a.astype(np.int64) - int(a.min())).ravel())
+        p = counts[counts > 0] / a.size
+        return min(float(-(p * np.log2(p)).sum()) + CODE_OVERHEAD_BITS, 8.0) / 8.0
     from cnncc.frontend.tflite.writer import quantize_weights
 
-    q, _ = quantize_weights(np.asarray(w, dtype=np.float32), channel_axis)
+    q, _ = quantize_weights(a.astype(np.float32), channel_axis)
     return min(entropy_bits(q) + CODE_OVERHEAD_BITS, 8.0) / 8.0
 
 
