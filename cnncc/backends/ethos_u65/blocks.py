@@ -127,7 +127,7 @@ def find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
     sd = _ru(min(oc, arch.block_max[2]), ub_d)
     ofm_elems = oh * ow * oc
     lut = op.act == "lut" or op.lut
-    best, best_cov, choice = math.inf, math.inf, None
+    best, best_cov, choice = F32(math.inf), F32(math.inf), None
     depth = max(ub_d, min(sd, arch.split_depth))
     if depth < oc:
         depth = _ru(depth, arch.split_depth)
@@ -162,7 +162,7 @@ def find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
                         if cov <= best_cov and h <= 4 and w <= 4:
                             best_cov, take = cov, True
                     else:
-                        best_cov, take = math.inf, True
+                        best_cov, take = F32(math.inf), True
                     if take:
                         best, choice = cost, BlockConfig((w, h, depth), iblk, traversal)
         depth += ub_d
