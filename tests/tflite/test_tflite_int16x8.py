@@ -73,3 +73,15 @@ def test_int16_activations_are_two_bytes(tmp_path, monkeypatch):
     assert ai.ai_in == round(nest.macs / (2 * nest.input_elems), 4)
     assert ai.ai_w == round(nest.macs / nest.weight_elems, 4)
     assert ai.ai_out == round(nest.macs / (2 * nest.output_elems), 4)
+
+
+def test_int16x8_on_ethos_is_refused_not_undercosted(tmp_path, monkeypatch):
+    """The Ethos-U model sizes feature maps at 1 byte; an int16x8 model exits 3 naming the layer instead of being
+    costed as if its activations were int8. The other targets cost it with its 2-byte elements."""
+    from cnncc.errors import UnsupportedError
+
+    path = tmp_path / "m.tflite"
+    _model(path, 0, monkeypatch)
+    with pytest.raises(UnsupportedError, match="int16 activations"):
+        cnncc.compile(path, target="ethos-u65-256")
+    assert cnncc.compile(path, target="offload-64k").totals["cycles"] > 0

@@ -104,6 +104,7 @@ class EthosU65Backend(Backend):
     def compile(self, graph: Graph, target: Target, options: CompileOptions) -> NetworkResult:
         from cnncc.backends.ethos_u65.memreport import memory_use
 
+        _refuse_wide_activations(graph, target.name)
         arch = arch_of(target)
         est = estimate(graph, arch)
         layers, cpu_ops = [], []
@@ -153,3 +154,17 @@ class EthosU65Backend(Backend):
 
     def activation_bytes(self, target: Target, dtype: str) -> int:
         return 2 if dtype == "int16" else (4 if dtype == "int32" else 1)
+
+
+def _refuse_wide_activations(graph: Graph, target_name: str) -> None:
+    """The cost model sizes every feature map at 1 byte per element (int8, and float graphs costed as their int8
+    export). An int16x8 model's 2-byte activations would be costed wrongly, so it is refused (exit 3) rather than
+    silently under-costed."""
+    from cnncc.errors import UnsupportedError
+
+    for layer in graph.layers:
+        for t in layer.outputs:
+            dtype = graph.type_of(t).dtype
+            if dtype in ("int16", "uint16"):
+                raise UnsupportedError(f"target {target_name!r}: layer {layer.name!r} has {dtype} activations "
+                                       f"(an int16x8 model); the Ethos-U model costs 8-bit feature maps only")
