@@ -28,20 +28,43 @@ draws one timeline per entry). Deterministic: the same dict gives the same bytes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from html import escape
 from typing import Any
 
 from cnncc.html import svg as S
 from cnncc.html import views as V
-
-_KNOWN = {"schema_version", "cnncc_version", "command", "inputs", "layers", "totals", "notes", "roofline",
-          "timeline", "targets", "title"}
-_FIRST_COLS = ("name", "part", "op", "device", "mapping", "macs", "cycles", "mac_per_cycle", "ai", "bound",
-               "energy_uj")
-_LABELS = {"vs_fastest": "latency vs fastest (×)", "mac_per_cycle": "MAC/cycle", "ai": "AI (MAC/B)"}
-_UNITS = (("_ms", "ms"), ("_uj", "µJ"), ("_bytes", "B"), ("_hz", "Hz"), ("_s", "s"))
+from cnncc.html.common import (  # noqa: F401
+    _FIRST_COLS,
+    _LABELS,
+    _UNITS,
+    _details,
+    _e,
+    _figure,
+    _kv,
+    _label,
+    _list,
+    _num,
+    _sub,
+    _target_name,
+    _td,
+    columns,
+    fmt,
+    header,
+    table,
+)
+from cnncc.html.sections import (  # noqa: F401
+    _KNOWN,
+    EXPANDED,
+    _busy,
+    _cand_name,
+    _samples,
+    _timelines,
+    charts,
+    extra_sections,
+    mappings,
+    notes,
+    timeline,
+)
 
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px 40px;color:#222}
 h1{font-size:22px;margin:18px 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}
@@ -80,104 +103,6 @@ document.body.setAttribute('data-ready','1');})();"""
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
-def _e(v: Any) -> str:
-    return escape(str(v), quote=True)
-
-
-def _num(v: Any) -> bool:
-    return S.finite(v)
-
-
-def fmt(v: Any) -> str:
-    """A value as table text: ints with separators, floats to 4 significant digits, lists joined, dicts JSON."""
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
-    if isinstance(v, (list, tuple)) and all(not isinstance(x, (dict, list)) for x in v):
-        return ", ".join(str(x) for x in v)
-    if isinstance(v, Mapping) and all(not isinstance(x, list) or all(not isinstance(y, (dict, list)) for y in x)
-                                      for x in v.values()):
-        return V.record_text(v)  # a strategy or a split: ``order yxkc · tiles c=1 k=16``, not JSON
-    if isinstance(v, (dict, list, tuple)):
-        return json.dumps(v, sort_keys=True, separators=(",", ":"), default=str)
-    return str(v)
-
-
-def header(key: str) -> str:
-    """Column header for a dict key: underscores to spaces, a unit suffix in brackets (``latency_ms``)."""
-    if key in _LABELS:
-        return _LABELS[key]
-    if key.endswith("_per_s"):
-        return key[:-6].replace("_", " ") + "/s"
-    for suf, unit in _UNITS:
-        if key.endswith(suf) and len(key) > len(suf):
-            return f"{key[: -len(suf)].replace('_', ' ')} ({unit})"
-    return key.replace("_", " ")
-
-
-def _td(v: Any, col: str = "") -> str:
-    if _num(v):
-        return f'<td class="n" data-v="{_e(repr(float(v)))}">{_e(fmt(v))}</td>'
-    text = fmt(v)
-    if col == "bound" and isinstance(v, str):
-        return f'<td class="b-{_e(V.bound_of({"bound": v}))}">{_e(text)}</td>'
-    return f'<td class="long">{_e(text)}</td>' if len(text) > 40 else f"<td>{_e(text)}</td>"
-
-
-def table(rows: Sequence[Mapping], cols: Sequence[str], foot: Mapping | None = None, cls: str = "",
-          index: bool = True) -> str:
-    """A sortable table of ``rows`` (dicts) over ``cols``; an optional footer row of totals."""
-    if not rows:
-        return '<p class="muted">no rows</p>'
-    ths = ('<th data-k="#">#</th>' if index else "") + "".join(
-        f'<th data-k="{_e(c)}">{_e(header(c))}</th>' for c in cols)
-    body = "".join("<tr>" + (_td(i) if index else "") + "".join(_td(r.get(c), c) for c in cols) + "</tr>"
-                   for i, r in enumerate(rows))
-    tf = ""
-    if foot and any(c in foot for c in cols):
-        tf = "<tfoot><tr>" + ("<td>total</td>" if index else "") + "".join(
-            _td(foot.get(c)) if c in foot else "<td></td>" for c in cols) + "</tr></tfoot>"
-    return (f'<div class="scroll"><table class="sortable {_e(cls)}"><thead><tr>{ths}</tr></thead>'
-            f"<tbody>{body}</tbody>{tf}</table></div>")
-
-
-def columns(rows: Sequence[Mapping]) -> list[str]:
-    """Layer columns: the usual ones first, then other keys in first-appearance order; keys holding only
-    dicts-of-dicts / lists of dicts (``candidates``, ...) are left to their own sections."""
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    def tabular(k: str) -> bool:
-        vals = [r[k] for r in rows if k in r and r[k] is not None]
-        return not vals or not all(isinstance(v, list) and v and isinstance(v[0], dict) for v in vals)
-    keys = [k for k in keys if tabular(k)]
-    return [k for k in _FIRST_COLS if k in keys] + [k for k in keys if k not in _FIRST_COLS]
-
-
-def _target_name(t: Any) -> str:
-    if isinstance(t, Mapping):
-        return str(t.get("name") or t.get("backend") or "target")
-    return "" if t is None else str(t)
-
-
-def _kv(items: Sequence[tuple[str, str]]) -> str:
-    return '<dl class="kv">' + "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
-
-
-def _sub(d: Mapping, key: str) -> Mapping[str, Any]:
-    """``d[key]`` when it is a mapping, else an empty one."""
-    v = d.get(key)
-    return v if isinstance(v, Mapping) else {}
-
-
-def _details(summary: str, obj: Any) -> str:
-    txt = json.dumps(obj, indent=2, sort_keys=True, default=str)
-    return f"<details><summary>{_e(summary)}</summary><pre>{_e(txt)}</pre></details>"
-
-
 def summary(d: Mapping) -> str:
     """Inputs (model, SHA-256, target, pipeline, versions), total cards and notes."""
     inp = _sub(d, "inputs")
@@ -212,184 +137,6 @@ def summary(d: Mapping) -> str:
             for k, v in tot.items() if not isinstance(v, (Mapping, list))) + "</div>")
     out.append(notes(d.get("notes")))
     return "".join(out)
-
-
-def notes(ns: Any) -> str:
-    if not isinstance(ns, list) or not ns:
-        return ""
-    return '<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in ns) + "</ul>"
-
-
-def _figure(chart: str, caption: str, fid: str) -> str:
-    return f'<figure id="{_e(fid)}">{chart}<figcaption>{_e(caption)}</figcaption></figure>' if chart else ""
-
-
-def _label(r: Mapping, i: int) -> str:
-    n = str(r.get("name", f"#{i}"))
-    return f"{n} [{r['part']}]" if r.get("part") else n
-
-
-def charts(d: Mapping, layers: Sequence[Mapping]) -> str:
-    """Roofline (every layer with MACs, coloured by bound, every roof the target reports), cycles per layer and
-    cycles by bound (coloured by bound), on-chip memory per layer against the capacity, energy splits."""
-    roof = _sub(d, "roofline")
-    pts, missing = [], []
-    with_macs = [(i, r) for i, r in enumerate(layers) if _num(r.get("macs")) and r["macs"] > 0]
-    for i, r in with_macs:
-        mpc: Any = r.get("mac_per_cycle")
-        if not _num(mpc) and _num(r.get("cycles")) and r["cycles"] > 0:
-            mpc = r["macs"] / r["cycles"]
-        if _num(r.get("ai")) and _num(mpc) and r["ai"] > 0 and mpc > 0:
-            pts.append((_label(r, i), r["ai"], mpc, V.BOUND_COLOURS[V.bound_of(r)]))
-        else:
-            missing.append(_label(r, i))
-    bws = roof.get("bandwidths_bytes_per_cycle")
-    ceil = roof.get("ceilings_macs_per_cycle")
-    rl = S.roofline(pts, roof.get("peak_macs_per_cycle"), bws if isinstance(bws, Mapping) else None,
-                    ceilings=ceil if isinstance(ceil, Mapping) else None)
-    out = []
-    if rl:
-        zero = [r for r in layers if not (_num(r.get("macs")) and r["macs"] > 0)]
-        cyc = sum(float(r["cycles"]) for r in layers if _num(r.get("cycles")))
-        zc = sum(float(r["cycles"]) for r in zero if _num(r.get("cycles")))
-        cap = f"{len(pts)} of the {len(with_macs)} layers with MACs plotted, coloured by bound"
-        cap += f" (no AI or cycles: {', '.join(missing)})." if missing else "."
-        if zero:
-            cap += (f" {len(zero)} layers without MACs (data movement, elementwise) take "
-                    f"{100 * zc / cyc if cyc else 0:.0f} % of the cycles: see the cycles chart.")
-        if not roof:
-            cap += " The target reported no roofs."
-        out.append(_figure(rl + V.bound_legend(), cap, "roofline"))
-    bars = S.bar_chart([(_label(r, i), r.get("cycles"), V.BOUND_COLOURS[V.bound_of(r)],
-                         f"{_label(r, i)}: {fmt(r.get('cycles'))} cycles, {V.bound_text(r)}")
-                        for i, r in enumerate(layers)], "cycles", label="cycles per layer")
-    share = V.bound_share(layers)
-    out.append(_figure(share + bars, "cycles per layer in network order, coloured by what bounds each", "cycles"))
-    mem = V.memory_chart(d, layers, _label)
-    out.append(_figure(mem, "peak on-chip memory per layer" + (" against the capacity (dashed)" if 'class="capacity"'
-                                                               in mem else " (the target reports no capacity)"),
-                       "memory"))
-    for chart, caption, fid in V.energy_charts(d, layers, _label):
-        out.append(_figure(chart, caption, fid))
-    return '<h2>Charts</h2><div class="charts">' + "".join(out) + "</div>" if any(out) else ""
-
-
-def _cand_name(c: Mapping) -> str:
-    return str(c.get("mapping") or c.get("name") or "?")
-
-
-def mappings(layers: Sequence[Mapping]) -> str:
-    """CGRA mapping choices: chart of every candidate's MAC/cycle per layer and a table of candidates."""
-    with_c = [(i, r) for i, r in enumerate(layers) if isinstance(r.get("candidates"), list) and r["candidates"]]
-    if not with_c:
-        return ""
-    rows: list[dict[str, Any]] = []
-    chart_rows: list[Any] = []  # (label, [(mapping, MAC/cycle or None, chosen)]): the chart skips missing values
-    for i, r in with_c:
-        cands = [c for c in r["candidates"] if isinstance(c, Mapping)]
-        chart_rows.append((_label(r, i), [(_cand_name(c), c.get("mac_per_cycle"),
-                                           bool(c.get("chosen")) or _cand_name(c) == r.get("mapping"))
-                                          for c in cands]))
-        for c in cands:
-            row = {"layer": _label(r, i), **c, "mapping": _cand_name(c)}
-            row["chosen"] = bool(c.get("chosen")) or row["mapping"] == r.get("mapping")
-            rows.append(row)
-    cols = ["layer", "mapping", "chosen"] + [k for k in columns(rows) if k not in ("layer", "mapping", "chosen",
-                                                                                     "name")]
-    return ("<h2>CGRA mapping choices</h2>"
-            + _figure(S.mapping_chart(chart_rows), "MAC/cycle of each mapping tried; ringed: chosen", "mappings")
-            + table(rows, cols, cls="candidates", index=False))
-
-
-def _samples(tl: Mapping) -> list[tuple[Any, Any]]:
-    raw: Any = next((tl[k] for k in ("memory", "occupancy", "memory_occupancy", "samples") if k in tl), [])
-    out = []
-    for s in raw if isinstance(raw, list) else []:
-        if isinstance(s, Mapping):
-            out.append((s.get("t", s.get("time")), s.get("bytes", s.get("used", s.get("occupancy")))))
-        elif isinstance(s, (list, tuple)) and len(s) >= 2:
-            out.append((s[0], s[1]))
-    return out
-
-
-def _timelines(t: Any) -> list[tuple[str, Mapping]]:
-    def is_tl(v: Any) -> bool:
-        return isinstance(v, Mapping) and any(k in v for k in ("events", "memory", "occupancy", "samples"))
-    if is_tl(t):
-        return [("", t)]
-    if isinstance(t, Mapping):
-        inner = t.get("layers")
-        if inner is not None:
-            return _timelines(inner)
-        return [(str(k), v) for k, v in t.items() if is_tl(v)]
-    if isinstance(t, list):
-        return [(str(v.get("layer") or v.get("name") or f"#{i}"), v) for i, v in enumerate(t) if is_tl(v)]
-    return []
-
-
-EXPANDED = 3  # per-layer timelines shown open (the rest collapsed, one click away)
-
-
-def _busy(evs: Sequence[Mapping]) -> str:
-    """``dma-load busy 62 %, pu 80 %; overlap 41 %`` of the span of the events."""
-    good = [e for e in evs if isinstance(e, Mapping) and _num(e.get("start")) and _num(e.get("end"))]
-    if not good:
-        return ""
-    t0, t1 = min(e["start"] for e in good), max(e["end"] for e in good)
-    span = (t1 - t0) or 1.0
-    parts = []
-    for lane in S.lane_order([str(e.get("lane", "")) for e in good]):
-        iv = S._union([(float(e["start"]), float(e["end"])) for e in good if str(e.get("lane", "")) == lane])
-        parts.append(f"{lane} busy {100 * sum(b - a for a, b in iv) / span:.0f} %")
-    both = S.overlap([(str(e.get("lane", "")), float(e["start"]), float(e["end"])) for e in good])
-    return ", ".join(parts) + f"; two or more busy at once {100 * sum(b - a for a, b in both) / span:.0f} %"
-
-
-def timeline(d: Mapping) -> str:
-    """Offload timeline: the whole network on one time axis, then the first layers expanded (tiles, overlap of
-    DMA and compute, memory occupancy against the capacity) and the others one click away."""
-    tls = [(name, tl) for name, tl in _timelines(d.get("timeline"))]
-    if not tls:
-        return ""
-    tot = _sub(d, "totals")
-    out = []
-    if len(tls) > 1:
-        evs = [e for _, tl in tls for e in _list(tl.get("events"))]
-        smp = [s for _, tl in tls for s in _samples(tl)]
-        cap = tot.get("sram_capacity_bytes")
-        chart = S.gantt(evs, smp, cap if _num(cap) else None, str(tls[0][1].get("unit", "cycles")), width=1000)
-        if chart:
-            out.append(_figure(chart, f"whole network, {len(tls)} layers: {_busy(evs)}", "timeline-network"))
-    for n, (name, tl) in enumerate(tls):
-        evs = _list(tl.get("events"))
-        cap = next((tl[k] for k in ("capacity_bytes", "onchip_bytes", "capacity") if k in tl),
-                   tot.get("sram_capacity_bytes"))
-        chart = S.gantt(evs, _samples(tl), cap if _num(cap) else None, str(tl.get("unit", "cycles")))
-        if not chart:
-            continue
-        extra = f" (first {S.MAX_EVENTS} of {len(evs)} events drawn)" if len(evs) > S.MAX_EVENTS else ""
-        fig = _figure(chart, f"{len(evs)} events{extra}: {_busy(evs)}", f"timeline-{n}")
-        out.append(f"<details{' open' if n < EXPANDED else ''}><summary>{_e(name or 'network')}</summary>{fig}"
-                   "</details>" if name else fig)
-    return "<h2>Offload timeline</h2>" + "".join(out) if out else ""
-
-
-def extra_sections(d: Mapping) -> str:
-    """Every other section: a key/value table when it is a mapping (memory placement, pass counters), else JSON."""
-    rest = [k for k in d if k not in _KNOWN]
-    out = []
-    for k in rest:
-        v = d[k]
-        if isinstance(v, Mapping) and v:
-            rows = "".join(f"<tr><th>{_e(a)}</th><td>{_e(fmt(b))}</td></tr>" for a, b in V.flat(v))
-            out.append(f'<details><summary>{_e(k)}</summary><table class="kv">{rows}</table></details>')
-        else:
-            out.append(_details(k, v))
-    return "<h2>Other sections</h2>" + "".join(out) if out else ""
-
-
-def _list(v: Any) -> list:
-    return v if isinstance(v, list) else []
 
 
 def compile_body(d: Mapping) -> tuple[str, str]:
