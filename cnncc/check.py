@@ -20,7 +20,6 @@ the entry and the key)::
 from __future__ import annotations
 
 import math
-import stat
 import sys
 import tomllib
 from collections.abc import Callable
@@ -68,18 +67,11 @@ def _toml_type(v: Any) -> str:
 
 
 def _read(path: Path) -> dict:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"{path}: is a directory, expected a budgets TOML file")
-    if not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"{path}: not a regular file (a FIFO, socket or device), expected a budgets TOML file")
-    if st.st_size > MAX_BUDGETS_BYTES:
-        raise UsageError(f"{path}: {st.st_size} bytes, over the {MAX_BUDGETS_BYTES}-byte limit of a budgets file")
+    from cnncc.fileio import regular_file_size
+
+    size = regular_file_size(path, "a budgets TOML file", UsageError)
+    if size > MAX_BUDGETS_BYTES:
+        raise UsageError(f"{path}: {size} bytes, over the {MAX_BUDGETS_BYTES}-byte limit of a budgets file")
     try:
         with open(path, "rb") as f:
             text = f.read(MAX_BUDGETS_BYTES + 1).decode("utf-8")

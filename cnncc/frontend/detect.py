@@ -19,22 +19,10 @@ _ONNX_TAGS = {(f << 3) | wt for f in range(1, 21) for wt in (0, 2)}
 
 def detect_format(path: str | Path) -> str:
     """``"tflite"`` or ``"onnx"`` from the file's first bytes; InvalidModelError (exit 2) otherwise."""
-    import os
-    import stat
+    from cnncc.fileio import regular_file_size
 
     p = Path(path)
-    if "\0" in str(p):
-        raise InvalidModelError(f"{str(p)!r}: a model path cannot contain a NUL byte")
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        raise InvalidModelError(f"{p}: no such file") from None
-    except OSError as e:
-        raise InvalidModelError(f"{p}: cannot read: {e.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InvalidModelError(f"{p}: is a directory, expected a model file (.onnx or .tflite)")
-    if not stat.S_ISREG(st.st_mode):  # a FIFO, socket or device would block or never end
-        raise InvalidModelError(f"{p}: not a regular file (a FIFO, socket or device), expected a model file")
+    regular_file_size(p, "a model file (.onnx or .tflite)")
     try:
         with open(p, "rb") as f:
             head = f.read(8)

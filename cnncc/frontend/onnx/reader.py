@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,17 +43,9 @@ MAX_MODEL_BYTES = 2**31 - 1
 
 def _regular_file(path: Path, what: str) -> int:
     """The size in bytes of ``path`` after checking it is a regular file (not a FIFO, device or folder)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise InvalidModelError(f"{path}: no such file") from None
-    except (OSError, ValueError) as e:
-        raise InvalidModelError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InvalidModelError(f"{path}: is a directory, expected {what}")
-    if not stat.S_ISREG(st.st_mode):
-        raise InvalidModelError(f"{path}: not a regular file (a FIFO, socket or device), expected {what}")
-    return st.st_size
+    from cnncc.fileio import regular_file_size
+
+    return regular_file_size(path, what)
 
 
 def _read_bounded(path: Path, offset: int, length: int) -> bytes:
