@@ -178,32 +178,7 @@ def _decoded(kernel) -> _Decoded:
     return d
 
 
-def _alu(op: str, a: int, b: int) -> int:
-    if op == "SADD":
-        return a + b
-    if op == "SSUB":
-        return a - b
-    if op == "SMUL":
-        return a * b
-    if op == "FXPMUL":
-        return (a * b) >> 15
-    if op == "SLT":
-        return a << (b & 31)
-    if op == "SRT":
-        return (a & M32) >> (b & 31)
-    if op == "SRA":
-        return a >> (b & 31)
-    if op == "LAND":
-        return a & b
-    if op == "LOR":
-        return a | b
-    if op == "LXOR":
-        return a ^ b
-    if op == "LNAND":
-        return ~(a & b)
-    if op == "LNOR":
-        return ~(a | b)
-    return ~(a ^ b)
+_alu = isa.alu  # the ISA's ALU semantics (shared with the simulator)
 
 
 def _w(x: int) -> int:

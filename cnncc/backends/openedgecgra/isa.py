@@ -106,3 +106,35 @@ def context_image(program: list[list[Instr]]) -> list[list[int]]:
             words.extend(encode(step[r * COLS + c]) for step in program)
         banks.append(words)
     return banks
+
+
+def alu(op: str, a, b):
+    """The ALU result of ``op`` on operands ``a``, ``b`` (Python ints or int64 numpy arrays, before the 32-bit
+    wrap): the one definition the simulator and the static timing engine share. ValueError for a non-ALU op."""
+    if op == "SADD":
+        return a + b
+    if op == "SSUB":
+        return a - b
+    if op == "SMUL":
+        return a * b
+    if op == "FXPMUL":
+        return (a * b) >> 15
+    if op == "SLT":
+        return a << (b & 31)
+    if op == "SRT":
+        return (a & 0xFFFFFFFF) >> (b & 31)
+    if op == "SRA":
+        return a >> (b & 31)
+    if op == "LAND":
+        return a & b
+    if op == "LOR":
+        return a | b
+    if op == "LXOR":
+        return a ^ b
+    if op == "LNAND":
+        return ~(a & b)
+    if op == "LNOR":
+        return ~(a | b)
+    if op == "LXNOR":
+        return ~(a ^ b)
+    raise ValueError(f"no ALU semantics for {op}")

@@ -175,33 +175,10 @@ class Kernel:
 
 
 def _alu(op: str, a, b):
-    if op == "SADD":
-        return a + b
-    if op == "SSUB":
-        return a - b
-    if op == "SMUL":
-        return a * b
-    if op == "FXPMUL":
-        return (a * b) >> 15
-    if op == "SLT":
-        return a << (b & 31)
-    if op == "SRT":
-        return (a & 0xFFFFFFFF) >> (b & 31)
-    if op == "SRA":
-        return a >> (b & 31)
-    if op == "LAND":
-        return a & b
-    if op == "LOR":
-        return a | b
-    if op == "LXOR":
-        return a ^ b
-    if op == "LNAND":
-        return ~(a & b)
-    if op == "LNOR":
-        return ~(a | b)
-    if op == "LXNOR":
-        return ~(a ^ b)
-    raise SimError(f"no ALU semantics for {op}")
+    try:
+        return isa.alu(op, a, b)
+    except ValueError as e:
+        raise SimError(str(e)) from None
 
 
 def run(kernel: Kernel, mem: np.ndarray, launches: list[Launch], check_independent: bool = True,
