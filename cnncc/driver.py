@@ -62,6 +62,12 @@ def compile_model(model: str | Path | Graph, target: str | Target = "cgra", pipe
         target = load_target(target, dict(overrides or {}))
     elif overrides:
         raise UsageError("overrides are given with a target name, not a loaded Target")
+    from cnncc.output import preflight_file, preflight_folder
+
+    if out_dir is not None:  # refuse an unusable -o / --trace before the (possibly long) compile
+        preflight_folder(out_dir)
+    if options is not None and options.trace is not None:
+        preflight_file(options.trace)
     model_path = None
     if isinstance(model, Graph):
         graph = model

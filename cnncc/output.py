@@ -83,6 +83,35 @@ def _replaceable(folder: Path) -> bool:
     return not names or MARKER in names or "report.json" in names or "compare.json" in names
 
 
+def preflight_file(path: str | Path) -> None:
+    """Refuse, before any work is done, a file path :func:`write_file` would refuse (a device, FIFO, folder)."""
+    p = _check_path(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise _err("write", p, e) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"refusing to replace {p}: it is not a regular file")
+
+
+def preflight_folder(folder: str | Path) -> None:
+    """Refuse, before any work is done, an output folder :func:`write_folder` would refuse."""
+    out = _check_path(folder)
+    try:
+        st = os.stat(out)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise _err("write", out, e) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"refusing to replace {out}: it exists and is not a folder")
+    if not _replaceable(out):
+        raise UsageError(f"refusing to replace {out}: the folder holds files that are not a cnncc output "
+                         f"(give an empty or new folder)")
+
+
 def write_folder(folder: str | Path, files: Mapping[str, str | bytes]) -> None:
     """Write ``files`` (relative path -> content) as the complete new contents of ``folder``, atomically."""
     out = _check_path(folder)

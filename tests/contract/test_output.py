@@ -100,3 +100,22 @@ def test_failure_leaves_old_folder(tmp_path, monkeypatch):
 def test_artefacts_stay_inside(tmp_path, rel):
     with pytest.raises(UsageError, match="outside"):
         write_folder(tmp_path / "o", {rel: "x"})
+
+
+def test_unusable_outputs_are_refused_before_compiling(sample_models, tmp_path, monkeypatch):
+    """-o on a device or a foreign folder, --trace on a FIFO: refused before the backend runs."""
+    import cnncc.driver as D
+    from cnncc.backends import CompileOptions
+
+    def boom(*a, **k):
+        raise AssertionError("the backend ran")
+
+    monkeypatch.setattr("cnncc.assemble.assemble_report", boom)
+    (tmp_path / "mine.txt").write_text("x")
+    for kw in ({"out_dir": "/dev/null"}, {"out_dir": tmp_path}):
+        with pytest.raises(UsageError):
+            D.compile_model(sample_models["cgra_baseline"], "ethos-u65-256", **kw)
+    fifo = tmp_path / "t.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="not a regular file"):
+        D.compile_model(sample_models["cgra_baseline"], "offload", options=CompileOptions(trace=fifo))
