@@ -36,7 +36,6 @@ TOP_KEYS = {"schema_version", "name", "backend", "description", "aliases", "inhe
             "params"}
 
 
-
 @dataclass(frozen=True, eq=False)
 class Target:
     """A fully resolved target: inheritance merged, overrides applied, params validated. ``spec`` is the backend's
@@ -302,7 +301,10 @@ def load_target(name_or_path: str, overrides: Mapping[str, Any] | list[tuple[str
     if not isinstance(raw_params, dict):
         raise TargetError(f"{path}: [params] must be a table")
     spec_cls = registry.spec_class(backend)
-    base = spec_cls.from_params(raw_params)
+    try:
+        base = spec_cls.from_params(raw_params)
+    except TargetError as e:  # a bad key or value in the file itself: say which file
+        raise TargetError(f"{path}: {e}") from None
     params = apply_overrides(raw_params, ov, base.to_params()) if ov else raw_params
     spec = spec_cls.from_params(params) if ov else base
     for k in ("name", "description", "default_pipeline"):
