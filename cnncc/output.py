@@ -46,14 +46,7 @@ def _check_path(path: str | Path) -> Path:
 def write_file(path: str | Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + rename). Refuses non-regular files."""
     p = _check_path(path)
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        st = None
-    except OSError as e:
-        raise _err("write", p, e) from None
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"refusing to replace {p}: it is not a regular file")
+    preflight_file(p)
     parent = p.parent if str(p.parent) else Path(".")
     tmp = None
     try:
@@ -96,6 +89,14 @@ def preflight_file(path: str | Path) -> None:
         raise UsageError(f"refusing to replace {p}: it is not a regular file")
 
 
+def _refuse_unusable_folder(out: Path, st: os.stat_result) -> None:
+    if not stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"refusing to replace {out}: it exists and is not a folder")
+    if not _replaceable(out):
+        raise UsageError(f"refusing to replace {out}: the folder holds files that are not a cnncc output "
+                         f"(give an empty or new folder)")
+
+
 def preflight_folder(folder: str | Path) -> None:
     """Refuse, before any work is done, an output folder :func:`write_folder` would refuse."""
     out = _check_path(folder)
@@ -105,11 +106,7 @@ def preflight_folder(folder: str | Path) -> None:
         return
     except OSError as e:
         raise _err("write", out, e) from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"refusing to replace {out}: it exists and is not a folder")
-    if not _replaceable(out):
-        raise UsageError(f"refusing to replace {out}: the folder holds files that are not a cnncc output "
-                         f"(give an empty or new folder)")
+    _refuse_unusable_folder(out, st)
 
 
 def write_folder(folder: str | Path, files: Mapping[str, str | bytes]) -> None:
@@ -132,11 +129,7 @@ def write_folder(folder: str | Path, files: Mapping[str, str | bytes]) -> None:
                 st = os.stat(out)
             except OSError as e:
                 raise _err("write", out, e) from None
-        if not stat.S_ISDIR(st.st_mode):
-            raise UsageError(f"refusing to replace {out}: it exists and is not a folder")
-        if not _replaceable(out):
-            raise UsageError(f"refusing to replace {out}: the folder holds files that are not a cnncc output "
-                             f"(give an empty or new folder)")
+        _refuse_unusable_folder(out, st)
     parent = out.parent if str(out.parent) else Path(".")
     tmp = old = None
     try:

@@ -18,6 +18,12 @@ def _load_make_samples():
 
 
 @pytest.fixture(scope="session")
+def make_samples_module():
+    """``samples/make_samples.py`` as a module (its ``Builder`` and ``write_all``), loaded once per session."""
+    return _load_make_samples()
+
+
+@pytest.fixture(scope="session")
 def sample_models(tmp_path_factory) -> dict[str, Path]:
     """The sample models (``samples/make_samples.py``), written once per session into a temp dir:
     ``{name: path}`` for every name in ``make_samples.MODELS``."""

@@ -103,13 +103,7 @@ MODELS = {"alexstyle": (AlexStyle, (1, 3, 31, 31)), "hardact": (HardAct, (1, 3, 
 
 def build(name: str, seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
     """The model (eval mode; BatchNorm statistics randomised) and its input shape."""
-    torch.manual_seed(seed)
+    from tests.frontend.torch_nets import instantiate
+
     ctor, shape = MODELS[name]
-    m = ctor()
-    for mod in m.modules():
-        if isinstance(mod, nn.BatchNorm2d):
-            mod.running_mean.uniform_(-0.3, 0.3)
-            mod.running_var.uniform_(0.5, 1.5)
-            mod.weight.data.uniform_(0.5, 1.5)
-            mod.bias.data.uniform_(-0.3, 0.3)
-    return m.eval(), shape
+    return instantiate(ctor, seed, spread=0.3), shape

@@ -175,18 +175,23 @@ MODELS = {
 }
 
 
-def build(name: str, seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
-    """The model (eval mode, randomised BatchNorm statistics) and its example input shape."""
+def instantiate(ctor, seed: int = 0, spread: float = 0.2) -> nn.Module:
+    """``ctor()`` seeded, in eval mode, with BatchNorm statistics randomised (means and biases in +-spread)."""
     torch.manual_seed(seed)
-    ctor, shape = MODELS[name]
     m = ctor()
     for mod in m.modules():
         if isinstance(mod, nn.BatchNorm2d):
-            mod.running_mean.uniform_(-0.2, 0.2)
+            mod.running_mean.uniform_(-spread, spread)
             mod.running_var.uniform_(0.5, 1.5)
             mod.weight.data.uniform_(0.5, 1.5)
-            mod.bias.data.uniform_(-0.2, 0.2)
-    return m.eval(), shape
+            mod.bias.data.uniform_(-spread, spread)
+    return m.eval()
+
+
+def build(name: str, seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
+    """The model (eval mode, randomised BatchNorm statistics) and its example input shape."""
+    ctor, shape = MODELS[name]
+    return instantiate(ctor, seed), shape
 
 
 def export(model: nn.Module, shape, path, opset: int, dynamic: dict | None = None) -> None:

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-SAMPLES_SCRIPT = Path(__file__).resolve().parents[2] / "samples" / "make_samples.py"
-
-
-def _make_samples():
-    spec = importlib.util.spec_from_file_location("cnncc_make_samples_sweep", SAMPLES_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="session")
-def small_models(tmp_path_factory) -> dict[str, Path]:
+def small_models(tmp_path_factory, make_samples_module) -> dict[str, Path]:
     """Two of the sample models (cgra_baseline, small_residual_concat) and two tiny seeded nets (depthwise,
     residual)."""
     import onnx
 
-    ms = _make_samples()
+    ms = make_samples_module
     out = tmp_path_factory.mktemp("sweep_models")
     paths = {p.stem: p for p in ms.write_all(out, names=("cgra_baseline", "small_residual_concat"))}
     b = ms.Builder("tiny_dw", (1, 8, 16, 16), seed=7)
