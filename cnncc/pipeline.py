@@ -171,15 +171,14 @@ def _split_top(text: str) -> list[str]:
 
 def make_pass(name: str, options: dict[str, str] | None = None) -> PassEntry:
     """Configure the pass ``name`` from option texts (dashed names). Raises PipelineError."""
-    from cnncc.passes import registry
+    from cnncc.passes import get, names
 
-    reg = registry()
-    if name not in reg:
+    cls = get(name)
+    if cls is None:
         from cnncc.suggest import did_you_mean
 
-        raise PipelineError(f"unknown pass {name!r}{did_you_mean(name, reg)}; valid passes: "
-                            f"{', '.join(sorted(reg))}")
-    cls = reg[name]
+        raise PipelineError(f"unknown pass {name!r}{did_you_mean(name, names())}; valid passes: "
+                            f"{', '.join(sorted(names()))}")
     opts = {o[0]: o for o in pass_options(cls)}
     given: dict[str, Any] = {}
     for key, text in (options or {}).items():
@@ -251,7 +250,7 @@ def run_pipeline(graph, pipeline: Pipeline | str, *, target=None,
     ``print_ir_after``: None, ``"all"`` or pass names whose output IR is written to ``log`` (default
     stderr); ``time_passes`` logs seconds per pass. An IRVerifyError after a pass is a bug in that pass and
     is re-raised as a plain RuntimeError naming it (the CLI reports it as internal, exit 70)."""
-    from cnncc.passes import registry
+    from cnncc.passes import names
     from cnncc.passes.base import PassContext
 
     if isinstance(pipeline, str):
@@ -263,10 +262,10 @@ def run_pipeline(graph, pipeline: Pipeline | str, *, target=None,
         wanted = set(pipeline.names)
     else:
         wanted = {print_ir_after} if isinstance(print_ir_after, str) else set(print_ir_after)
-        unknown = wanted - set(registry())
+        unknown = wanted - set(names())
         if unknown:
             raise PipelineError(f"--print-ir-after: unknown pass(es) {', '.join(sorted(unknown))}; "
-                                f"valid passes: {', '.join(sorted(registry()))}")
+                                f"valid passes: {', '.join(sorted(names()))}")
     res = PipelineResult(graph)
     for entry in pipeline.entries:
         ctx = PassContext(target=target)

@@ -27,11 +27,23 @@ _cache: dict[str, type] = {}
 
 def registry() -> dict[str, type[Pass]]:
     """Pass name -> pass class (a frozen dataclass whose fields are its options), in a stable order."""
-    if len(_cache) != len(_PASSES):
-        for name, spec in _PASSES.items():
-            mod, cls = spec.split(":")
-            _cache[name] = getattr(importlib.import_module(f"cnncc.passes.{mod}"), cls)
-    return dict(_cache)
+    return {name: cls for name in _PASSES if (cls := get(name)) is not None}
+
+
+def names() -> tuple[str, ...]:
+    """Every registered pass name (imports nothing)."""
+    return tuple(_PASSES)
+
+
+def get(name: str) -> type[Pass] | None:
+    """The pass class registered as ``name`` (importing only its module), or None."""
+    if name not in _cache:
+        spec = _PASSES.get(name)
+        if spec is None:
+            return None
+        mod, cls = spec.split(":")
+        _cache[name] = getattr(importlib.import_module(f"cnncc.passes.{mod}"), cls)
+    return _cache[name]
 
 
 def describe() -> list[dict]:
@@ -53,4 +65,4 @@ def summary(doc: str) -> str:
     return " ".join(para.split())
 
 
-__all__ = ["registry", "describe", "summary"]
+__all__ = ["registry", "names", "get", "describe", "summary"]

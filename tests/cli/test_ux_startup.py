@@ -38,6 +38,22 @@ def test_targets_command_imports_no_numpy_nor_backend():
                    for m in mods), sorted(m for m in mods if m.startswith("cnncc.backends"))
 
 
+def test_compile_imports_only_the_passes_it_runs_and_no_pydantic(sample_models):
+    """A JSON compile on Ethos-U imports the passes of its pipeline only, and nothing of pydantic (typer >= 0.29
+    converts parameters through it: ~0.1 s per process), rich or the other backends' solvers."""
+    path = str(sample_models["cgra_baseline"])
+    mods = _modules_after(f"from cnncc.cli import main\ntry:\n    main(['compile', {path!r}, '--target', "
+                          f"'ethos-u65-256', '-q', '-f', 'json'])\nexcept SystemExit:\n    pass")
+    from cnncc.pipeline import parse_pipeline
+    from cnncc.target import load_target
+
+    names = parse_pipeline(load_target("ethos-u65-256").default_pipeline).names
+    want = {f"cnncc.passes.{n.replace('-', '_')}" for n in names}
+    got = {m for m in mods if m.startswith("cnncc.passes.") and m != "cnncc.passes.base"}
+    assert got == want, (got, want)
+    assert not any(m.split(".")[0] in ("pydantic", "rich", "z3", "onnxruntime", "torch") for m in mods)
+
+
 def test_onnx_imported_later_shares_the_message_classes():
     assert proto.ModelProto is onnx.ModelProto  # onnx was imported by this test module: its classes are used
     code = ("from cnncc.frontend.onnx import proto; a = proto.ModelProto\nimport onnx\n"
