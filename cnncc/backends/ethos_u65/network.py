@@ -36,6 +36,7 @@ from cnncc.backends.ethos_u65.opcost import (
     stripe_op,
 )
 from cnncc.backends.ethos_u65.placement import Placement, place, sram_timeline
+from cnncc.backends.ethos_u65.sramalloc import sram_peak
 from cnncc.backends.ethos_u65.weightbuf import Context
 from cnncc.ir.graph import Graph, Layer
 
@@ -93,7 +94,7 @@ def estimate(graph: Graph, arch: U65Config) -> Estimate:
         pl = place(graph, lowered, arch, cascades, kept)
         costs, _ = _cost_pass(graph, lowered, arch, pl, cascades, [c.wbuf for c in costs], slacks)
     use = sram_timeline(pl, n)
-    peak = max((u + f for u, f in zip(use, fixed)), default=0)
+    peak = sram_peak(graph, lowered, pl, costs, cascades)  # Vela's live ranges and allocation (sramalloc.py)
     rows = [(layer, lw, c) for layer, lw, c in zip(graph.layers, lowered, costs)]
     return Estimate(rows, replace(pl, peak_sram_bytes=peak), max((c.buffer_bytes for c in costs), default=0),
                     max(use, default=0))
