@@ -126,12 +126,15 @@ def live_ranges(graph: Graph, lowered: list[Lowered], pl, costs: list, cascades=
                 continue
             share[o] = r
             break
-    for o, r in share.items():
+    for o in share:
+        r = o
+        while r in share:  # an in-place op's OFM may itself be overwritten in place later
+            r = share[r]
         span[r][1] = max(span[r][1], span[o][1])
     out = [Range(r, a, b, _align(pl.size[r])) for r, (a, b) in span.items() if r not in share]
     for c in cascades:
-        t = times[c.start] if times[c.start] is not None else point(c.start)
-        out.append(Range(f"cascade{c.start}", t, t + 1, _align(c.buffer_bytes)))
+        tc = point(c.start)
+        out.append(Range(f"cascade{c.start}", tc, tc + 1, _align(c.buffer_bytes)))
     for k, oc in enumerate(costs):
         parts = _parts(oc)
         t = times[k]
