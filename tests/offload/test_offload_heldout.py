@@ -84,6 +84,33 @@ def test_branch_and_bound_is_exhaustive_and_bound_is_valid(p, acc, rb):
     assert lower_bound(p, acc).cycles * acc.scale <= best
 
 
+@settings(max_examples=25, deadline=None)
+@given(problems(), accels, st.sampled_from([0, 0, 1, 4]))
+def test_class_bounds_are_lower_bounds(p, acc, rb):
+    """The per-class bound of :mod:`classcut` never exceeds the closed form of any loop order of its class (every
+    tiling, residency and order of random layers and accelerators, ragged tiles and a fused residual included),
+    and equals it for some strategies (it is not vacuous)."""
+    import dataclasses
+
+    from cnncc.backends.offload.classcut import class_bounds, order_class
+
+    p = dataclasses.replace(p, rb=rb) if p.has_weights and not p.w_follows_output else p
+    exact = total = 0
+    for tt in itertools.product(*(p.candidates(d) for d in DIMS)):
+        t = dict(zip(DIMS, tt))
+        n = [p.ntiles(d, t[d]) for d in DIMS]
+        for r in residencies(p):
+            res = {a: a in r for a in "IWO"}
+            bounds = class_bounds(p, acc, t, res)
+            for o, d in zip(ORDERS, durations(p, acc, t, res, ORDERS)):
+                L = order_class(n, o)
+                if L is not None:
+                    assert bounds[L] <= d, (t, o, r)
+                    exact += bounds[L] == d
+                    total += 1
+    assert total == 0 or exact > 0  # e.g. tilings with one loop of several tiles: the bound is exact
+
+
 def _onnx_net(tmp_path, kind: str) -> str:
     """A small held-out style network (ShuffleNet-like grouped 1x1 convs, a ConvTranspose decoder, awkward
     extents and channel counts), written with onnx.helper."""

@@ -27,7 +27,7 @@ from cnncc.backends.offload.problem import DIMS, Problem
 from cnncc.backends.offload.regular import Concrete, _orders, footprints
 
 RLIMIT_PER_S = 20_000_000  # z3 resource units per second of solver_timeout_s (calibrated: ~1 s of work)
-Survivors = Sequence[tuple[tuple[int, ...], frozenset[str]]]
+Survivors = Sequence[tuple[Any, ...]]  # (tile-size indices, residency[, loop orders]); no orders: every order
 
 
 def _max(a: str, b: str) -> str:
@@ -123,9 +123,11 @@ def prove(p: Problem, acc: Accel, incumbent: int, budget_s: float, survivors: Su
     wrong) or ``"unknown"`` (resource limit). Deterministic: ``rlimit``, fixed seed."""
     import z3
 
-    orders = _orders(p)
-    claims = []
-    for tidx, resident in survivors:
+    every = _orders(p)
+    claims, terms = [], 0
+    for tidx, resident, *given in survivors:
+        orders = given[0] if given else every
+        terms += len(orders)
         t = {d: p.candidates(d)[i] for d, i in zip(DIMS, tidx)}
         res = {a: a in resident for a in ("I", "W", "O")}
         fp = footprints(Concrete(p, t), p, acc, res)
@@ -142,7 +144,7 @@ def prove(p: Problem, acc: Accel, incumbent: int, budget_s: float, survivors: Su
         return "sat", "a survivor is faster"
     if r != z3.unsat:
         return "unknown", "resource limit"
-    return "unsat", f"{len(survivors)} survivors x {len(orders)} loop orders"
+    return "unsat", f"{len(survivors)} survivors, {terms} (tiling, residency, loop order) terms"
 
 
 def _used(s: Any) -> int:

@@ -167,7 +167,7 @@ def _best(p: Problem, acc: Accel) -> Best:
     if not lbs:
         return Best(None, None, evaluated, feasible)
     lb, ti, ri_ = np.concatenate(lbs), np.concatenate(tids), np.concatenate(rids)
-    state: list[Any] = [None, None]
+    state: list[Any] = [None, None, {}]
     k = min(PROBE, len(lb))
     first = np.argpartition(lb, k - 1)[:k] if k < len(lb) else np.arange(len(lb))
     done = np.zeros(len(lb), dtype=bool)
@@ -175,10 +175,35 @@ def _best(p: Problem, acc: Accel) -> Best:
     _evaluate(p, acc, vals, grid, orders, rs, ti[first], ri_[first], lb[first], state)
     rest = np.nonzero((lb <= state[0][0]) & ~done)[0]
     _evaluate(p, acc, vals, grid, orders, rs, ti[rest], ri_[rest], lb[rest], state)
-    keep = np.nonzero(lb <= state[0][0])[0]
+    best = state[0][0]
+    keep = np.nonzero(lb <= best)[0]
     keep = keep[np.lexsort((ti[keep], ri_[keep]))]
-    survivors = tuple((tuple(int(v) for v in grid[ti[j]]), rs[int(ri_[j])]) for j in keep)
-    return Best(state[1], state[0][0], evaluated, feasible, len(keep) * len(orders), survivors)
+    survivors = []
+    for j in keep.tolist():
+        i, r = int(ti[j]), int(ri_[j])
+        live = tuple(orders[oi] for oi in _live(p, acc, vals, grid, orders, rs[r], i, r, best, state[2]))
+        if live:
+            survivors.append((tuple(int(v) for v in grid[i]), rs[r], live))
+    return Best(state[1], best, evaluated, feasible, sum(len(s[2]) for s in survivors), tuple(survivors))
+
+
+def _live(p: Problem, acc: Accel, vals: dict[str, list[int]], grid: np.ndarray, orders: tuple[tuple[str, ...], ...],
+          resident: frozenset[str], i: int, r: int, best: int | None, memo: dict[Any, Any]) -> list[int]:
+    """Indices of the loop orders of tiling ``i`` and residency ``r`` worth evaluating against ``best``: one per
+    set of orders that differ only in where the loops of one tile sit (equal durations), the first of each, and
+    only of the classes (:mod:`classcut`) whose lower bound does not exceed ``best``. Bounds memoised."""
+    from cnncc.backends.offload.classcut import class_bounds
+
+    key = (i, r)
+    if key not in memo:
+        t = {d: vals[d][int(grid[i][j])] for j, d in enumerate(DIMS)}
+        n = [p.ntiles(d, t[d]) for d in DIMS]
+        bounds = class_bounds(p, acc, t, {a: a in resident for a in ("I", "W", "O")})
+        reps: dict[tuple[int, ...], int] = {}
+        for oi, o in enumerate(orders):
+            reps.setdefault(tuple(q for q in (DIMS.index(d) for d in o) if n[q] > 1), oi)
+        memo[key] = [(oi, bounds[k[-1]] if k else None) for k, oi in reps.items()]
+    return [oi for oi, b in memo[key] if b is None or best is None or b <= best]
 
 
 def _flat(acc: Accel) -> Accel:
@@ -220,12 +245,16 @@ def _scan_one(p: Problem, acc: Accel, vals: dict[str, list[int]], grid: np.ndarr
 
     res = {a: a in resident for a in ("I", "W", "O")}
     t = {d: vals[d][int(grid[i][j])] for j, d in enumerate(DIMS)}
-    cs = durations(p, acc, t, res, orders)
+    live = _live(p, acc, vals, grid, orders, resident, i, ri, state[0][0] if state[0] is not None else None,
+                 state[2])
+    if not live:
+        return
+    cs = durations(p, acc, t, res, tuple(orders[oi] for oi in live))
     low = min(cs)
     if state[0] is not None and low > state[0][0]:
         return
     flat = _flat(acc)
-    for oi, c in enumerate(cs):
+    for oi, c in zip(live, cs):
         if c != low:
             continue
         mv = durations(p, flat, t, res, (orders[oi],))[0] - p.macs * (flat.scale // flat.macs_per_cycle)

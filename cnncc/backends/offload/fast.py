@@ -16,14 +16,17 @@ from cnncc.backends.offload.problem import DIMS, Problem
 _POS = {d: i for i, d in enumerate(DIMS)}
 
 
-def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
-              orders: tuple[tuple[str, ...], ...], reuse: bool = True) -> list[int]:
-    """Scaled duration of the regular strategy (t, order, res) for every order of ``orders``. ``reuse=False``:
-    every step reloads all its streamed tiles and stores its output tile (the ``no_reuse`` hand baseline)."""
+Tables = tuple[list[int], list[str], dict[tuple[int, ...], int], dict[str, dict[tuple[int, ...], int]],
+               dict[tuple[int, ...], int], dict[tuple[int, ...], int], dict[tuple[int, ...], int]]
+
+
+def tables(p: Problem, acc: Accel, t: dict[str, int]) -> Tables:
+    """Per-step quantities of one tiling (scaled cycles), indexed by the 16 full (0) / last (1) size kinds of
+    (y, x, k, c): tile counts ``n``, the movable operands, compute, tile loads of each movable operand, partial
+    sum spill/reload, final store (0 when the output stays on chip) and fused-residual load (0 without one)."""
     sc = acc.scale
     lam = acc.dma_latency_cycles * sc
-    per_byte = Fraction(sc) / acc.dma_bytes_per_cycle
-    pb = int(per_byte)
+    pb = int(Fraction(sc) / acc.dma_bytes_per_cycle)
     ovh, mac_t = acc.call_overhead_cycles * sc, sc // acc.macs_per_cycle
     n = [p.ntiles(d, t[d]) for d in DIMS]
     sizes = [(t[d], p.last(d, t[d])) for d in DIMS]
@@ -41,6 +44,16 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
         psum[kt] = lam + pb * p.tile_bytes("O", s)
         init[kt] = lam + pb * p.tile_bytes("R", s) if p.rb else 0
         fin[kt] = 0 if p.out_keep else lam + pb * p.tile_bytes("O", s, final=True)
+    return n, movable, comp, tb, psum, fin, init
+
+
+def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
+              orders: tuple[tuple[str, ...], ...], reuse: bool = True) -> list[int]:
+    """Scaled duration of the regular strategy (t, order, res) for every order of ``orders``. ``reuse=False``:
+    every step reloads all its streamed tiles and stores its output tile (the ``no_reuse`` hand baseline)."""
+    lam = acc.dma_latency_cycles * acc.scale
+    pb = int(Fraction(acc.scale) / acc.dma_bytes_per_cycle)
+    n, movable, comp, tb, psum, fin, init = tables(p, acc, t)
     streamed = {a: not res[a] for a in movable}
     ores = res["O"]
     pipelined, separate = acc.pipelined, acc.dma_channels == "separate"
@@ -49,9 +62,15 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
         base += lam + pb * p.full_bytes("R") if ores else init[(0, 0, 0, 0)]
     rel = {a: [_POS[r] for r in p.rel(a)] for a in ("I", "W", "O") if a in p.operands}
     out = []
+    seen: dict[tuple[int, ...], int] = {}
     for order in orders:
-        total = base
         opos = [_POS[d] for d in order]
+        key = tuple(q for q in opos if n[q] > 1)  # loops of one tile never tick: equal durations (tested)
+        if reuse and key in seen:
+            out.append(out[seen[key]])
+            continue
+        seen[key] = len(out)
+        total = base
         for pos, di in enumerate(opos):
             ticking = set(opos[pos:])
             hit = [a for a in movable if streamed[a] and (not reuse or any(n[r] > 1 for r in rel[a] if r in ticking))]
