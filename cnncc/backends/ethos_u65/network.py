@@ -60,6 +60,17 @@ class Estimate:
 
 
 def estimate(graph: Graph, arch: U65Config) -> Estimate:
+    """Cost every layer in Vela's execution order (order.py; the rows come back in ``graph``'s order)."""
+    from cnncc.backends.ethos_u65.order import in_vela_order
+
+    run, position = in_vela_order(graph)
+    est = _estimate(run, arch)
+    if run is graph:
+        return est
+    return replace(est, rows=[est.rows[pos] for pos in position])
+
+
+def _estimate(graph: Graph, arch: U65Config) -> Estimate:
     """Cost every layer in order (see module doc). With an off-chip arena, Vela's order: the weight buffering is
     chosen with the feature maps off-chip (its schedule), then the fast-storage allocator (faststorage.py) moves
     maps into SRAM, and the ops are costed again with those placements and the buffering chosen before."""

@@ -1,0 +1,47 @@
+"""The order in which Vela 5.2.0 runs a network's ops (our own formulation of the traversal Regor's scheduler packing
+uses, read in the public fork hapv3/neural-compiler; not the file's op order): a depth-first walk back from the graph
+outputs that emits an op after everything it reads — the last graph output is walked first, an op's inputs in their
+order (measured: the writers of a streaming model's state tensors run after the whole network they read, a Concat's
+first input before its second). Where a TFLite file lists its ops in another order, the op that runs before a given
+op — whose cycles hide the next op's weight DMA, and which decides the live ranges of the maps — is the one here.
+"""
+
+from __future__ import annotations
+
+from cnncc.ir.graph import Graph
+
+
+def vela_order(graph: Graph) -> list[int]:
+    """Indices into ``graph.layers`` in Vela's execution order; layers no graph output depends on keep their place
+    after the others (Vela drops them; cnncc still costs them)."""
+    index = {id(layer): k for k, layer in enumerate(graph.layers)}
+    producer: dict[str, int] = {}
+    for k, layer in enumerate(graph.layers):
+        for t in layer.outputs:
+            producer[t] = k
+    order: list[int] = []
+    visited: set[int] = set()
+    stack: list[tuple[bool, int]] = [(False, producer[t]) for t in graph.outputs if t in producer]
+    while stack:
+        done, k = stack.pop()
+        if done:
+            order.append(k)
+        elif k not in visited:
+            visited.add(k)
+            stack.append((True, k))
+            stack.extend((False, producer[t]) for t in reversed(graph.layers[k].inputs)
+                         if t in producer and producer[t] not in visited)
+    order += [index[id(x)] for x in graph.layers if index[id(x)] not in visited]
+    return order
+
+
+def in_vela_order(graph: Graph) -> tuple[Graph, list[int]]:
+    """``graph`` with its layers in Vela's order (the same graph when that is the file's order) and, for each layer
+    of ``graph``, its position in the new order."""
+    order = vela_order(graph)
+    if order == list(range(len(graph.layers))):
+        return graph, order
+    position = [0] * len(order)
+    for pos, k in enumerate(order):
+        position[k] = pos
+    return graph.with_layers([graph.layers[k] for k in order]), position
