@@ -7,6 +7,7 @@ occur zero times are skipped. The exhaustive search uses it where few tilings re
 
 from __future__ import annotations
 
+import functools
 import itertools
 from fractions import Fraction
 
@@ -23,7 +24,14 @@ Tables = tuple[list[int], list[str], dict[tuple[int, ...], int], dict[str, dict[
 def tables(p: Problem, acc: Accel, t: dict[str, int]) -> Tables:
     """Per-step quantities of one tiling (scaled cycles), indexed by the 16 full (0) / last (1) size kinds of
     (y, x, k, c): tile counts ``n``, the movable operands, compute, tile loads of each movable operand, partial
-    sum spill/reload, final store (0 when the output stays on chip) and fused-residual load (0 without one)."""
+    sum spill/reload, final store (0 when the output stays on chip) and fused-residual load (0 without one).
+    Cached (read-only: callers must not modify them)."""
+    return _tables(p, acc, tuple(t[d] for d in DIMS))
+
+
+@functools.lru_cache(maxsize=8192)
+def _tables(p: Problem, acc: Accel, tt: tuple[int, ...]) -> Tables:
+    t = dict(zip(DIMS, tt))
     sc = acc.scale
     lam = acc.dma_latency_cycles * sc
     pb = int(Fraction(sc) / acc.dma_bytes_per_cycle)
@@ -31,19 +39,21 @@ def tables(p: Problem, acc: Accel, t: dict[str, int]) -> Tables:
     n = [p.ntiles(d, t[d]) for d in DIMS]
     sizes = [(t[d], p.last(d, t[d])) for d in DIMS]
     movable = [a for a in ("I", "W") if a in p.operands and not (a == "I" and p.in_free)]
-    comp: dict[tuple[int, ...], int] = {}
-    psum: dict[tuple[int, ...], int] = {}
-    fin: dict[tuple[int, ...], int] = {}
-    init: dict[tuple[int, ...], int] = {}
-    tb: dict[str, dict[tuple[int, ...], int]] = {a: {} for a in movable}
-    for kt in itertools.product((0, 1), repeat=4):
-        s = {d: sizes[i][kt[i]] for i, d in enumerate(DIMS)}
-        comp[kt] = ovh + p.tile_macs(s) * mac_t
-        for a in movable:
-            tb[a][kt] = lam + pb * p.tile_bytes(a, s)
-        psum[kt] = lam + pb * p.tile_bytes("O", s)
-        init[kt] = lam + pb * p.tile_bytes("R", s) if p.rb else 0
-        fin[kt] = 0 if p.out_keep else lam + pb * p.tile_bytes("O", s, final=True)
+    kinds = list(itertools.product((0, 1), repeat=4))
+
+    def table(a: str, final: bool = False) -> dict[tuple[int, ...], int]:
+        """lam + pb * tile bytes of operand ``a`` for every size kind (a product of per-dimension factors)."""
+        fs = p.factors(a, final)
+        per = [((fs[d](sizes[i][0]), fs[d](sizes[i][1])) if d in fs else (1, 1)) for i, d in enumerate(DIMS)]
+        return {kt: lam + pb * fs[""] * per[0][kt[0]] * per[1][kt[1]] * per[2][kt[2]] * per[3][kt[3]]
+                for kt in kinds}
+
+    m = p.FY * p.FX * mac_t
+    comp = {kt: ovh + m * sizes[0][kt[0]] * sizes[1][kt[1]] * sizes[2][kt[2]] * sizes[3][kt[3]] for kt in kinds}
+    tb = {a: table(a) for a in movable}
+    psum = table("O")
+    init = table("R") if p.rb else dict.fromkeys(kinds, 0)
+    fin = dict.fromkeys(kinds, 0) if p.out_keep else table("O", final=True)
     return n, movable, comp, tb, psum, fin, init
 
 
