@@ -199,11 +199,19 @@ def _live(p: Problem, acc: Accel, vals: dict[str, list[int]], grid: np.ndarray, 
         t = {d: vals[d][int(grid[i][j])] for j, d in enumerate(DIMS)}
         n = [p.ntiles(d, t[d]) for d in DIMS]
         bounds = class_bounds(p, acc, t, {a: a in resident for a in ("I", "W", "O")})
-        reps: dict[tuple[int, ...], int] = {}
-        for oi, o in enumerate(orders):
-            reps.setdefault(tuple(q for q in (DIMS.index(d) for d in o) if n[q] > 1), oi)
-        memo[key] = [(oi, bounds[k[-1]] if k else None) for k, oi in reps.items()]
+        memo[key] = [(oi, bounds[L] if L is not None else None)
+                     for oi, L in _representatives(orders, tuple(v > 1 for v in n))]
     return [oi for oi, b in memo[key] if b is None or best is None or b <= best]
+
+
+@functools.lru_cache(maxsize=256)
+def _representatives(orders: tuple[tuple[str, ...], ...], many: tuple[bool, ...]) -> tuple[tuple[int, int | None], ...]:
+    """(index, class) of the first of each set of ``orders`` equal on the loops with more than one tile (``many``
+    per dimension); class: the innermost such loop's position, None when there is none."""
+    reps: dict[tuple[int, ...], int] = {}
+    for oi, o in enumerate(orders):
+        reps.setdefault(tuple(q for q in (DIMS.index(d) for d in o) if many[q]), oi)
+    return tuple((oi, k[-1] if k else None) for k, oi in reps.items())
 
 
 def _flat(acc: Accel) -> Accel:
