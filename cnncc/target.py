@@ -158,6 +158,9 @@ def _resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
         if not ok:
             raise TargetError(f"target file not found (or not a regular file): {p}")
         return p
+    direct = TARGETS_DIR / f"{name_or_path}.toml"  # a shipped file's own name: no need to read every file
+    if name_or_path and not name_or_path.startswith(("_", ".")) and direct.is_file():
+        return direct
     shipped = shipped_targets()
     if name_or_path in shipped:
         return shipped[name_or_path]

@@ -8,7 +8,7 @@ keeps the one with the least (IFM fetch + weight fetch) per OFM element.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -104,7 +104,44 @@ def _fits(ofm: tuple[int, int, int], ifm: tuple[int, int, int], ew: str, arch: U
 
 
 def find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
-    """Search OFM blocks (see module doc). Raises ValueError if nothing fits (never for int8 shapes)."""
+    """Search OFM blocks (see module doc). Raises ValueError if nothing fits (never for int8 shapes).
+
+    Cached on what the search reads (shapes, kernel, stride, dilation, LUT use) and the configuration: the cost
+    passes ask again for every placement, and real networks repeat layer shapes."""
+    key = NpuOp(op.kind, op.ifm, op.ofm, op.kernel, op.stride, op.dilation, op.ifm2,
+                act="lut" if op.act == "lut" else "none", lut=op.lut)
+    ck = (key, _arch_key(arch))
+    hit = _BLOCKS.get(ck)
+    if hit is None:
+        if len(_BLOCKS) > 8192:
+            _BLOCKS.clear()
+        hit = _BLOCKS[ck] = _find_block_config(key, arch)
+    return hit
+
+
+_BLOCKS: dict[tuple, BlockConfig] = {}
+_ARCH_KEYS: dict[int, tuple[U65Config, tuple]] = {}  # id -> (the config, kept alive so the id is not reused; key)
+
+
+def _arch_key(arch: U65Config) -> tuple:
+    """A hashable image of every field of ``arch`` (the config holds dicts)."""
+    hit = _ARCH_KEYS.get(id(arch))
+    if hit is None or hit[0] is not arch:
+        if len(_ARCH_KEYS) > 256:
+            _ARCH_KEYS.clear()
+        hit = _ARCH_KEYS[id(arch)] = (arch, _freeze(tuple(getattr(arch, f.name) for f in fields(arch))))
+    return hit[1]
+
+
+def _freeze(v: object) -> object:
+    if isinstance(v, dict):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze(x) for x in v)
+    return v
+
+
+def _find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
     oh, ow, oc = op.ofm
     ifm = op.ifm if op.ifm2 is None or math.prod(op.ifm) >= math.prod(op.ifm2) else op.ifm2
     ih, iw, ic = ifm
