@@ -3,9 +3,10 @@ breakdown per term.
 
 Terms (cycles): ``compute`` = MACs/pi + the call overhead of the fewest calls possible (2 when the whole layer
 does not fit on chip at once, else 1); ``loads`` = compulsory load traffic / beta + lambda per operand moved (the
-input rows and columns some window reads, the weights, each once); ``stores`` = the final output / beta + lambda
-(0 when the output stays on chip); ``first_loads`` = what the first compute call waits for (the smallest input
-and weight tiles); ``last_compute`` = the smallest call; ``last_store`` = the smallest final store.
+input rows and columns some window reads, the weights, a fused residual, each once); ``stores`` = the final
+output / beta + lambda (0 when the output stays on chip); ``first_loads`` = what the first compute call waits
+for (the smallest input and weight tiles); ``last_compute`` = the smallest call; ``last_store`` = the smallest
+final store.
 
 Why each combination bounds the duration (the timing of :mod:`simulate`): sequential, every transfer and call
 runs alone: ``loads + compute + stores``. Pipelined, a phase runs the compute of step j-1 beside the loads of
@@ -54,8 +55,11 @@ def lower_bound(p: Problem, acc: Accel) -> Bound:
             load_bytes += _needed(p.OY, p.SY, p.FY, p.DY) * _needed(p.OX, p.SX, p.FX, p.DX) * chans * p.ib
         else:
             load_bytes += p.full_bytes(a)
+    if p.rb:  # a fused residual: every element of the Add's second operand is loaded at least once
+        moved = moved + ["R"]
+        load_bytes += p.full_bytes("R")
     unit = {"y": 1, "x": 1, "k": 1, "c": 1}
-    first_bytes = sum(p.tile_bytes(a, unit) for a in moved)
+    first_bytes = sum(p.tile_bytes(a, unit) for a in moved if a != "R")
     whole = sum(p.full_bytes(a) for a in p.operands) + (p.full_bytes("O", final=True) if p.out_keep else 0)
     calls = 1 if whole <= acc.onchip_bytes else 2
     beta, lam = acc.dma_bytes_per_cycle, acc.dma_latency_cycles
@@ -69,7 +73,7 @@ def lower_bound(p: Problem, acc: Accel) -> Bound:
     terms = {"compute": Fraction(p.macs, acc.macs_per_cycle) + calls * acc.call_overhead_cycles,
              "loads": lam * len(moved) + Fraction(load_bytes) / beta,
              "stores": stores,
-             "first_loads": lam * len(moved) + Fraction(first_bytes) / beta,
+             "first_loads": lam * len([a for a in moved if a != "R"]) + Fraction(first_bytes) / beta,
              "last_compute": acc.compute(p.FY * p.FX),
              "last_store": last_store}
     if not acc.pipelined:
