@@ -70,12 +70,13 @@ def class_bounds(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool]
         others = [i for i in range(4) if i != L]
         hit = [a for a in streamed if L in rel[a]]
         ochg = not ores and L in rel["O"]
-        choices = []
+        choices: list[list[tuple[int, int, bool | None, bool | None]]] = []
         for d in others:
             if d == 3:
                 nc = n[3]
-                cs = [(int(nc == 1), 0, True, True), (int(nc > 1), 0, True, False), (max(nc - 2, 0), 0, False, False),
-                      (int(nc > 1), 1, False, True)]
+                cs: list[tuple[int, int, bool | None, bool | None]] = [
+                    (int(nc == 1), 0, True, True), (int(nc > 1), 0, True, False), (max(nc - 2, 0), 0, False, False),
+                    (int(nc > 1), 1, False, True)]
             else:
                 cs = [(n[d] - 1, 0, None, None), (1, 1, None, None)]
             choices.append([c for c in cs if c[0]])

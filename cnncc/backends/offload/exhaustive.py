@@ -1,9 +1,12 @@
-"""Exact exhaustive search of the regular space: every tiling x loop order x residency, evaluated with the same
-closed form as :mod:`regular` (written once over an algebra) but vectorised over all tilings with numpy int64.
+"""Exact exhaustive search of the regular space (every tiling x loop order x residency) by branch and bound in
+two stages: the order-free cuts of :mod:`cuts`, vectorised over all tilings with numpy int64 (the closed-form
+algebra of :mod:`regular` over arrays), then, for the (tiling, residency) pairs they leave, the per-class
+bounds of :mod:`classcut` (loop orders by their innermost loop of several tiles); the orders left are evaluated
+exactly by the scalar closed form of :mod:`fast` (orders that differ only in where the loops of one tile sit
+have equal durations: one of each is evaluated).
 
 The regular space of a layer is small (per dimension one tile size per tile count, ragged last tiles included;
-at most 24 loop orders, 8 residency choices); with order-free lower-bound cuts pruning (branch and bound) the
-search is exact and takes a fraction of a second. The result is the
+at most 24 loop orders, 8 residency choices); the search is exact and takes a fraction of a second. The result is the
 proven optimum of the space (proof by exhaustion; :mod:`certify` re-proves it with z3 where it can).
 Ties are broken deterministically: smallest duration, then fewest bytes moved, then the candidate's rank in a
 fixed enumeration order.
@@ -23,7 +26,7 @@ import numpy as np
 from cnncc.backends.offload.formalism import Regular, Tiling
 from cnncc.backends.offload.model import Accel
 from cnncc.backends.offload.problem import DIMS, Problem
-from cnncc.backends.offload.regular import _orders, duration, footprints
+from cnncc.backends.offload.regular import _orders, footprints
 
 
 class Vector:
@@ -82,28 +85,21 @@ class Vector:
 class Best:
     """The optimum of the regular space: the strategy, its scaled duration, how many candidates the space has
     (``evaluated``: tilings x orders x residencies), how many fit on chip (``feasible``), and how many of those
-    were evaluated exactly (``exact``; the others have an order-free lower bound above the optimum).
-    ``survivors``: the (tiling, residency) pairs evaluated exactly, for the z3 certificate."""
+    count as evaluated exactly (``exact``: the (tiling, residency, loop order) terms no lower bound excluded).
+    ``survivors``: those (tile-size indices, residency, loop orders), for the z3 certificate."""
 
     strategy: Regular | None
     scaled_cycles: int | None
     evaluated: int
     feasible: int
     exact: int = 0
-    survivors: tuple[tuple[tuple[int, ...], frozenset[str]], ...] = ()
+    survivors: tuple[tuple[tuple[int, ...], frozenset[str], tuple[tuple[str, ...], ...]], ...] = ()
 
 
 def residencies(p: Problem) -> list[frozenset[str]]:
     """Residency choices worth distinguishing (an operand absent or already on chip is never 'resident')."""
     can = [a for a in ("I", "W", "O") if a in p.operands and not (a == "I" and p.in_free)]
     return [frozenset(c) for r in range(len(can) + 1) for c in itertools.combinations(can, r)]
-
-
-def moved_bytes(A, p: Problem, acc: Accel, order, res: dict):
-    """Bytes moved (scaled by the per-byte time): the duration of the same strategy on a sequential accelerator
-    without latency or call overhead, minus its compute time. Used as the first tie-break."""
-    flat = _flat(acc)
-    return duration(A, p, flat, order, res) - p.macs * (flat.scale // flat.macs_per_cycle)
 
 
 def best_regular(p: Problem, acc: Accel) -> Best:
@@ -113,7 +109,6 @@ def best_regular(p: Problem, acc: Accel) -> Best:
 
 
 PROBE = 8  # (tiling, residency) pairs with the smallest lower bound evaluated first, for an incumbent
-VECTOR_MIN = 160  # at least this many tilings of one residency left: the vectorised closed form, else the scalar
 
 
 @functools.lru_cache(maxsize=256)
@@ -129,9 +124,10 @@ def _space(base: Problem) -> tuple[dict[str, list[int]], np.ndarray, tuple[dict[
 def _best(p: Problem, acc: Accel) -> Best:
     """Branch and bound over the whole space, exact: the order-free cuts of :func:`cuts.cuts` (valid lower
     bounds of every loop order, tested) are evaluated for every tiling and residency that fits; the ``PROBE``
-    smallest are evaluated exactly (every loop order) for an incumbent; then every (tiling, residency) whose bound
-    does not exceed the incumbent, in increasing bound order, until the bound exceeds the best found. Pruned ones
-    are slower than the optimum, so the result (tie-breaks included) is that of evaluating everything."""
+    smallest are evaluated exactly (the orders their class bounds leave) for an incumbent; then every (tiling,
+    residency) whose bound does not exceed the incumbent, in increasing bound order, until the bound exceeds the
+    best found. Pruned ones are slower than the optimum, so the result (tie-breaks included) is that of
+    evaluating everything. ``survivors``: (tile-size indices, residency, loop orders) left by both stages."""
     from cnncc.backends.offload.cuts import cuts
 
     vals, grid, shared = _space(dataclasses.replace(p, in_free=False, out_keep=False))
@@ -222,21 +218,11 @@ def _flat(acc: Accel) -> Accel:
 
 def _evaluate(p: Problem, acc: Accel, vals: dict[str, list[int]], grid: np.ndarray, orders: tuple[tuple[str, ...], ...],
               rs: list[frozenset[str]], ti: np.ndarray, ri: np.ndarray, lb: np.ndarray, state: list[Any]) -> None:
-    """Evaluate the (tiling ``ti``, residency ``ri``) pairs exactly under every loop order, in increasing bound
-    order, skipping those whose bound exceeds the best found so far; many of one residency at once are evaluated
-    vectorised. Updates ``state`` = [best key (scaled cycles, moved bytes, rank), best strategy]."""
-    for r in np.unique(ri).tolist():
-        m = ri == r
-        if state[0] is not None:
-            m &= lb <= state[0][0]
-        if int(m.sum()) >= VECTOR_MIN:
-            _scan_vector(p, acc, vals, grid, orders, r, rs[r], ti[m], state)
-            ri = ri.copy()
-            ri[m] = -1
+    """Evaluate the (tiling ``ti``, residency ``ri``) pairs exactly under the loop orders :func:`_live` leaves, in
+    increasing bound order, until the bound exceeds the best found so far. Updates ``state`` = [best key (scaled
+    cycles, moved bytes, rank), best strategy, memoised class bounds]."""
     order = np.argsort(lb, kind="stable")
     for j in order.tolist():
-        if ri[j] < 0:
-            continue
         if state[0] is not None and lb[j] > state[0][0]:
             break
         _scan_one(p, acc, vals, grid, orders, int(ri[j]), rs[int(ri[j])], int(ti[j]), state)
@@ -269,25 +255,3 @@ def _scan_one(p: Problem, acc: Accel, vals: dict[str, list[int]], grid: np.ndarr
         key = (c, mv, i * (len(orders) * 8) + ri * len(orders) + oi)
         if state[0] is None or key < state[0]:
             state[0], state[1] = key, _strategy(vals, grid[i], orders[oi], resident)
-
-
-def _scan_vector(p: Problem, acc: Accel, vals: dict[str, list[int]], grid: np.ndarray,
-                 orders: tuple[tuple[str, ...], ...], ri: int, resident: frozenset[str], sel: np.ndarray,
-                 state: list[Any]) -> None:
-    """Many tilings of one residency under every loop order (the closed form over arrays)."""
-    res = {a: a in resident for a in ("I", "W", "O")}
-    idx = {d: grid[:, j] for j, d in enumerate(DIMS)}
-    B = Vector(p, vals, {d: idx[d][sel] for d in DIMS})
-    for oi, order in enumerate(orders):
-        cost = np.broadcast_to(np.asarray(duration(B, p, acc, order, res), dtype=np.int64), sel.shape)
-        low = int(cost.min())
-        if state[0] is not None and low > state[0][0]:
-            continue
-        tied = sel[cost == low]  # the tie-breaks only matter among the fastest of this order
-        T = Vector(p, vals, {d: idx[d][tied] for d in DIMS})
-        moved = np.broadcast_to(np.asarray(moved_bytes(T, p, acc, order, res), dtype=np.int64), tied.shape)
-        rank = tied * (len(orders) * 8) + ri * len(orders) + oi
-        i = int(np.lexsort((rank, moved))[0])
-        key = (low, int(moved[i]), int(rank[i]))
-        if state[0] is None or key < state[0]:
-            state[0], state[1] = key, _strategy(vals, grid[tied[i]], order, resident)

@@ -38,7 +38,7 @@ def _tables(p: Problem, acc: Accel, tt: tuple[int, ...]) -> Tables:
     ovh, mac_t = acc.call_overhead_cycles * sc, sc // acc.macs_per_cycle
     n = [p.ntiles(d, t[d]) for d in DIMS]
     sizes = [(t[d], p.last(d, t[d])) for d in DIMS]
-    movable = [a for a in ("I", "W") if a in p.operands and not (a == "I" and p.in_free)]
+    movable: list[str] = [a for a in ("I", "W") if a in p.operands and not (a == "I" and p.in_free)]
     kinds = list(itertools.product((0, 1), repeat=4))
 
     def table(a: str, final: bool = False) -> dict[tuple[int, ...], int]:
@@ -70,8 +70,8 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
     base = sum(lam + pb * p.full_bytes(a) if res[a] else tb[a][(0, 0, 0, 0)] for a in movable)
     if p.rb:
         base += lam + pb * p.full_bytes("R") if ores else init[(0, 0, 0, 0)]
-    rel = {a: [_POS[r] for r in p.rel(a)] for a in ("I", "W", "O") if a in p.operands}
-    out = []
+    rel: dict[str, list[int]] = {a: [_POS[r] for r in p.rel(a)] for a in ("I", "W", "O") if a in p.operands}
+    out: list[int] = []
     seen: dict[tuple[int, ...], int] = {}
     for order in orders:
         opos = [_POS[d] for d in order]
