@@ -116,7 +116,7 @@ def _space(base: Problem) -> tuple[dict[str, list[int]], np.ndarray, tuple[dict[
     """The tiling grid of a layer shape (input and output off chip) and its shared tables: every variant (input
     on chip, output kept) has the same tile sizes and per-dimension tables."""
     vals = {d: list(base.candidates(d)) for d in DIMS}
-    grid = np.array(list(itertools.product(*(range(len(vals[d])) for d in DIMS))), dtype=np.int64)
+    grid = np.indices([len(vals[d]) for d in DIMS], dtype=np.int64).reshape(len(DIMS), -1).T.copy()  # product order
     return vals, grid, ({}, {})
 
 
