@@ -61,7 +61,9 @@ def misaligned_concat(graph: Graph, concat: Layer) -> bool:
 
 
 def copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[tuple[int, int, int], str]]:
-    """The MemoryCopies a data-movement layer costs: [(box (H, W, C), source tensor)] (source: the map read)."""
+    """The MemoryCopies a data-movement layer costs: [(box (H, W, C), source tensor)] (source: the map read), in the
+    order Vela creates them; the first one is the one that runs last before the layer's reader (Regor's traversal
+    from the graph end takes a tensor's writers last-created first)."""
     op = layer.op
     if isinstance(op, O.Concat):
         out = []
@@ -85,24 +87,27 @@ CONST = ""  # the source of a copy that reads a constant (the zero border of a P
 
 
 def pad_copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[tuple[int, int, int], str]]:
-    """Vela's constant Pad (Regor's RewritePad): the producer writes into the interior of the padded map (as into
-    a Concat's), else one copy moves the input there; the border is filled by copies of a zero constant: the top and
-    bottom rows across the padded width, the left and right columns down the padded height."""
+    """Vela's constant Pad (Regor's RewritePad): the border is filled by copies of a zero constant — the top and
+    bottom rows across the padded width, then the left and right columns down the padded height — and the producer
+    writes into the interior of the padded map (as into a Concat's), else one last copy moves the input there. The
+    copies are listed in the order Vela creates them (it runs them in the reverse order: the first one created runs
+    last, just before the padded map's reader)."""
     assert isinstance(layer.op, O.Pad)
     shape = graph.type_of(layer.inputs[0]).shape
     oh, ow, c = hwc(graph.type_of(layer.outputs[0]).shape)
     pads = any(layer.op.pads)  # a Pad of nothing stays a full copy (Vela moves only copies into a sub-box)
-    out = [] if pads and written_in_place(graph, layer, 0, kinds) else [(hwc(shape), layer.inputs[0])]
-    if len(shape) != 4:
-        return out
-    p = layer.op.pads
-    top, left, bottom, right = p[2], p[3], p[6], p[7]
-    for rows in (top, bottom):
-        if rows > 0:
-            out.append(((rows, ow, c), CONST))
-    for cols in (left, right):
-        if cols > 0:
-            out.append(((oh, cols, c), CONST))
+    out: list[tuple[tuple[int, int, int], str]] = []
+    if len(shape) == 4:
+        p = layer.op.pads
+        top, left, bottom, right = p[2], p[3], p[6], p[7]
+        for rows in (top, bottom):
+            if rows > 0:
+                out.append(((rows, ow, c), CONST))
+        for cols in (left, right):
+            if cols > 0:
+                out.append(((oh, cols, c), CONST))
+    if not (pads and written_in_place(graph, layer, 0, kinds)):
+        out.append((hwc(shape), layer.inputs[0]))
     return out
 
 

@@ -193,8 +193,8 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
                           lw.reason)
             slack = 0
         elif lw.kind == MEMCOPY:
-            cost = cost_copies(graph, layer, kinds, pl, arch)
-            slack = cost.cycles or slack  # a Concat written in place runs no op of its own
+            cost, last_run = cost_copies(graph, layer, kinds, pl, arch)
+            slack = last_run or slack  # a Concat written in place runs no op of its own
         elif lw.kind == TRANSPOSE:
             cost = cost_transpose(lw, arch, mems[0], mems[1])
             slack = cost.cycles
@@ -304,6 +304,6 @@ def isolated_cycles(graph: Graph, layer: Layer, arch: U65Config, cpu_cost) -> fl
     if lw.kind == MEMCOPY:
         kinds = {x.name: lower(graph, x).kind for x in graph.layers}
         pl = SimpleNamespace(memory=_Const(SRAM), fmt=_Const("NHCWB16"))
-        return float(cost_copies(graph, layer, kinds, pl, arch).cycles)
+        return float(cost_copies(graph, layer, kinds, pl, arch)[0].cycles)
     op = npu_op(lw, arch, (SRAM, SRAM, SRAM), ("NHCWB16", "NHCWB16"))
     return float(cost_npu_op(op, arch)[0].cycles)

@@ -118,16 +118,20 @@ def cost_transpose(lw: Lowered, arch: U65Config, src: str, dst: str) -> OpCost:
                   "sram" if max(acc.values()) >= npu else "compute", None, "")
 
 
-def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) -> OpCost:
-    """Sum of the MemoryCopies (datamove.py) a Concat/Slice/Split/Pad layer costs; 0 cycles when it is free."""
+def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) -> tuple[OpCost, int]:
+    """Sum of the MemoryCopies (datamove.py) a Concat/Slice/Split/Pad layer costs; 0 cycles when it is free.
+    Returns the cost and the slack the layer leaves the next op: the cycles of the copy Vela runs last (the first
+    one created; 0 when there is no copy)."""
     from cnncc.backends.ethos_u65.datamove import CONST, copies, copy_op
 
     tot = {"npu": 0, "cycles": 0}
     acc, rd, wr = {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}
     dst = layer.outputs[0]
-    for box, src in copies(graph, layer, kinds):
+    last_run = 0
+    for k, (box, src) in enumerate(copies(graph, layer, kinds)):
         smem, sfmt = (arch.const_mem, "NHWC") if src == CONST else (pl.memory[src], pl.fmt[src])
-        c, _ = cost_npu_op(copy_op(box, (smem, pl.memory[dst]), (sfmt, pl.fmt[dst])), arch)
+        c, slack = cost_npu_op(copy_op(box, (smem, pl.memory[dst]), (sfmt, pl.fmt[dst])), arch)
+        last_run = slack if k == 0 else last_run
         tot["npu"] += c.npu_cycles
         tot["cycles"] += c.cycles
         for m in acc:
@@ -135,9 +139,9 @@ def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) ->
             rd[m] += c.read_bytes.get(m, 0)
             wr[m] += c.write_bytes.get(m, 0)
     if not tot["cycles"]:
-        return OpCost("none", 0, 0, 0, 0, acc, rd, wr, 0, "none", None, "")
+        return OpCost("none", 0, 0, 0, 0, acc, rd, wr, 0, "none", None, ""), 0
     bound = "sram" if max(acc.values()) >= tot["npu"] else "compute"
-    return OpCost("npu", 0, tot["npu"], 0, 0, acc, rd, wr, tot["cycles"], bound, None, "")
+    return OpCost("npu", 0, tot["npu"], 0, 0, acc, rd, wr, tot["cycles"], bound, None, ""), last_run
 
 
 def cost_softmax(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[str, str]) -> OpCost:
