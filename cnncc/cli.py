@@ -26,11 +26,15 @@ from cnncc.cli_support import (
 )
 from cnncc.errors import EXIT_INTERNAL, EXIT_UNSUPPORTED, EXIT_USAGE, CnnccError, UsageError
 
-_APP_SETTINGS = dict(name="cnncc", add_completion=True, no_args_is_help=True, rich_markup_mode=None,
-                     pretty_exceptions_enable=False,
-                     help="Compile a CNN (ONNX) for Ethos-U65, OpenEdgeCGRA or a generic offloading accelerator "
-                          "and report how it runs.")
-app = typer.Typer(**_APP_SETTINGS)
+
+def _new_app() -> typer.Typer:
+    return typer.Typer(name="cnncc", add_completion=True, no_args_is_help=True, rich_markup_mode=None,
+                       pretty_exceptions_enable=False,
+                       help="Compile a CNN (ONNX) for Ethos-U65, OpenEdgeCGRA or a generic offloading accelerator "
+                            "and report how it runs.")
+
+
+app = _new_app()
 
 class Fmt(str, Enum):
     table = "table"
@@ -529,7 +533,7 @@ def _app_for(args: list[str]) -> typer.Typer:
                                                                           else None))]
     if len(chosen) != 1:
         return app
-    lean = typer.Typer(**_APP_SETTINGS)
+    lean = _new_app()
     lean.registered_callback = app.registered_callback
     lean.registered_commands = chosen
     return lean

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -51,6 +50,8 @@ def write_file(path: str | Path, data: str | bytes) -> None:
     tmp = None
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # lazily: only a write needs it (start-up)
+
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
@@ -134,6 +135,8 @@ def write_folder(folder: str | Path, files: Mapping[str, str | bytes]) -> None:
     tmp = old = None
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
         mask = _umask()
         os.chmod(tmp, 0o777 & ~mask)

@@ -24,7 +24,7 @@ def conv_out(size: int, k: int, s: int, d: int, p0: int, p1: int) -> int:
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Conv(Op):
     """2-D convolution. Inputs: x [N,C,H,W], W [K,C/groups,FY,FX], optional bias [K].
     ``pads`` = (top, left, bottom, right)."""
@@ -64,7 +64,7 @@ class Conv(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ConvTranspose(Op):
     """2-D transposed convolution. Inputs: x [N,C,H,W], W [C,K/groups,FY,FX], optional bias [K]."""
 
@@ -99,7 +99,7 @@ class ConvTranspose(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Gemm(Op):
     """Fully connected: Y = alpha·A'·B' + beta·C, A' = Aᵀ if trans_a, B' = Bᵀ if trans_b."""
 
@@ -128,7 +128,7 @@ class Gemm(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class MatMul(Op):
     """numpy-style matmul with broadcasting of leading dims."""
 
@@ -165,7 +165,7 @@ class MatMul(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Im2col(Op):
     """Explicit patch extraction (conv lowering). Input x [N,C,H,W].
     layout ``chw``: output [N, C·FY·FX, OY·OX], row index (c·FY + fy)·FX + fx;
@@ -190,7 +190,7 @@ class Im2col(Op):
 
 
 # ---------------------------------------------------------------------------------------------- pooling
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Pool(Op):
     kernel: tuple[int, int] = (1, 1)
     strides: tuple[int, int] = (1, 1)
@@ -228,20 +228,20 @@ class _Pool(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class MaxPool(_Pool):
     kind: ClassVar[str] = "MaxPool"
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AveragePool(_Pool):
     kind: ClassVar[str] = "AveragePool"
     count_include_pad: bool = False
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class GlobalAveragePool(Op):
     kind: ClassVar[str] = "GlobalAveragePool"
 
@@ -255,13 +255,13 @@ class GlobalAveragePool(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class GlobalMaxPool(GlobalAveragePool):
     kind: ClassVar[str] = "GlobalMaxPool"
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LRN(Op):
     kind: ClassVar[str] = "LRN"
     size: int = 5
@@ -274,7 +274,7 @@ class LRN(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class BatchNormalization(Op):
     """Inference batch norm. Inputs: x, scale, bias, mean, var (the last four are weights)."""
 

@@ -18,7 +18,7 @@ from cnncc.ir.types import TensorType
 # ---------------------------------------------------------------------------------------------- elementwise
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Binary(Op):
     """Element-wise op with numpy broadcasting; ``Add`` takes any number of inputs (ONNX ``Sum``)."""
 
@@ -33,25 +33,25 @@ class Binary(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Add(Binary):
     kind: ClassVar[str] = "Add"
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Sub(Binary):
     kind: ClassVar[str] = "Sub"
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Mul(Binary):
     kind: ClassVar[str] = "Mul"
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Div(Binary):
     kind: ClassVar[str] = "Div"
 
@@ -64,7 +64,7 @@ def _axis(axis: int, rank: int) -> int:
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Concat(Op):
     kind: ClassVar[str] = "Concat"
     axis: int = 1
@@ -81,7 +81,7 @@ class Concat(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Split(Op):
     kind: ClassVar[str] = "Split"
     axis: int = 0
@@ -100,7 +100,7 @@ class Split(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Slice(Op):
     """Slicing with already-normalised, clamped bounds: one (start, end, step) per entry of ``axes``."""
 
@@ -121,7 +121,7 @@ class Slice(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Reshape(Op):
     """Reshape to a fully resolved ``shape`` (no 0 or -1 left)."""
 
@@ -135,7 +135,7 @@ class Reshape(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Flatten(Op):
     kind: ClassVar[str] = "Flatten"
     axis: int = 1
@@ -147,7 +147,7 @@ class Flatten(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Transpose(Op):
     kind: ClassVar[str] = "Transpose"
     perm: tuple[int, ...] = ()
@@ -161,7 +161,7 @@ class Transpose(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Pad(Op):
     """Pad with ``pads`` = (begin_0..begin_n-1, end_0..end_n-1), ONNX order; mode constant|reflect|edge."""
 
@@ -182,7 +182,7 @@ class Pad(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Softmax(Op):
     kind: ClassVar[str] = "Softmax"
     axis: int = -1
@@ -193,7 +193,7 @@ class Softmax(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Resize(Op):
     """Resize of the spatial axes to ``size`` (OY, OX); mode nearest|linear. ``scales`` (y, x) are the
     factors the coordinate transform uses (ONNX: the given scales, else size / input size)."""
@@ -211,7 +211,7 @@ class Resize(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ReduceMean(Op):
     kind: ClassVar[str] = "ReduceMean"
     axes: tuple[int, ...] = ()
@@ -225,7 +225,7 @@ class ReduceMean(Op):
 
 
 @register
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Identity(Op):
     kind: ClassVar[str] = "Identity"
 

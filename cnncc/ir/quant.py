@@ -218,3 +218,20 @@ def dequantized_view(graph):
     inputs = {i: TensorType(graph.types[i].shape, "float32", graph.types[i].layout) for i in graph.inputs}
     return Graph.build(graph.name, inputs, graph.outputs, layers, WeightTable(arrays, quant=dict(wt.quant)),
                        graph.meta)
+
+
+def quantize_weights(w: np.ndarray, axis: int, q=None) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-channel int8 quantisation along ``axis``: (int8 array, float32 scales). With the weight's
+    existing QuantParams ``q`` (zero points 0) its own scales are used, so dequantized integers come back exact."""
+    if q is not None and all(z == 0 for z in q.zero_point):
+        scales = np.broadcast_to(np.asarray(q.scale, np.float32), (w.shape[axis],)).copy()
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        return np.clip(np.round(w / scales.reshape(shape).astype(np.float64)), -128, 127).astype(np.int8), scales
+    red = tuple(i for i in range(w.ndim) if i != axis)
+    amax = np.max(np.abs(w), axis=red) if w.size else np.zeros(w.shape[axis])
+    scales = np.maximum(amax / 127.0, 1e-8).astype(np.float32)
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    q = np.clip(np.round(w / scales.reshape(shape)), -127, 127).astype(np.int8)
+    return q, scales

@@ -129,7 +129,7 @@ def _arch_key(arch: U65Config) -> tuple:
     if hit is None or hit[0] is not arch:
         if len(_ARCH_KEYS) > 256:
             _ARCH_KEYS.clear()
-        hit = _ARCH_KEYS[id(arch)] = (arch, _freeze(tuple(getattr(arch, f.name) for f in fields(arch))))
+        hit = _ARCH_KEYS[id(arch)] = (arch, tuple(_freeze(getattr(arch, f.name)) for f in fields(arch)))
     return hit[1]
 
 

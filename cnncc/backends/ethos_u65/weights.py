@@ -41,7 +41,7 @@ def encoded_ratio(w: np.ndarray, channel_axis: int) -> float:
         counts = np.bincount((a.astype(np.int64) - int(a.min())).ravel())
         p = counts[counts > 0] / a.size
         return min(float(-(p * np.log2(p)).sum()) + CODE_OVERHEAD_BITS, 8.0) / 8.0
-    from cnncc.frontend.tflite.writer import quantize_weights
+    from cnncc.ir.quant import quantize_weights
 
     q, _ = quantize_weights(a.astype(np.float32), channel_axis)
     return min(entropy_bits(q) + CODE_OVERHEAD_BITS, 8.0) / 8.0

@@ -20,6 +20,7 @@ from cnncc.errors import UnsupportedError
 from cnncc.frontend.tflite.builder import ModelBuilder
 from cnncc.ir import ops as O
 from cnncc.ir.graph import Graph, Layer
+from cnncc.ir.quant import quantize_weights  # noqa: F401 - re-exported (writer_ops, writer_lower)
 
 #: NCHW axis -> NHWC axis for 4-D maps
 _AXIS_4D = (0, 3, 1, 2)
@@ -110,23 +111,6 @@ def quant_params(lo: float, hi: float, q=None) -> tuple[float, int]:
     scale = max((hi - lo) / 255.0, 1e-6)
     zp = int(round(-128 - lo / scale))
     return scale, max(-128, min(127, zp))
-
-
-def quantize_weights(w: np.ndarray, axis: int, q=None) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric per-channel int8 quantisation along ``axis``: (int8 array, float32 scales). With the weight's
-    existing QuantParams ``q`` (zero points 0) its own scales are used, so dequantized integers come back exact."""
-    if q is not None and all(z == 0 for z in q.zero_point):
-        scales = np.broadcast_to(np.asarray(q.scale, np.float32), (w.shape[axis],)).copy()
-        shape = [1] * w.ndim
-        shape[axis] = -1
-        return np.clip(np.round(w / scales.reshape(shape).astype(np.float64)), -128, 127).astype(np.int8), scales
-    red = tuple(i for i in range(w.ndim) if i != axis)
-    amax = np.max(np.abs(w), axis=red) if w.size else np.zeros(w.shape[axis])
-    scales = np.maximum(amax / 127.0, 1e-8).astype(np.float32)
-    shape = [1] * w.ndim
-    shape[axis] = -1
-    q = np.clip(np.round(w / scales.reshape(shape)), -127, 127).astype(np.int8)
-    return q, scales
 
 
 def same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int, int]:
