@@ -142,6 +142,10 @@ def _freeze(v: object) -> object:
 
 
 def _find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
+    """The search, vectorised per OFM block depth over every (H, W) candidate. Every quantity is computed in the
+    scalar order with float32 rounding at each step (numpy float32 arrays round element-wise like scalars), and
+    the running choice is replayed in candidate order, so the result equals the candidate-by-candidate loop
+    (tests/ethos_u65/test_blocks_fast.py checks it against that loop on seeded random ops)."""
     oh, ow, oc = op.ofm
     ifm = op.ifm if op.ifm2 is None or math.prod(op.ifm) >= math.prod(op.ifm2) else op.ifm2
     ih, iw, ic = ifm
@@ -164,47 +168,78 @@ def _find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
     sd = _ru(min(oc, arch.block_max[2]), ub_d)
     ofm_elems = oh * ow * oc
     lut = op.act == "lut" or op.lut
-    best, best_cov, choice = F32(math.inf), F32(math.inf), None
+    # the (H, W) grid in the scalar loop's order (H outer, W inner), as int64 vectors
+    hs = np.repeat(np.arange(ub_h, sh + 1, ub_h, dtype=np.int64), len(range(ub_w, sw + 1, ub_w)))
+    ws = np.tile(np.arange(ub_w, sw + 1, ub_w, dtype=np.int64), len(range(ub_h, sh + 1, ub_h)))
+    if hs.size == 0:
+        raise ValueError(f"no OFM block fits SHRAM for {op}")
+    kw = min(dil_w, arch.subkernel_max[0])
+    kh = min(dil_h, arch.subkernel_max[1])
+    ibw = _ru_v((ws - 1) * op.stride[1] + kw, arch.ublock[0])
+    ibh = _ru_v((hs - 1) * op.stride[0] + kh, arch.ublock[1])
+    obh = np.minimum(hs, oh) if (oh == 1 and op.kernel[0] == 1 and ub_h == 2) else hs
+    by = F32(oh) / obh.astype(F32)
+    bx = F32(ow) / ws.astype(F32)
+    full_h, full_w = -(-oh // obh), -(-ow // ws)
+    wbase = (wfetch_wh * ic * full_h * full_w).astype(F32)
+    ibase = (ibw * ibh * (ic * repeats)).astype(F32) * bx * by
+    ifm_cov = F32(ih * iw) / np.maximum(np.minimum(ih, ibh) * np.minimum(iw, ibw), 1).astype(F32)
+    small4 = (hs <= 4) & (ws <= 4)
+    lut_banks = max(1 if lut else 0, arch.reserved_end_banks)
+    dead = np.zeros(hs.size, dtype=bool)
+    best, best_cov, choice = math.inf, math.inf, None
     depth = max(ub_d, min(sd, arch.split_depth))
     if depth < oc:
         depth = _ru(depth, arch.split_depth)
-    wont_fit: set[tuple[int, int]] = set()
     while depth <= sd:
-        for h in range(ub_h, sh + 1, ub_h):
-            for w in range(ub_w, sw + 1, ub_w):
-                if (h, w) in wont_fit:
-                    continue
-                bw_, bh_ = ifm_block_for(w, h, op, arch)
-                iblk = (bw_, bh_, depth if equal_depth else ifm_bd)
-                oblk = (w, min(h, oh) if (oh == 1 and op.kernel[0] == 1 and ub_h == 2) else h, depth)
-                if not _fits(oblk, iblk, ew, arch, lut):
-                    wont_fit.add((h, w))
-                    continue
-                full = (_cdiv(oh, oblk[1]), _cdiv(ow, w), _cdiv(oc, depth))
-                # single-precision arithmetic in Vela's order: its ties between blocks break on float32 rounding
-                bx, by, bz = F32(ow) / F32(w), F32(oh) / F32(oblk[1]), F32(oc) / F32(depth)
-                wfetch = F32(wfetch_wh * ic * full[0] * full[1])
+        ibd = depth if equal_depth else ifm_bd
+        ifm_banks = _ru_v(-(-(ibw * ibh * _ru(ibd, 8)) // arch.bank_bytes) * 2,
+                          arch.ifm_ew_granule if ew != "no" else arch.ifm_granule)
+        acc_start = arch.shram_banks - lut_banks
+        ifm_end = arch.reserved_output_banks + ifm_banks
+        if ew == "no":
+            acc_banks = _ru_v(-(-(ws * obh * (_ru(depth, 8) * 4)) // arch.bank_bytes) * 2, arch.acc_granule)
+            fit = ifm_end <= acc_start - acc_banks
+        else:
+            fit = ifm_end + (ifm_banks if ew == "full" else 0) <= acc_start
+        dead |= ~fit
+        idx = np.flatnonzero(~dead)
+        if idx.size:
+            if ew != "no":
+                cost = F32(ofm_elems) / (hs[idx] * ws[idx] * depth).astype(F32)
+            else:
+                wfetch = wbase[idx]
                 if not depthwise:
-                    wfetch *= bz * F32(depth)
-                ifetch = F32(iblk[0] * iblk[1] * ic * repeats) * bx * by
+                    wfetch = wfetch * (F32(oc) / F32(depth) * F32(depth))
+                ifetch = ibase[idx]
                 if not equal_depth:
-                    ifetch *= F32(full[2])
-                cost = F32(ofm_elems) / F32(h * w * depth) if ew != "no" else (ifetch + wfetch) / F32(ofm_elems)
-                if ih * iw * ic < iblk[0] * iblk[1] * iblk[2] * 2:
-                    cost /= F32(2)
-                if cost <= best:
-                    take = False
-                    if cost == best:
-                        cov = F32(ih * iw) / F32(max(min(ih, iblk[1]) * min(iw, iblk[0]), 1))
-                        if cov <= best_cov and h <= 4 and w <= 4:
-                            best_cov, take = cov, True
-                    else:
-                        best_cov, take = F32(math.inf), True
-                    if take:
-                        best, choice = cost, BlockConfig((w, h, depth), iblk, traversal)
+                    ifetch = ifetch * F32(-(-oc // depth))
+                cost = (ifetch + wfetch) / F32(ofm_elems)
+            halve = ih * iw * ic < ibw[idx] * ibh[idx] * ibd * 2
+            cost = np.where(halve, cost / F32(2), cost)
+            # only a candidate at or below the running minimum can be taken; replay those in order
+            prior = np.minimum.accumulate(np.concatenate(([best], cost.astype(np.float64))))[:-1]
+            for j in np.flatnonzero(cost <= prior):
+                c = float(cost[j])
+                k = int(idx[j])
+                if c < best:
+                    best, best_cov = c, math.inf
+                elif c == best:
+                    cov = float(ifm_cov[k])
+                    if not (cov <= best_cov and small4[k]):
+                        continue
+                    best_cov = cov
+                else:
+                    continue
+                choice = (int(ws[k]), int(hs[k]), depth, int(ibw[k]), int(ibh[k]), ibd)
         depth += ub_d
         if depth < oc:
             depth = _ru(depth, arch.split_depth)
     if choice is None:
         raise ValueError(f"no OFM block fits SHRAM for {op}")
-    return choice
+    w, h, d, bw, bh, bd = choice
+    return BlockConfig((w, h, d), (bw, bh, bd), traversal)
+
+
+def _ru_v(v: np.ndarray, m: int) -> np.ndarray:
+    return -(-v // m) * m
