@@ -1,27 +1,34 @@
-"""Encoded size of a layer's weights as Vela's weight encoder would produce it (an estimate, our own model).
+"""Encoded size of a layer's weights as Vela 5.2.0 encodes them for Ethos-U55/U65 (our own model of its rules).
 
-Vela 5.2.0 compresses int8 weights losslessly (its mlw codec, a variable-length code of the weight values), so
-the encoded size depends on how the values are spread. We estimate it from the zero-order entropy H (bits per
-weight) of the symmetric per-channel int8 weights the TFLite exporter writes: encoded bits per weight =
-min(H + ``CODE_OVERHEAD_BITS``, 8). Calibration (mobilenetv1_cifar100 pointwise layers and FC, Vela 5.2.0
-``--verbose-schedule`` "Encoded Weights" minus 10 B/channel of scales): H = 7.27 → 0.927 encoded bytes per weight,
-7.34–7.35 → 0.939–0.941, 7.42–7.43 → 0.955; i.e. H + 0.15–0.17 bits. Smaller or wider-spread layers end up
-at ≈ 8 bits (the cap).
+Vela's C++ core (Regor) writes, per OFM depth range (the slices of weight buffering; one range when not buffered)
+and per core, one stream: the range's 10-byte scale/bias entries of that core's channels (every ``cores``-th OFM
+channel), zero-padded to 16 bytes, then the core's weights in the order the NPU reads them (:func:`stream_order`),
+encoded by the MLW codec (codec.py, exact bit count, itself padded to 16 bytes).
 
-Vela's encoder reorders the weights into the order the NPU reads them and pads that order with zero weights
-(:func:`padded_weights`): OFM channels to the OFM micro-block depth, IFM channels to 32 (depth-first traversal) or
-8 (part-kernel), kernel elements to 4 (part-kernel and depthwise). Padding costs ``PAD_BYTES`` per padded weight
-(measured with Vela 5.2.0's own ``mlw_codec.reorder_encode`` over convolutions, depthwise and FC shapes of
-seeded random weights: 1×1 48->8, 3×3 8->48 / 32->12 / 32->16 part-kernel, FC 500->96 and 512->101 agree within 1 %;
-IFM depth 3 (×3.6 padding) comes out 20 % high, and a few OFM depths not a multiple of 8 (99, 100) 10 % low).
+Read order (Regor's ``EthosUWeightOrdering``, learned from its source): OFM blocks of the core's share of the block
+depth; in each, IFM blocks of 32 channels (depth-first) or 16 (part-kernel first); sub-kernels of at most 8×8 (4×4
+per axis dilated by 2); then, depth-first: OFM micro-blocks × kernel elements × IFM micro-blocks of 8 × the
+micro-block's OFM × IFM channels; part-kernel first: IFM micro-blocks outermost, kernel elements padded to a
+multiple of 4; depthwise: one channel per OFM lane, kernel elements padded to 4. Positions outside the weight tensor
+(the last OFM micro-block, the IFM block's tail in depth-first order, the kernel padding) are zeros and are coded
+like any other weight.
+
+:func:`encoded_ratio` (an entropy estimate) is kept for callers that have no layer shape (composite chains).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
+from cnncc.backends.ethos_u65.codec import stream_bytes
+
 CODE_OVERHEAD_BITS = 0.16
-PAD_BYTES = 0.5
+PAD_BYTES = 0.5          # the old estimate's cost of a padded weight (used only without the layer's weights)
+IFM_UBLOCK = 8           # IFM micro-block depth of Ethos-U55/U65
+SCALE_BYTES = 10         # bytes of one channel's bias + scale + shift
+DEPTH_FIRST, PART_KERNEL, DEPTHWISE = "depth_first", "part_kernel", "depthwise"
 
 
 def entropy_bits(q: np.ndarray) -> float:
@@ -32,10 +39,10 @@ def entropy_bits(q: np.ndarray) -> float:
 
 
 def encoded_ratio(w: np.ndarray, channel_axis: int) -> float:
-    """Estimated encoded bytes per int8 weight (≤ 1.0): of a quantised model's own integer weights as they are,
-    or of float weights ``w`` quantised per channel along ``channel_axis`` (as cnncc's TFLite exporter does)."""
+    """Entropy estimate of encoded bytes per int8 weight (≤ 1.0), no padding: of a quantised model's own integer
+    weights, or of float weights ``w`` quantised per channel along ``channel_axis``."""
     a = np.asarray(w)
-    if np.issubdtype(a.dtype, np.integer):  # the model's own integer weights (the entropy ignores zero points)
+    if np.issubdtype(a.dtype, np.integer):
         if not a.size:
             return 1.0
         counts = np.bincount((a.astype(np.int64) - int(a.min())).ravel())
@@ -53,7 +60,7 @@ def _ru(v: int, m: int) -> int:
 
 def padded_weights(kind: str, cout: int, cin: int, kernel: tuple[int, int], part_kernel: bool, ublock_depth: int
                    ) -> int:
-    """Weights in Vela's encoded order including its zero padding (see module doc); ``kind``: conv | depthwise |
+    """Weights in Vela's encoded order including its zero padding (one core); ``kind``: conv | depthwise |
     vector_product; ``cin`` ignored for depthwise."""
     kh, kw = kernel
     if kind == "depthwise":
@@ -63,3 +70,117 @@ def padded_weights(kind: str, cout: int, cin: int, kernel: tuple[int, int], part
         per = sum(_ru(min(kh - y, 8) * min(kw - x, 8), 4) for y in range(0, kh, 8) for x in range(0, kw, 8))
         return _ru(cout, ublock_depth) * per * _ru(cin, 8)
     return _ru(cout, ublock_depth) * kh * kw * _ru(cin, 32)
+
+
+def _block_index(o0: int, ob: int, i0: int, ib: int, y0: int, x0: int, sh: int, sw: int, traversal: str,
+                 ofm_ublock: int, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """Flat OHWI indices (-1: a zero) of one (OFM block, IFM block, sub-kernel) in read order."""
+    o_n, kh, kw, i_n = shape
+    elems = sh * sw if traversal == DEPTH_FIRST else _ru(sh * sw, 4)
+    e = np.arange(elems)
+    ky, kx = e // sw, e % sw
+    ou = np.arange(0, ob, ofm_ublock)[:, None] + np.arange(ofm_ublock)[None, :]   # [ublock, lane] OFM offsets
+    if traversal == DEPTHWISE:
+        # [ofm ublock, element, lane]
+        o = o0 + ou[:, None, :]
+        ok = (o < o_n) & (ky < sh)[None, :, None]
+        idx = ((o * kh + (y0 + ky)[None, :, None]) * kw + (x0 + kx)[None, :, None]) * i_n
+        return np.where(ok, idx, -1).ravel()
+    iu = np.arange(0, ib, IFM_UBLOCK)[:, None] + np.arange(IFM_UBLOCK)[None, :]    # [ublock, lane] IFM offsets
+    if traversal == PART_KERNEL:   # [ifm ublock, ofm ublock, element, ofm lane, ifm lane]
+        o = o0 + ou[None, :, None, :, None]
+        i = i0 + iu[:, None, None, None, :]
+        yy, xx = (y0 + ky)[None, None, :, None, None], (x0 + kx)[None, None, :, None, None]
+        ok = (o < o_n) & (i < i_n) & (ky < sh)[None, None, :, None, None]
+    else:                          # [ofm ublock, element, ifm ublock, ofm lane, ifm lane]
+        o = o0 + ou[:, None, None, :, None]
+        i = i0 + iu[None, None, :, None, :]
+        yy, xx = (y0 + ky)[None, :, None, None, None], (x0 + kx)[None, :, None, None, None]
+        ok = (o < o_n) & (i < i_n)
+    idx = ((o * kh + yy) * kw + xx) * i_n + i
+    return np.where(ok, idx, -1).ravel()
+
+
+def stream_order(ohwi: np.ndarray, traversal: str, block_depth: int, ofm_ublock: int,
+                 dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
+    """One core's weights (OHWI, zero points removed; depthwise: [C, H, W, 1]) in the NPU's read order with Vela's
+    zero padding (module doc). ``block_depth``: this core's share of the OFM block depth."""
+    o_n, kh, kw, i_n = ohwi.shape
+    dy, dx = 8 // dilation[0], 8 // dilation[1]
+    ibd = 16 if traversal == PART_KERNEL else 32
+    parts = []
+    for o0 in range(0, o_n, block_depth):
+        ob = min(block_depth, o_n - o0)
+        for i0 in range(0, 1 if traversal == DEPTHWISE else i_n, ibd):
+            ib = min(ibd, i_n - i0) if traversal == PART_KERNEL else ibd
+            for y0 in range(0, kh, dy):
+                for x0 in range(0, kw, dx):
+                    parts.append(_block_index(o0, ob, i0, ib, y0, x0, min(kh - y0, dy), min(kw - x0, dx),
+                                              traversal, ofm_ublock, ohwi.shape))
+    idx = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    flat = np.asarray(ohwi, np.int16).ravel()
+    return np.where(idx >= 0, flat[np.maximum(idx, 0)], 0).astype(np.int16)
+
+
+@dataclass(frozen=True, eq=False)
+class WeightCodes:
+    """A layer's integer weights (OHWI, zero points removed; depthwise [C, H, W, 1]) and how Vela traverses them,
+    with the encoded sizes computed so far (cached per encoding)."""
+
+    ohwi: np.ndarray
+    traversal: str
+    dilation: tuple[int, int] = (1, 1)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def channels(self) -> int:
+        return int(self.ohwi.shape[0])
+
+    def range_bytes(self, block_depth: int, ofm_ublock: int, cores: int,
+                    depth_offsets: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        """Encoded bytes (scales + weights, every stream padded to 16 B) of each OFM depth range."""
+        c = self.channels
+        offs = tuple(depth_offsets) if depth_offsets else (0, c)
+        key = (min(block_depth, c), ofm_ublock, cores, offs)
+        if key not in self._cache:
+            sizes = []
+            for a, b in zip(offs, offs[1:]):
+                total = 0
+                for core in range(min(cores, c)):
+                    part = self.ohwi[a + core:b:cores]
+                    if not part.shape[0]:
+                        continue
+                    share = (key[0] + cores - 1 - core) // cores
+                    total += _ru(SCALE_BYTES * part.shape[0], 16)
+                    total += stream_bytes(stream_order(part, self.traversal, share, ofm_ublock, self.dilation))
+                sizes.append(total)
+            self._cache[key] = tuple(sizes)
+        return self._cache[key]
+
+    def weight_bytes(self, block_depth: int, ofm_ublock: int, cores: int) -> int:
+        """Encoded bytes of the weights alone (one range; the 10 B/channel scale entries, not their alignment,
+        taken off)."""
+        return self.range_bytes(block_depth, ofm_ublock, cores)[0] - SCALE_BYTES * self.channels
+
+
+def codes_for(w: np.ndarray, kind: str, kernel: tuple[int, int], dilation: tuple[int, int], layout: str,
+              channel_axis: int, part_kernel: bool) -> WeightCodes:
+    """WeightCodes of an IR weight tensor: ``layout`` "oihw" (conv; depthwise [C, 1, H, W]) or "io"/"oi" (FC);
+    float weights are quantised per channel along ``channel_axis`` as cnncc's TFLite exporter writes them."""
+    a = np.asarray(w)
+    if not np.issubdtype(a.dtype, np.integer):
+        from cnncc.ir.quant import quantize_weights
+
+        a, _ = quantize_weights(a.astype(np.float32), channel_axis)
+    a = a.astype(np.int16)
+    if layout == "io":
+        a = a.T
+    if a.ndim == 2:
+        a = a[:, :, None, None]
+    ohwi = np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+    if kind == "depthwise":
+        traversal = DEPTHWISE
+    else:
+        traversal = PART_KERNEL if part_kernel else DEPTH_FIRST
+    del kernel
+    return WeightCodes(ohwi, traversal, (int(dilation[0]), int(dilation[1])))
