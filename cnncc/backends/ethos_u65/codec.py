@@ -15,7 +15,7 @@ and checked against the encoder itself (tests/ethos_u65/test_weight_codec.py):
   ``div`` remainder bits); 13 weight parameters (div 0..5, plain or truncated to ``q <= 2``, or uncompressed at the
   palette's bit width) and 4 zero-run ones (div 0..3). A greedy forward search (:func:`grc_slices`) picks the
   parameter per stretch: it switches when another parameter's running bit total (re-based to the current one's
-  where it could not code a value) falls more than 40 bits below the current one's.
+  where it could not code a value) falls more than 40 bits below the current one's total before that value.
 * The stream is cut into **slices** at every parameter change of either stream (at most 32767 weights). A slice
   costs a 23-bit header (+13 bits + the palette entries in a section's first slice); weight unary bits go in
   12-position chunks (two quotient steps per position, 3 when truncated), zero runs in 12- (div < 3) or 8-position
@@ -47,8 +47,7 @@ def _palette(sec: np.ndarray) -> tuple[bool, np.ndarray, int, int, bool, bool]:
         padded = np.concatenate(([False], zero, [False]))
         edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
         lengths = edges[1::2] - edges[0::2]
-        inner = edges[1::2] < sec.size                  # Vela 5.2.0 does not count a run that ends the section
-        in_runs = int(lengths[(lengths >= 2) & inner].sum())
+        in_runs = int(lengths[lengths >= 2].sum())
     nonzero = np.delete(freq, 256)
     zruns = in_runs >= total_zeros // 2 and total_zeros > 5 * int(nonzero.max(initial=0))
     w = np.arange(-256, 256)
@@ -125,7 +124,8 @@ def grc_slices(bits: np.ndarray, codable: np.ndarray) -> list[tuple[int, int]]:
         base_idx = np.maximum.accumulate(np.where(start, pos[None, :], -1), axis=1)
         base = np.where(base_idx >= 0, np.take_along_axis(shifted, np.maximum(base_idx, 0), axis=1), -rel[:, None])
         d = diff - base                                 # bc_j - bc_act where codable
-        trig = (cw & (d < -CMD_BITS)).any(axis=0) | ~cw[act]
+        # the switch test compares with the current parameter's total *before* this value
+        trig = (cw & (d + bw[act][None, :] < -CMD_BITS)).any(axis=0) | ~cw[act]
         hits = np.flatnonzero(trig)
         last_unc = np.where(~cw, pos[None, :], -1).max(axis=1)
         if not hits.size:
@@ -156,6 +156,10 @@ def grc_slices(bits: np.ndarray, codable: np.ndarray) -> list[tuple[int, int]]:
     else:
         out[-1] = (act, n)
     return out
+
+
+def _searched(bits: np.ndarray, codable: np.ndarray, n: int) -> list[tuple[int, int]]:
+    return grc_slices(bits, codable) if n else []
 
 
 def _w_slice_bits(v: np.ndarray, cfg: int, unc_bits: int) -> int:
@@ -200,11 +204,11 @@ def section_bits(sec: np.ndarray) -> int:
         zr = np.zeros(0, np.int64)
     n = int(wv.size)
     wb, wc = _bits(wv, W_DIV, W_TRUNC, unc_bits)
-    w_sl = grc_slices(wb, wc) if n else []
+    w_sl = _searched(wb, wc, n)
     z_sl: list[tuple[int, int]] = []
     if zruns:
         zb, zc = _bits(zr, Z_DIV, np.zeros(4, np.int64), -1)
-        z_sl = grc_slices(zb, zc)
+        z_sl = _searched(zb, zc, n + 1)
     total, pos, iw, iz, first = 0, 0, 0, 0, True
     pending_z = zruns
     while pos < n or first or pending_z:
