@@ -2,8 +2,9 @@
 
 Vela lowers a Concat to one MemoryCopy per input into the concatenated map, except that an NPU op whose only
 consumer is the Concat writes straight into its slot (for a channel Concat only at a 16-channel brick boundary).
-A Slice (or Split output) that feeds Concats is folded into those copies (the copy reads the sub-box); any other
-Slice is a MemoryCopy of its output. A Pad is a copy into the padded map. Vela's rows for the copies are named
+A Slice (or Split output) that feeds Concats is folded into those copies (the copy reads the sub-box); one whose
+every reader is an NPU op that can read the sub-box itself costs no copy (moved_to_consumers); any other Slice is a
+MemoryCopy of its output. A Pad is a copy into the padded map. Vela's rows for the copies are named
 after the Concat's output tensor, so the copies' cost is reported on the Concat layer.
 
 A MemoryCopy is an NPU 1×1 pooling pass (measured: cycles = 16 per micro-block of MAC time × blocks + 0.25
@@ -35,6 +36,50 @@ def folded_into_concat(graph: Graph, layer: Layer) -> bool:
         return False
     return all(graph.consumers(o) and all(isinstance(c.op, O.Concat) for c in graph.consumers(o))
                and o not in graph.outputs for o in layer.outputs)
+
+
+#: NPU op classes that can read their IFM (a binary elementwise op also its IFM2) as a sub-box of a larger map
+READS_SUB_BOX = (CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE, "mean")
+
+
+def _readers(graph: Graph, t: str, kinds: dict[str, str]) -> list[tuple[Layer, str]] | None:
+    """The ops reading ``t`` once the views between are gone (Vela removes reshapes and cancelling transposes
+    before it moves slices): [(reader, the tensor it reads)]; None when ``t`` or a view of it is a graph output."""
+    out: list[tuple[Layer, str]] = []
+    for c in graph.consumers(t):
+        if t in graph.outputs:
+            return None
+        if kinds.get(c.name) == "free" and not isinstance(c.op, O.Concat):
+            sub = _readers(graph, c.outputs[0], kinds)
+            if sub is None:
+                return None
+            out += sub
+        else:
+            out.append((c, t))
+    return None if t in graph.outputs else out
+
+
+def moved_to_consumers(graph: Graph, layer: Layer, index: int, kinds: dict[str, str]) -> bool:
+    """Does Vela drop the MemoryCopy of output ``index`` of a Slice/Split because every reader reads the sub-box
+    itself? (Regor's MoveSplitSliceToConsumer, our formulation: each reader is an NPU op of a class in
+    READS_SUB_BOX that reads the slice, through views only, as its IFM — or IFM2 of a binary elementwise op —
+    with the same shape; a reader that is itself a copy with an offset (another Slice) or a host op keeps the
+    copy.)"""
+    if not isinstance(layer.op, (O.Slice, O.Split)):
+        return False
+    o = layer.outputs[index]
+    readers = _readers(graph, o, kinds)
+    if not readers:
+        return False
+    shape = [d for d in graph.type_of(o).shape if d != 1]
+    for r, t in readers:
+        acts = [x for x in r.inputs if not graph.is_weight(x)]
+        slot = acts.index(t) if t in acts else -1
+        binary = kinds.get(r.name) == ELEMENTWISE and len(acts) == 2
+        if kinds.get(r.name) not in READS_SUB_BOX or not (slot == 0 or (slot == 1 and binary)) \
+                or [d for d in graph.type_of(t).shape if d != 1] != shape:
+            return False
+    return True
 
 
 def written_in_place(graph: Graph, concat: Layer, index: int, kinds: dict[str, str]) -> bool:
@@ -77,7 +122,8 @@ def copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[tupl
     if isinstance(op, (O.Slice, O.Split)):
         if folded_into_concat(graph, layer):
             return []
-        return [(hwc(graph.type_of(o).shape), layer.inputs[0]) for o in layer.outputs]
+        return [(hwc(graph.type_of(o).shape), layer.inputs[0]) for k, o in enumerate(layer.outputs)
+                if not moved_to_consumers(graph, layer, k, kinds)]
     if isinstance(op, O.Pad):
         return pad_copies(graph, layer, kinds)
     return []
@@ -116,5 +162,5 @@ def copy_bytes(box: tuple[int, int, int]) -> int:
     return int(math.prod(box))
 
 
-__all__ = ["copy_op", "copies", "folded_into_concat", "written_in_place", "misaligned_concat", "copy_bytes",
-           "pad_copies", "CONST", "U65Config"]
+__all__ = ["copy_op", "copies", "folded_into_concat", "moved_to_consumers", "written_in_place", "misaligned_concat",
+           "copy_bytes", "pad_copies", "CONST", "U65Config"]

@@ -179,11 +179,14 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
     given: list[int] = []
     slack, npu_index, prev_npu, prev_free = 0, 0, False, staging_limit
     kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
+    split_slack: dict[str, int] = {}  # a Split output's map -> the slack its copy leaves its first reader
     for idx, (layer, lw) in enumerate(zip(graph.layers, lowered)):
         if slacks_in is not None:
             slack = slacks_in[idx]
-        given.append(slack)
         acts = [t for t in layer.inputs if not graph.is_weight(t)]
+        if acts and pl.root.get(acts[0]) in split_slack and slacks_in is None:
+            slack = split_slack.pop(pl.root[acts[0]])  # Vela runs a Split output's copy just before its reader
+        given.append(slack)
         mems: tuple[str, str] = (pl.memory[acts[0]], pl.memory[layer.outputs[0]]) if acts else (SRAM, SRAM)
         fmts: tuple[str, str] = (pl.fmt[acts[0]], pl.fmt[layer.outputs[0]]) if acts else ("NHWC", "NHWC")
         if lw.kind in (FREE, FUSED):
@@ -193,8 +196,13 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
                           lw.reason)
             slack = 0
         elif lw.kind == MEMCOPY:
-            cost, last_run = cost_copies(graph, layer, kinds, pl, arch)
-            slack = last_run or slack  # a Concat written in place runs no op of its own
+            cost, copy_slacks = cost_copies(graph, layer, kinds, pl, arch)
+            slack = copy_slacks[0] if copy_slacks else slack  # a Concat written in place runs no op of its own
+            if layer.kind == "Split" and copy_slacks:
+                from cnncc.backends.ethos_u65.datamove import moved_to_consumers
+
+                copied = [o for k, o in enumerate(layer.outputs) if not moved_to_consumers(graph, layer, k, kinds)]
+                split_slack.update(zip((pl.root[o] for o in copied), copy_slacks))
         elif lw.kind == TRANSPOSE:
             cost = cost_transpose(lw, arch, mems[0], mems[1])
             slack = cost.cycles

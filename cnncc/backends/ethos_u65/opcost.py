@@ -45,7 +45,10 @@ def encoded_weight_bytes(lw: Lowered, arch: U65Config) -> tuple[int, int]:
     plus Vela's zero padding of the encoded order (weights.py), × the target's ``weight_compression`` factor;
     10 B/channel of scale/bias."""
     from cnncc.backends.ethos_u65.blocks import VECTOR, part_kernel_first
-    from cnncc.backends.ethos_u65.weights import PAD_BYTES, padded_weights
+    from cnncc.backends.ethos_u65.weights import PAD_BYTES, exact_weight_bytes, padded_weights
+
+    if lw.codes is not None:   # the layer's own weights: Vela's exact encoded size (weights.py, codec.py)
+        return exact_weight_bytes(lw, arch)
 
     pk = lw.kind == CONV and part_kernel_first(lw.ifm[2], lw.kernel[0] * lw.kernel[1])
     cin = lw.weight_elems // max(lw.out_channels * lw.kernel[0] * lw.kernel[1], 1) if lw.kind != VECTOR else lw.ifm[2]
@@ -118,20 +121,20 @@ def cost_transpose(lw: Lowered, arch: U65Config, src: str, dst: str) -> OpCost:
                   "sram" if max(acc.values()) >= npu else "compute", None, "")
 
 
-def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) -> tuple[OpCost, int]:
+def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) -> tuple[OpCost, list[int]]:
     """Sum of the MemoryCopies (datamove.py) a Concat/Slice/Split/Pad layer costs; 0 cycles when it is free.
-    Returns the cost and the slack the layer leaves the next op: the cycles of the copy Vela runs last (the first
-    one created; 0 when there is no copy)."""
+    Returns the cost and the slack each copy leaves the op Vela runs after it, in the order of ``copies`` (the
+    first one created runs last; a Split's copies each run just before their reader)."""
     from cnncc.backends.ethos_u65.datamove import CONST, copies, copy_op
 
     tot = {"npu": 0, "cycles": 0}
     acc, rd, wr = {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}, {SRAM: 0, OFFCHIP: 0}
     dst = layer.outputs[0]
-    last_run = 0
-    for k, (box, src) in enumerate(copies(graph, layer, kinds)):
+    slacks = []
+    for box, src in copies(graph, layer, kinds):
         smem, sfmt = (arch.const_mem, "NHWC") if src == CONST else (pl.memory[src], pl.fmt[src])
         c, slack = cost_npu_op(copy_op(box, (smem, pl.memory[dst]), (sfmt, pl.fmt[dst])), arch)
-        last_run = slack if k == 0 else last_run
+        slacks.append(slack)
         tot["npu"] += c.npu_cycles
         tot["cycles"] += c.cycles
         for m in acc:
@@ -139,9 +142,9 @@ def cost_copies(graph: Graph, layer: Layer, kinds: dict, pl, arch: U65Config) ->
             rd[m] += c.read_bytes.get(m, 0)
             wr[m] += c.write_bytes.get(m, 0)
     if not tot["cycles"]:
-        return OpCost("none", 0, 0, 0, 0, acc, rd, wr, 0, "none", None, ""), 0
+        return OpCost("none", 0, 0, 0, 0, acc, rd, wr, 0, "none", None, ""), slacks
     bound = "sram" if max(acc.values()) >= tot["npu"] else "compute"
-    return OpCost("npu", 0, tot["npu"], 0, 0, acc, rd, wr, tot["cycles"], bound, None, ""), last_run
+    return OpCost("npu", 0, tot["npu"], 0, 0, acc, rd, wr, tot["cycles"], bound, None, ""), slacks
 
 
 def cost_softmax(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[str, str]) -> OpCost:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
-from cnncc.backends.ethos_u65.datamove import misaligned_concat, written_in_place
+from cnncc.backends.ethos_u65.datamove import misaligned_concat, moved_to_consumers, written_in_place
 from cnncc.backends.ethos_u65.lower import CPU, FREE, FUSED, MEMCOPY, Lowered
 from cnncc.ir.graph import Graph
 
@@ -43,8 +43,8 @@ def _bytes(graph: Graph, t: str, fmt: str) -> int:
 
 def storage_roots(graph: Graph, lowered: list[Lowered]) -> dict[str, str]:
     """Activation tensor -> the tensor whose storage it uses: a view (Reshape/Flatten/Identity) shares its input's,
-    a fused activation's producer writes the activation's output, and a Concat input written in place is part of
-    the concatenated map."""
+    a fused activation's producer writes the activation's output, a Concat input written in place is part of
+    the concatenated map, and a slice its readers read as a sub-box (datamove.moved_to_consumers) is its input's."""
     kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
     fwd: dict[str, str] = {}
     for layer, lw in zip(graph.layers, lowered):
@@ -63,8 +63,9 @@ def storage_roots(graph: Graph, lowered: list[Lowered]) -> dict[str, str]:
 
     root: dict[str, str] = {i: i for i in graph.inputs}
     for layer, lw in zip(graph.layers, lowered):
-        for o in layer.outputs:
-            view = lw.kind == FREE and layer.kind != "Concat"
+        for k, o in enumerate(layer.outputs):
+            view = (lw.kind == FREE and layer.kind != "Concat") or (
+                lw.kind == MEMCOPY and moved_to_consumers(graph, layer, k, kinds))
             root[o] = root[layer.inputs[0]] if view else final(o)
     return root
 

@@ -143,6 +143,10 @@ def _strided_slice(b: Builder, op, ins, outs):
         ends.append(rng[1])
         axes.append(b.axis(a, r))
         steps.append(rng[2])
+    if not axes and not sm and r:
+        # an identity STRIDED_SLICE stays an (identity) Slice: it is an op of the file, and Vela 5.2.0 runs it as a
+        # MemoryCopy with an offset, which keeps the copy of a Split feeding it (Regor's MoveSplitSliceToConsumer)
+        starts, ends, axes, steps = [0], [shape[r - 1]], [b.axis(r - 1, r)], [1]
     if not axes:
         src = x
     else:

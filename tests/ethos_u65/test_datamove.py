@@ -1,0 +1,76 @@
+"""Data-movement rules against Vela 5.2.0: which Split/Slice outputs Vela copies (a MemoryCopy) and which its readers
+read as a sub-box themselves (Regor's MoveSplitSliceToConsumer), on seeded Split/Slice networks exported with
+cnncc's TFLite writer. The MemoryCopy count cnncc costs must equal the MemoryCopy rows of Vela's per-layer report."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnncc.ir import Graph, Layer, tensor_type
+from cnncc.ir import ops as O
+
+
+def split_slice_net(seed: int) -> Graph:
+    """conv -> channel Split; output 0 -> H-Slice -> depthwise conv, output 1 -> 1×1 conv -> a W-Slice that is a
+    graph output and a MaxPool; seeded sizes."""
+    rng = np.random.default_rng(seed)
+    c, k, h, w = int(rng.integers(2, 9)), 8 * int(rng.integers(1, 4)), int(rng.integers(5, 12)), \
+        int(rng.integers(4, 10))
+    wts = {"w1": (rng.standard_normal((2 * k, c, 3, 3)) * 0.2).astype(np.float32),
+           "b1": np.zeros(2 * k, np.float32),
+           "wd": (rng.standard_normal((k, 1, 3, 3)) * 0.2).astype(np.float32), "bd": np.zeros(k, np.float32),
+           "w2": (rng.standard_normal((k, k, 1, 1)) * 0.2).astype(np.float32), "b2": np.zeros(k, np.float32)}
+    top = int(rng.integers(1, h - 2))
+    layers = [
+        Layer("conv1", O.Conv((3, 3), pads=(1, 1, 1, 1), act=O.Relu()), ("x", "w1", "b1"), ("c1",)),
+        Layer("split", O.Split(1, (k, k)), ("c1",), ("s1", "s2")),
+        Layer("rows", O.Slice((top,), (h,), (2,), (1,)), ("s1",), ("r1",)),
+        Layer("dw", O.Conv((3, 3), pads=(1, 1, 1, 1), groups=k, act=O.Relu()), ("r1", "wd", "bd"), ("d1",)),
+        Layer("conv2", O.Conv((1, 1), act=O.Relu()), ("s2", "w2", "b2"), ("e2",)),
+        Layer("cols", O.Slice((1,), (w,), (3,), (1,)), ("e2",), ("y2",)),
+        Layer("pool", O.MaxPool((3, 3), pads=(1, 1, 1, 1)), ("e2",), ("p2",)),
+    ]
+    return Graph.build(f"split_slice_{seed}", {"x": tensor_type((1, c, h, w))}, ["d1", "y2", "p2"], layers, wts)
+
+
+def test_split_and_slice_copies_follow_their_readers():
+    from cnncc.backends.ethos_u65.datamove import copies, moved_to_consumers
+    from cnncc.backends.ethos_u65.lower import lower
+
+    g = split_slice_net(0)
+    kinds = {x.name: lower(g, x).kind for x in g.layers}
+    split, rows, cols = g.layer("split"), g.layer("rows"), g.layer("cols")
+    # output 0 is read by another slice (a copy with an offset of its own): copied; output 1 by a conv: not
+    assert not moved_to_consumers(g, split, 0, kinds) and moved_to_consumers(g, split, 1, kinds)
+    assert copies(g, split, kinds) == [(tuple(int(d) for d in np.array(g.type_of("s1").shape)[[2, 3, 1]]), "c1")]
+    # the row slice is read by a depthwise conv as its IFM: no copy; a slice that is a graph output is copied
+    assert moved_to_consumers(g, rows, 0, kinds) and copies(g, rows, kinds) == []
+    assert not moved_to_consumers(g, cols, 0, kinds) and len(copies(g, cols, kinds)) == 1
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela) not installed")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_memory_copies_as_vela_runs_them(tmp_path, seed):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from vela_fidelity import run_vela
+
+    from cnncc.backends.ethos_u65.datamove import copies
+    from cnncc.backends.ethos_u65.lower import MEMCOPY, lower
+    from cnncc.frontend.tflite.writer import write_tflite
+
+    g = split_slice_net(seed)
+    path = tmp_path / f"{g.name}.tflite"
+    write_tflite(g, path)
+    run_vela(path, "Ethos_U65_Client_Server", "ethos-u65-256", "Shared_Sram", tmp_path)
+    out = next(tmp_path.glob(f"vela_{g.name}_*"))
+    with open(out / f"{g.name}_per-layer.csv") as f:
+        vela = sum(1 for row in csv.DictReader(f) if row["NNG Operator"] == "MemoryCopy")
+    kinds = {x.name: lower(g, x).kind for x in g.layers}
+    ours = sum(len(copies(g, x, kinds)) for x in g.layers if kinds[x.name] == MEMCOPY)
+    assert ours == vela == 2
