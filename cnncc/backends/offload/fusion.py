@@ -34,12 +34,14 @@ REDUCING = ("CONV", "DEPTHWISE", "FC", "MATMUL", "CONVT")
 class Plan:
     """``into[j]``: index of the producer layer j is fused into; ``members[i]``: names fused into layer i;
     ``problems``: the producers' problems with their fused residual, the fused layers' entries None;
-    ``out``: per unit head, the tensor its group finally writes."""
+    ``out``: per unit head, the tensor its group finally writes; ``res``: per unit head with a fused Add, the
+    Add's second operand (the tensor its ``R`` loads read)."""
 
     into: dict[int, int]
     members: dict[int, list[str]]
     problems: list[Problem | None]
     out: dict[int, str]
+    res: dict[int, str] = dataclasses.field(default_factory=dict)
 
 
 def plan(graph: Any, problems: list[Problem | None], parts: list[Any], acc: Accel,
@@ -51,6 +53,7 @@ def plan(graph: Any, problems: list[Problem | None], parts: list[Any], acc: Acce
     probs = list(problems)
     into: dict[int, int] = {}
     members: dict[int, list[str]] = {}
+    res: dict[int, str] = {}
     out = {i: ly.outputs[0] for i, ly in enumerate(graph.layers) if ly.outputs}
     reducing = {getattr(loopnest, k) for k in REDUCING}
     for j, layer in enumerate(graph.layers):
@@ -67,7 +70,7 @@ def plan(graph: Any, problems: list[Problem | None], parts: list[Any], acc: Acce
         acts = graph.activation_inputs(layer)
         if t not in acts:
             continue
-        kind, fused = layer.kind, None
+        kind, fused, other = layer.kind, None, None
         if kind in ACTS or (kind in SCALAR and len(acts) == 1 and not pj.has_weights):
             fused = dataclasses.replace(hp, ob=L.esize(graph, layer.outputs[0], acc.act_bytes))
         elif (kind == "Add" and len(acts) == 2 and h not in members and hp.rb == 0
@@ -84,7 +87,9 @@ def plan(graph: Any, problems: list[Problem | None], parts: list[Any], acc: Acce
         if with_it is None or (alone is not None and own is not None and with_it > alone + own):
             continue
         probs[h], probs[j] = fused, None
+        if other is not None:
+            res[h] = other
         into[j] = h
         members.setdefault(h, []).append(layer.name)
         out[h] = layer.outputs[0]
-    return Plan(into, members, probs, out)
+    return Plan(into, members, probs, out, res)

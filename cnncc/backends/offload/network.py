@@ -1,15 +1,17 @@
-"""Whole network: one optimised strategy per layer, kept-on-chip outputs, totals, the timeline and the trace.
+"""Whole network: one optimised strategy per layer, outputs kept on chip across layers, totals, the timeline and
+the trace.
 
-Keeping outputs on chip: when a layer's output feeds only the next layer, and that layer has a loop nest too,
-the output may stay on chip (no final stores; the next layer's input needs no loads) if both strategies still
-fit with it resident. Whether to keep each such output is chosen by dynamic programming over the layer sequence
-(state: is this layer's input already on chip), on the exact optimum of each layer under each choice; each
-layer reports ``cycles_off_chip`` (its optimum with input and output off chip) and ``kept_saving_cycles``.
+Keeping outputs on chip (:mod:`resident`): a unit's output read only by later loop-nest units (as their input,
+or as a fused Add's second operand) may stay on chip until its last consumer — the next layer, or a residual
+skip tensor read again at the end of its block — if every unit in between still fits with its bytes resident
+(those units are solved with the capacity less the resident bytes). The choice is an exact dynamic programme
+over the kept-tensor sets, on the exact optimum of each unit under each choice; each layer reports
+``cycles_off_chip`` (its optimum with input and output off chip and the whole capacity) and
+``kept_saving_cycles`` (negative for a layer slowed by the bytes it holds).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import math
@@ -18,7 +20,6 @@ from typing import Any
 
 from cnncc.backends.base import LayerCost, MemoryUse, NetworkResult
 from cnncc.backends.offload.model import Accel
-from cnncc.backends.offload.problem import Problem
 from cnncc.report import Column
 from cnncc.spec import FrozenMap
 
@@ -43,12 +44,11 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
     parts = [problems_of(graph, layer, acc, target.name) for layer in graph.layers]
     fused = plan(graph, [ps[0] if ps else None for ps in parts], parts, acc, _optimum)
     problems = fused.problems
-    keep = choose_kept(graph, problems, acc, fused) if acc.keep_outputs_on_chip else [False] * len(problems)
-    prev_unit: dict[int, int] = {}
-    last = -1
-    for i in range(len(problems)):
-        if i not in fused.into:
-            prev_unit[i], last = last, i
+    from cnncc.backends.offload.resident import plan as keep_plan
+    from cnncc.backends.offload.resident import reduced
+
+    kp = keep_plan(graph, problems, acc, fused, {i for i, ps in enumerate(parts) if ps is None}, _optimum)
+    kept_by = {c.head: c for c in kp.kept}
     for i, layer in enumerate(graph.layers):
         if progress:
             progress("offload", i, len(graph.layers))
@@ -71,20 +71,28 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
             best_hand += cyc
             off_chip += cyc
         else:
-            p = dataclasses.replace(p, in_free=prev_unit[i] >= 0 and keep[prev_unit[i]], out_keep=keep[i])
-            solved = solve_layer(p, acc, layer.name)
+            v = kp.variants[i]
+            p, acc_i = v.problem(p), reduced(acc, v.resident)
+            solved = solve_layer(p, acc_i, layer.name, full=acc if v.resident else None)
             extras = dict(solved.fields)
             detail = extras.pop("bound_detail")
             cyc = math.ceil(solved.sim.cycles)
             off = problems[i]
             extras["input_on_chip"], extras["output_kept_on_chip"] = p.in_free, p.out_keep
-            extras["cycles_off_chip"] = float(solved.sim.cycles) if off == p else float(_optimum(off, acc) or 0)
+            extras["residual_on_chip"] = v.res_free
+            if i in kept_by:
+                extras["kept_on_chip"] = _reason(graph, kept_by[i], kp)
+            if v.resident:
+                extras["resident_bytes"], extras["resident_tensors"] = v.resident, list(v.held)
+                extras["capacity_bytes"] = acc_i.onchip_bytes
+            extras["cycles_off_chip"] = (float(solved.sim.cycles) if off == p and not v.resident
+                                         else float(_optimum(off, acc) or 0))
             extras["kept_saving_cycles"] = extras["cycles_off_chip"] - float(solved.sim.cycles)
             if i in fused.members:
                 extras["fused_layers"] = list(fused.members[i])
             cost = LayerCost.of(layer, graph, device="accel", cycles=cyc, macs=int(graph.macs(layer)),
                                 bound=_shared(detail), bound_detail=_detail(detail),
-                                onchip_bytes=solved.sim.peak_bytes, extras=extras)
+                                onchip_bytes=solved.sim.peak_bytes + v.resident, extras=extras)
             timeline.append(layer_timeline(layer.name, start, solved.sim))
             if want_trace:
                 traced.append((layer.name, start, solved.sim))
@@ -103,14 +111,19 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
         notes.append(f"{len(fused.into)} elementwise layers fused into their producers (activations in the output "
                      "stage; an Add's second operand initialises the producer's accumulators, one load per output "
                      "tile); their rows show 0 cycles and fused_into")
+    multi = [c for c in kp.kept if c.last > c.pos + 1 or any("R" in r for _, r in c.roles)]
     if acc.keep_outputs_on_chip:
-        notes.append(f"{sum(keep)} layer outputs kept on chip for the next layer (chosen by dynamic "
-                     f"programming); saving {off_chip - total:,.0f} cycles")
+        notes.append(f"{len(kp.kept)} layer outputs kept on chip, {len(multi)} of them across more than the next "
+                     f"layer or as a fused residual (an exact dynamic programme over the kept-tensor sets"
+                     f"{'' if kp.exact else ', some candidates dropped: MAX_STATES'}); layers holding resident "
+                     f"tensors are solved and proved optimal for the capacity less the resident bytes "
+                     f"(capacity_bytes); saving {off_chip - total:,.0f} cycles")
     peak = max([c.onchip_bytes or 0 for c in costs] or [0])
     totals = {"bytes_moved": sum(int(c.extras.get("bytes_moved", 0)) for c in costs),
               "best_hand_cycles": best_hand, "cycles_off_chip": off_chip,
               "speedup_vs_best_hand": best_hand / total if total else None,
-              "kept_on_chip_saving_cycles": off_chip - total, "kept_layers": sum(keep), "fused_layers": len(fused.into),
+              "kept_on_chip_saving_cycles": off_chip - total, "kept_layers": len(kp.kept),
+              "kept_across_layers": len(multi), "fused_layers": len(fused.into),
               "solver_statuses": ",".join(statuses)}
     artefacts = {"offload_strategies.json": (json.dumps(strategies, indent=2, sort_keys=True) + "\n").encode()
                  } if want_artefacts else {}
@@ -134,64 +147,29 @@ def _detail(detail: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _optimum(p, acc) -> Fraction | None:
-    """Exact optimum (cycles) of the regular space of ``p``, None when nothing fits."""
+def _optimum(p, acc, full=None) -> Fraction | None:
+    """Exact optimum (cycles) of the regular space of ``p``, None when nothing fits. ``full``: the accelerator
+    before its capacity was reduced for resident tensors; when its optimum fits the reduced capacity it is the
+    reduced space's optimum too (a subset's member minimal in the whole set; the tie-break keys are the same)."""
     from cnncc.backends.offload import exhaustive, regular
 
     if p is None:
         return None
-
+    if full is not None and full != acc:
+        if regular.min_capacity(p, acc) > acc.onchip_bytes:
+            return None
+        whole = exhaustive.best_regular(p, full)
+        if whole.strategy is not None and whole.scaled_cycles is not None and regular.fits(p, acc, whole.strategy):
+            return Fraction(whole.scaled_cycles, full.scale)
     if regular.min_capacity(p, acc) > acc.onchip_bytes:
         return None
     b = exhaustive.best_regular(p, acc)
     return None if b.strategy is None or b.scaled_cycles is None else Fraction(b.scaled_cycles, acc.scale)
 
 
-def keepable(graph, i: int, nx: int | None, problems, out: str) -> bool:
-    """Unit i's output ``out`` (its own, or its last fused layer's) may stay on chip: read only by the next unit
-    ``nx`` (not a graph output), both with loop nests (``nx`` reading it as its only activation input)."""
-    if nx is None or problems[i] is None or problems[nx] is None:
-        return False
-    nxt = graph.layers[nx]
-    if len(graph.layers[i].outputs) != 1 or out in graph.outputs:
-        return False
-    return [c.name for c in graph.consumers(out)] == [nxt.name] and graph.activation_inputs(nxt) == [out]
-
-
-def choose_kept(graph: Any, problems: list[Problem | None], acc: Accel, fused: Any) -> list[bool]:
-    """For each layer, keep its output on chip? Minimises the sum of exact per-layer optima (dynamic programming
-    over 'input on chip', over the units: layers not fused into another); a layer that cannot fit a variant never
-    takes it. Only the variants the recursion reaches are solved (a unit's input can be on chip only if the
-    previous unit may keep it)."""
-    units = [i for i in range(len(problems)) if i not in fused.into]
-    keep_all = [False] * len(problems)
-    probs = [problems[i] for i in units]
-    n = len(units)
-    can_keep = [keepable(graph, units[k], units[k + 1] if k + 1 < n else None, problems, fused.out[units[k]])
-                for k in range(n)]
-    problems = probs
-    # best[i][inp] = (cost of layers i.., keep decisions) given layer i's input on chip (inp); None: infeasible
-    best: list[dict[bool, tuple[Fraction, list[bool]] | None]] = [dict() for _ in range(n + 1)]
-    best[n] = {False: (Fraction(0), []), True: (Fraction(0), [])}
-    for i in range(n - 1, -1, -1):
-        for inp in ((False, True) if i > 0 and can_keep[i - 1] else (False,)):
-            p = problems[i]
-            if p is None:
-                nxt0 = best[i + 1][False]
-                best[i][inp] = None if inp or nxt0 is None else (nxt0[0], [False] + nxt0[1])
-                continue
-            options = []
-            for out in ((False, True) if can_keep[i] else (False,)):
-                nxt = best[i + 1].get(out)
-                if nxt is None:
-                    continue
-                c = _optimum(dataclasses.replace(p, in_free=inp, out_keep=out), acc)
-                if c is not None:
-                    options.append((c + nxt[0], not out, [out] + nxt[1]))
-            best[i][inp] = (min(options)[0], min(options)[2]) if options else None
-    first = best[0].get(False)
-    if first is None:  # some layer fits no variant: the per-layer solve reports the error
-        return keep_all
-    for k, v in zip(units, first[1]):
-        keep_all[k] = v
-    return keep_all
+def _reason(graph: Any, c: Any, kp: Any) -> str:
+    """Why and how long a kept output stays on chip (its consumers and how they read it)."""
+    units = sorted(kp.variants)
+    names = [f"{graph.layers[units[q]].name} ({'+'.join(sorted(r))})" for q, r in c.roles]
+    span = "next layer" if c.last == c.pos + 1 else f"{c.last - c.pos - 1} layers held across"
+    return f"read from chip by {', '.join(names)}; {span}; {c.nbytes} B"

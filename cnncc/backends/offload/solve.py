@@ -26,8 +26,9 @@ class Solved:
     strategy: Any
 
 
-def solve_layer(p: Problem, acc: Accel, layer_name: str) -> Solved:
-    """Optimise, simulate and compare one layer (see the module docstring)."""
+def solve_layer(p: Problem, acc: Accel, layer_name: str, full: Accel | None = None) -> Solved:
+    """Optimise, simulate and compare one layer (see the module docstring). ``full``: the accelerator before its
+    capacity was reduced for tensors of other layers resident on chip (``acc`` is the reduced one)."""
     from cnncc.backends.offload import regular
 
     need = regular.min_capacity(p, acc)
@@ -36,7 +37,7 @@ def solve_layer(p: Problem, acc: Accel, layer_name: str) -> Solved:
         raise CapacityError(f"layer {layer_name!r}: on-chip memory too small ({cap} B); the smallest strategy "
                             f"needs at least {need} B ({acc.overlap})")
     try:
-        r = _solve_shape(dataclasses.replace(p, name=""), acc)
+        r = _solve_shape(dataclasses.replace(p, name=""), acc, full if full != acc else None)
     except MismatchError as e:
         raise MismatchError(f"layer {layer_name!r}: {e}") from None
     if r is None:
@@ -45,13 +46,25 @@ def solve_layer(p: Problem, acc: Accel, layer_name: str) -> Solved:
 
 
 @functools.lru_cache(maxsize=1024)
-def _solve_shape(p: Problem, acc: Accel) -> Solved | None:
-    from cnncc.backends.offload import baselines, exhaustive, regular
-    from cnncc.backends.offload.bound import gap_terms, lower_bound
+def _solve_shape(p: Problem, acc: Accel, full: Accel | None = None) -> Solved | None:
+    from cnncc.backends.offload import exhaustive, regular
     from cnncc.backends.offload.formalism import expand
     from cnncc.backends.offload.simulate import simulate
 
     t0 = time.perf_counter()
+    if full is not None and regular.min_capacity(p, full) <= full.onchip_bytes:
+        whole = _solve_shape(p, full)
+        if whole is not None and regular.fits(p, acc, whole.strategy):
+            # the optimum of the whole capacity fits the reduced one: it is the reduced space's optimum (and
+            # its proof covers the subset); its replay fits (peak checked), so it is replayed under acc too
+            if whole.sim.peak_bytes > acc.onchip_bytes:
+                raise MismatchError(f"replay peak {whole.sim.peak_bytes} B exceeds the footprint bound "
+                                    f"{acc.onchip_bytes} B")
+            f = whole.fields
+            proof = f"{f['proof']} (at {full.onchip_bytes} B; the optimum fits {acc.onchip_bytes} B)"
+            found = exhaustive.best_regular(p, full)
+            return _fields(p, acc, found, whole.strategy, f["solver_status"], proof, f["z3_time_s"],
+                           f["steplevel_check"], time.perf_counter() - t0, whole.sim)
     found = exhaustive.best_regular(p, acc)
     strat, status, proof = found.strategy, "optimal", "exhaustive"
     if strat is None or found.scaled_cycles is None:
@@ -71,12 +84,22 @@ def _solve_shape(p: Problem, acc: Accel) -> Solved | None:
             status, proof = "feasible", f"exhaustive (z3: {why})"
     step_check = _step_check(p, acc, strat, Fraction(found.scaled_cycles, acc.scale))
     dt = time.perf_counter() - t0
-    base = {n: baselines.hand(p, acc, n) for n in baselines.CAPS}
-    base_cycles = {n: _baseline_cycles(p, acc, s) for n, s in base.items() if s is not None}
     sim = simulate(p, acc, strat.tiling, expand(p, acc, strat))
     closed = regular.closed_form(p, acc, strat)
     if closed != sim.cycles or closed != Fraction(found.scaled_cycles, acc.scale):
         raise MismatchError(f"simulated {float(sim.cycles)} cycles != solver objective {float(closed)}")
+    return _fields(p, acc, found, strat, status, proof, z3_s, step_check, dt, sim)
+
+
+def _fields(p: Problem, acc: Accel, found: Any, strat: Regular, status: str, proof: str, z3_s: float | None,
+            step_check: str, dt: float, sim: Any) -> Solved:
+    """The report fields of a solved shape: the lower bound and its gap per term, the hand baselines (all on
+    ``acc``, whose capacity they depend on)."""
+    from cnncc.backends.offload import baselines
+    from cnncc.backends.offload.bound import gap_terms, lower_bound
+
+    base = {n: baselines.hand(p, acc, n) for n in baselines.CAPS}
+    base_cycles = {n: _baseline_cycles(p, acc, s) for n, s in base.items() if s is not None}
     lb = lower_bound(p, acc)
     nbytes = sim.bytes_loaded + sim.bytes_stored
     best_hand = min(base_cycles.values()) if base_cycles else None
