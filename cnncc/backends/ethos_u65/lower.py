@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL, VECTOR
 from cnncc.ir import ops as O
@@ -45,6 +45,7 @@ class Lowered:
     weight_ratio: float = 1.0  # estimated encoded bytes per int8 weight (weights.py)
     reason: str = ""
     lut: bool = False          # a standalone LUT op (Sigmoid, Tanh, HardSwish, LeakyRelu as Vela lowers int8 ones)
+    codes: object = field(default=None, compare=False, repr=False)  # weights.WeightCodes: exact encoded size
 
 
 def hwc(shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -76,6 +77,15 @@ def _ratio(graph: Graph, name: str, axis: int) -> float:
     return encoded_ratio(w, axis) if w is not None and np.asarray(w).size else 1.0
 
 
+def _codes(graph: Graph, name: str, depthwise: bool, dilation: tuple[int, int], transposed: bool, axis: int):
+    import numpy as np
+
+    from cnncc.backends.ethos_u65.weights import codes_for
+
+    w = graph.weights.get(name) if hasattr(graph.weights, "get") else None
+    return codes_for(w, depthwise, dilation, transposed, axis) if w is not None and np.asarray(w).size else None
+
+
 def reset_kernel(lw: Lowered) -> Lowered:
     """Vela's kernel normalisation (Regor's ResetKernelAttributes): the stride along an OFM axis of one element
     and the dilation along a kernel axis of one element have no effect and are set to 1."""
@@ -104,7 +114,8 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
             dw = op.groups != 1
             return Lowered(DEPTHWISE if dw else CONV, ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides,
                            dilation=op.dilations, act=act_kind(op.act), weight_elems=int(math.prod(w)),
-                           out_channels=out[2], weight_ratio=_ratio(graph, layer.inputs[1], 0))
+                           out_channels=out[2], weight_ratio=_ratio(graph, layer.inputs[1], 0),
+                           codes=_codes(graph, layer.inputs[1], dw, op.dilations, False, 0))
         return Lowered(CPU, ifm=ifm, ofm=out, reason=f"grouped conv (groups={op.groups}) is not supported")
     if isinstance(op, (O.Gemm, O.MatMul)):
         a = graph.type_of(layer.inputs[0]).shape
@@ -113,7 +124,9 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
         n = out[2]
         return Lowered(VECTOR, ifm=(1, a[0], a[1]), ofm=(1, a[0], n), act=act_kind(op.act),
                        weight_elems=int(a[1] * n), out_channels=n,
-                       weight_ratio=_ratio(graph, layer.inputs[1], 0 if getattr(op, "trans_b", False) else 1))
+                       weight_ratio=_ratio(graph, layer.inputs[1], 0 if getattr(op, "trans_b", False) else 1),
+                       codes=_codes(graph, layer.inputs[1], False, (1, 1), bool(getattr(op, "trans_b", False)),
+                                    0 if getattr(op, "trans_b", False) else 1))
     if isinstance(op, O._Pool):
         ifm = hwc(graph.type_of(layer.inputs[0]).shape)
         return Lowered(POOL, ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides,

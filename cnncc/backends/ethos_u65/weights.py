@@ -124,11 +124,10 @@ def stream_order(ohwi: np.ndarray, traversal: str, block_depth: int, ofm_ublock:
 
 @dataclass(frozen=True, eq=False)
 class WeightCodes:
-    """A layer's integer weights (OHWI, zero points removed; depthwise [C, H, W, 1]) and how Vela traverses them,
-    with the encoded sizes computed so far (cached per encoding)."""
+    """A layer's integer weights (OHWI, zero points removed; depthwise [C, H, W, 1]) with the encoded sizes
+    computed so far (cached per encoding: traversal, block depth, micro-block depth, cores, depth ranges)."""
 
     ohwi: np.ndarray
-    traversal: str
     dilation: tuple[int, int] = (1, 1)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -136,12 +135,12 @@ class WeightCodes:
     def channels(self) -> int:
         return int(self.ohwi.shape[0])
 
-    def range_bytes(self, block_depth: int, ofm_ublock: int, cores: int,
+    def range_bytes(self, traversal: str, block_depth: int, ofm_ublock: int, cores: int,
                     depth_offsets: tuple[int, ...] | None = None) -> tuple[int, ...]:
         """Encoded bytes (scales + weights, every stream padded to 16 B) of each OFM depth range."""
         c = self.channels
         offs = tuple(depth_offsets) if depth_offsets else (0, c)
-        key = (min(block_depth, c), ofm_ublock, cores, offs)
+        key = (traversal, min(block_depth, c), ofm_ublock, cores, offs)
         if key not in self._cache:
             sizes = []
             for a, b in zip(offs, offs[1:]):
@@ -150,37 +149,44 @@ class WeightCodes:
                     part = self.ohwi[a + core:b:cores]
                     if not part.shape[0]:
                         continue
-                    share = (key[0] + cores - 1 - core) // cores
+                    share = (key[1] + cores - 1 - core) // cores
                     total += _ru(SCALE_BYTES * part.shape[0], 16)
-                    total += stream_bytes(stream_order(part, self.traversal, share, ofm_ublock, self.dilation))
+                    total += stream_bytes(stream_order(part, traversal, share, ofm_ublock, self.dilation))
                 sizes.append(total)
             self._cache[key] = tuple(sizes)
         return self._cache[key]
 
-    def weight_bytes(self, block_depth: int, ofm_ublock: int, cores: int) -> int:
-        """Encoded bytes of the weights alone (one range; the 10 B/channel scale entries, not their alignment,
-        taken off)."""
-        return self.range_bytes(block_depth, ofm_ublock, cores)[0] - SCALE_BYTES * self.channels
 
-
-def codes_for(w: np.ndarray, kind: str, kernel: tuple[int, int], dilation: tuple[int, int], layout: str,
-              channel_axis: int, part_kernel: bool) -> WeightCodes:
-    """WeightCodes of an IR weight tensor: ``layout`` "oihw" (conv; depthwise [C, 1, H, W]) or "io"/"oi" (FC);
-    float weights are quantised per channel along ``channel_axis`` as cnncc's TFLite exporter writes them."""
+def codes_for(w: np.ndarray, depthwise: bool, dilation: tuple[int, int], transposed: bool,
+              channel_axis: int) -> WeightCodes:
+    """WeightCodes of an IR weight tensor: conv OIHW (depthwise [C, 1, H, W]) or an FC matrix ([in, out], or
+    [out, in] when ``transposed``); float weights are quantised per channel along ``channel_axis`` as cnncc's
+    TFLite exporter writes them, integer ones (a quantised model's, zero point 0) taken as they are."""
     a = np.asarray(w)
     if not np.issubdtype(a.dtype, np.integer):
         from cnncc.ir.quant import quantize_weights
 
         a, _ = quantize_weights(a.astype(np.float32), channel_axis)
     a = a.astype(np.int16)
-    if layout == "io":
-        a = a.T
     if a.ndim == 2:
-        a = a[:, :, None, None]
+        a = (a if transposed else a.T)[:, :, None, None]
     ohwi = np.ascontiguousarray(a.transpose(0, 2, 3, 1))
-    if kind == "depthwise":
-        traversal = DEPTHWISE
-    else:
-        traversal = PART_KERNEL if part_kernel else DEPTH_FIRST
-    del kernel
-    return WeightCodes(ohwi, traversal, (int(dilation[0]), int(dilation[1])))
+    del depthwise   # OIHW [C, 1, H, W] is already [C, H, W, 1] after the transpose
+    return WeightCodes(ohwi, (int(dilation[0]), int(dilation[1])))
+
+
+def exact_weight_bytes(lw, arch, mems: tuple[str, str, str] = ("sram", "sram", "sram"),
+                       fmts: tuple[str, str] = ("NHCWB16", "NHCWB16")) -> tuple[int, int]:
+    """(encoded weight bytes, scale/bias bytes) of a lowered layer (lower.Lowered with ``codes``): the exact
+    encoding for the OFM block depth and traversal of the block config Vela would choose, one depth range; the
+    weight part is the encoded total less 10 B per channel, × the target's ``weight_compression``."""
+    import math
+
+    from cnncc.backends.ethos_u65.blocks import NpuOp, find_block_config
+
+    op = NpuOp(lw.kind, lw.ifm, lw.ofm, lw.kernel, lw.stride, lw.dilation, lw.ifm2, lw.ao_kind, lw.act,
+               fmts[0], fmts[1], mems[0], mems[1], mems[2], 1, 1, lw.lut)
+    cfg = find_block_config(op, arch)
+    total = lw.codes.range_bytes(cfg.traversal, cfg.ofm[2], arch.ublock[2], arch.cores)[0]
+    scales = arch.scale_bytes_per_channel * lw.out_channels
+    return int(math.ceil(max(total - SCALE_BYTES * lw.out_channels, 0) * arch.weight_compression)), scales
