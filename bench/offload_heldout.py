@@ -136,7 +136,10 @@ def measure(path: Path, target: str) -> dict:
     cpu = time.process_time() - t0
     rows = [r for r in rep.layers if r.get("solver_status") in ("optimal", "feasible") and r.get("gap")]
     shares = {t: [r["gap_terms"][t] / r["lower_bound_cycles"] for r in rows] for t in TERMS}
+    t = rep.totals
     return {"rows": rows, "gaps": [r["gap"] for r in rows], "shares": shares, "cpu_s": cpu,
+            "cycles": t["cycles"], "saving": t.get("kept_on_chip_saving_cycles") or 0,
+            "kept": t.get("kept_layers") or 0, "across": t.get("kept_across_layers") or 0,
             "optimal": sum(r["solver_status"] == "optimal" for r in rows),
             "z3": sum(r.get("proof") == "exhaustive+z3" for r in rows)}
 
@@ -151,8 +154,8 @@ def main(argv=None) -> int:
     lo, _, hi = a.seeds.partition("-")
     seeds = list(range(int(lo), int(hi) + 1)) if hi else [int(s) for s in a.seeds.split(",")]
     print(f"| family ({a.target}) | nets | layers solved | optimal (z3 proved) | mean / max gap | "
-          + " | ".join(TERMS) + " | CPU s per net (max) |")
-    print("|---|---|---|---|---|" + "---|" * len(TERMS) + "---|")
+          + " | ".join(TERMS) + " | network cycles (sum) | kept saving | kept (across layers) | CPU s per net (max) |")
+    print("|---|---|---|---|---|" + "---|" * len(TERMS) + "---|---|---|---|")
     with tempfile.TemporaryDirectory() as td:
         for family, gen in (("ResNet-style", resnet), ("MobileNet-style", mobilenet)):
             ms = [measure(gen(s, Path(td)), a.target) for s in seeds]
@@ -161,6 +164,8 @@ def main(argv=None) -> int:
             cpu = [m["cpu_s"] for m in ms]
             print(f"| {family} | {len(ms)} | {len(gaps)} | {sum(m['optimal'] for m in ms)} "
                   f"({sum(m['z3'] for m in ms)}) | {statistics.mean(gaps):.3f} / {max(gaps):.3f} | {terms} | "
+                  f"{sum(m['cycles'] for m in ms):,.0f} | {sum(m['saving'] for m in ms):,.0f} | "
+                  f"{sum(m['kept'] for m in ms)} ({sum(m['across'] for m in ms)}) | "
                   f"{statistics.mean(cpu):.1f} ({max(cpu):.1f}) |", flush=True)
             if a.show:
                 worst = sorted((r for m in ms for r in m["rows"]), key=lambda r: -r["gap"])[:6]

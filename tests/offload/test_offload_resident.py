@@ -125,7 +125,8 @@ def test_reduced_capacity_shortcut_equals_solving_it(p, acc, rb, share):
     a, b = solve_layer(p, red, "l", full=acc), solve_layer(p, red, "l")
     assert a.strategy == b.strategy and a.sim.cycles == b.sim.cycles
     assert a.sim.peak_bytes <= red.onchip_bytes and a.fields["solver_status"] == b.fields["solver_status"]
-    assert b.fields["proof"] == "exhaustive+z3" and a.fields["proof"].startswith("exhaustive+z3")
+    assert a.fields["proof"] == b.fields["proof"] == "exhaustive+z3"
+    assert a.fields["proof_scope"].startswith("proved")
 
 
 def test_skip_tensors_stay_on_chip_and_replay():
@@ -164,7 +165,7 @@ def test_skip_tensors_stay_on_chip_and_replay():
     rows = {r["name"]: r for r in rep.layers}
     held = [r for r in rep.layers if r.get("resident_bytes")]
     assert held and all(r["capacity_bytes"] == mem - r["resident_bytes"] for r in held)
-    assert all(r["solver_status"] == "optimal" and r["proof"].startswith("exhaustive+z3") for r in held)
+    assert all(r["solver_status"] == "optimal" and r["proof"] == "exhaustive+z3" for r in held)
     assert all((r.get("onchip_bytes") or 0) <= mem for r in rep.layers)
     assert rep.totals["kept_across_layers"] == len(across)
     heads = sorted(kp.variants)

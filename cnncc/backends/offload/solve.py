@@ -61,10 +61,12 @@ def _solve_shape(p: Problem, acc: Accel, full: Accel | None = None) -> Solved | 
                 raise MismatchError(f"replay peak {whole.sim.peak_bytes} B exceeds the footprint bound "
                                     f"{acc.onchip_bytes} B")
             f = whole.fields
-            proof = f"{f['proof']} (at {full.onchip_bytes} B; the optimum fits {acc.onchip_bytes} B)"
             found = exhaustive.best_regular(p, full)
-            return _fields(p, acc, found, whole.strategy, f["solver_status"], proof, f["z3_time_s"],
-                           f["steplevel_check"], time.perf_counter() - t0, whole.sim)
+            r = _fields(p, acc, found, whole.strategy, f["solver_status"], f["proof"], f["z3_time_s"],
+                        f["steplevel_check"], time.perf_counter() - t0, whole.sim)
+            r.fields["proof_scope"] = (f"proved at {full.onchip_bytes} B; the optimum fits {acc.onchip_bytes} B, "
+                                       "so it is the optimum there too")
+            return r
     found = exhaustive.best_regular(p, acc)
     strat, status, proof = found.strategy, "optimal", "exhaustive"
     if strat is None or found.scaled_cycles is None:
@@ -88,7 +90,10 @@ def _solve_shape(p: Problem, acc: Accel, full: Accel | None = None) -> Solved | 
     closed = regular.closed_form(p, acc, strat)
     if closed != sim.cycles or closed != Fraction(found.scaled_cycles, acc.scale):
         raise MismatchError(f"simulated {float(sim.cycles)} cycles != solver objective {float(closed)}")
-    return _fields(p, acc, found, strat, status, proof, z3_s, step_check, dt, sim)
+    r = _fields(p, acc, found, strat, status, proof, z3_s, step_check, dt, sim)
+    if full is not None:
+        r.fields["proof_scope"] = f"proved for the reduced capacity {acc.onchip_bytes} B"
+    return r
 
 
 def _fields(p: Problem, acc: Accel, found: Any, strat: Regular, status: str, proof: str, z3_s: float | None,
