@@ -15,16 +15,19 @@ from typing import Annotated
 import typer
 
 from cnncc import __version__
-from cnncc.cli_support import (
-    _check_line,
-    _ir_after,
-    _one_line,
-    _shape_notes,
-    _target_keys,
-    _target_list,
-    _verify_line,
+from cnncc.cli_commands import (
+    run_check,
+    run_compare,
+    run_compile,
+    run_export,
+    run_inspect,
+    run_opt,
+    run_passes,
+    run_sweep_cmd,
+    run_targets,
 )
-from cnncc.errors import EXIT_INTERNAL, EXIT_UNSUPPORTED, EXIT_USAGE, CnnccError, UsageError
+from cnncc.cli_support import Fmt, _err, _one_line
+from cnncc.errors import EXIT_INTERNAL, EXIT_UNSUPPORTED, EXIT_USAGE, CnnccError
 
 
 def _new_app() -> typer.Typer:
@@ -36,68 +39,11 @@ def _new_app() -> typer.Typer:
 
 app = _new_app()
 
-class Fmt(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
-
-def _write_stdout(text: str) -> None:
-    sys.stdout.write(text)
-
-
-def _err(msg: str) -> None:
-    sys.stderr.write(msg.rstrip("\n") + "\n")
-
-
-def _stdout_console():
-    """The console tables are drawn on: a terminal's width (``COLUMNS`` overrides it); with stdout not a terminal,
-    ``COLUMNS`` when set, else unlimited (a file or pipe never wraps, so nothing is hidden)."""
-    from rich.console import Console
-
-    width = None
-    if not sys.stdout.isatty():
-        cols = os.environ.get("COLUMNS", "")
-        width = int(cols) if cols.isdigit() and int(cols) > 0 else 100_000
-    return Console(file=sys.stdout, no_color=bool(os.environ.get("NO_COLOR")) or None, width=width)
-
-
-def _emit(report, fmt: Fmt, timings: bool = False, wide: bool = False) -> None:
-    """Print a report's data on stdout (``-q`` never silences it). JSON is byte-identical for the same inputs
-    unless ``timings`` adds the measured ``*_time_s`` fields (solver and pass times). The table fits the console
-    width (columns hidden and named, never a number cut) unless ``wide``."""
-    if fmt == Fmt.json:
-        sys.stdout.write(report.to_json(stable=not timings))
-    elif fmt == Fmt.csv:
-        sys.stdout.write(report.to_csv())
-    else:
-        report.render_table(_stdout_console(), wide=wide)
-
-
-def _overrides(items: list[str] | None) -> list[tuple[str, str]]:
-    from cnncc.target import parse_override
-
-    return [parse_override(i) for i in (items or [])]
-
-
-def _shapes(items: list[str] | None) -> dict[str, str]:
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UsageError(f"--input-shape expects name=1x3x224x224, got {item!r}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
-
-
-def _progress(enabled: bool):
-    """The progress callback ``cb(label, done, total, detail="")`` on stderr (a live line on a terminal, a plain
-    line every few seconds elsewhere; :mod:`cnncc.progress`) and the display to start/stop, or (None, None)
-    under ``--quiet``."""
-    from cnncc.progress import make_progress
-
-    prog = make_progress(sys.stderr, enabled)
-    return prog, prog
+def _done(rc: int) -> None:
+    """End a command with its exit code (0: return normally)."""
+    if rc:
+        raise typer.Exit(rc)
 
 
 @app.callback(invoke_without_command=True)
@@ -126,10 +72,7 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a targ
 @app.command()
 def inspect(model: ModelArg, format: FormatOpt = Fmt.table, input_shape: ShapeOpt = None) -> None:
     """Per layer: op, output shape, MACs, params, AI_in / AI_w / AI_out / overall AI and which bounds it."""
-    from cnncc.driver import inspect_graph, load_model
-
-    graph = load_model(model, _shapes(input_shape))
-    _emit(inspect_graph(graph, model), format)
+    _done(run_inspect(model, format, input_shape))
 
 
 WideOpt = Annotated[bool, typer.Option("--wide", help="Show every table column whatever the terminal width.")]
@@ -145,44 +88,14 @@ def targets(
     wide: WideOpt = False,
 ) -> None:
     """List the shipped targets, or every key of one target (``cnncc targets ethos-u65-256``)."""
-    if name is not None:
-        _emit(_target_keys(name, _overrides(set_)), format, wide=wide)
-        return
-    from cnncc.report import Column, Report
-    from cnncc.target import _load_raw, shipped_targets
-
-    rows, seen = [], set()
-    shipped = shipped_targets()
-    for tname, path in shipped.items():
-        if path in seen:
-            continue
-        seen.add(path)
-        data = _load_raw(path)  # the TOML only: listing imports no backend (start-up time)
-        aliases = sorted(n for n, p in shipped.items() if p == path and n != tname)
-        rows.append({"name": str(data.get("name", path.stem)), "aliases": aliases, "backend": data.get("backend"),
-                     "description": str(data.get("description", "")),
-                     "default_pipeline": str(data.get("default_pipeline", ""))})
-    rep = Report("targets", {}, rows, {}, (Column("name", "target"), Column("aliases", "aliases"),
-                                           Column("backend", "backend"), Column("description", "description")),
-                 notes=["cnncc targets NAME lists the keys of one target (what --set can change)"])
-    _emit(rep, format, wide=wide)
-
+    _done(run_targets(name, set_, format, wide))
 
 
 
 @app.command()
 def passes(format: FormatOpt = Fmt.table, wide: WideOpt = False) -> None:
     """List the passes and their options."""
-    from cnncc.passes import describe
-    from cnncc.report import Column, Report
-
-    rows = []
-    for d in sorted(describe(), key=lambda d: d["name"]):
-        opts = [f"{o['name']}={o['default']}" + (f" ({'|'.join(o['choices'])})" if o["choices"] else "")
-                for o in d["options"]]
-        rows.append({"name": d["name"], "options": opts, "description": d["summary"]})
-    _emit(Report("passes", {}, rows, {}, (Column("name", "pass"), Column("options", "options"),
-                                          Column("description", "description"))), format, wide=wide)
+    _done(run_passes(format, wide))
 
 
 ModelsArg = Annotated[list[Path], typer.Argument(help="ONNX model file(s); several give one table with a model "
@@ -220,53 +133,10 @@ def compile(  # noqa: A001
                                           "(then it is no longer byte-identical run to run).")] = False,
 ) -> None:
     """Compile MODEL (or several) for a target and report latency, energy and the per-layer schedule."""
-    from cnncc.backends import CompileOptions
-    from cnncc.driver import compile_model
-    from cnncc.target import load_target
-
-    if target is None:
-        raise UsageError(f"compile needs --target TARGET (a shipped target or a TOML file); shipped targets: "
-                         f"{_target_list()}")
-    tgt = load_target(target, _overrides(set_))
-    shapes = _shapes(input_shape)
-    if len(model) > 1:  # many models: one table / CSV with a model column (cnncc/sweep/many.py)
-        from cnncc.sweep.many import compile_many
-
-        rc = compile_many(model, tgt, pipeline, fmt=format.value, out=out, input_shapes=shapes, timings=timings,
-                          budgets={"ms": budget_ms, "cycles": budget_cycles, "energy_uj": budget_energy_uj,
-                                   "sram_bytes": budget_sram_bytes},
-                          options=CompileOptions(check=check, trace=trace), quiet=quiet, log=_err,
-                          write=_write_stdout, table=lambda rep: _emit(rep, format, wide=wide))
-        if rc:
-            raise typer.Exit(rc)
-        return
-    model_path = model[0]
-    cb, prog = _progress(not quiet)
-    opts = CompileOptions(check=check, trace=trace, progress=cb)
-    budgets = {"ms": budget_ms, "cycles": budget_cycles, "energy_uj": budget_energy_uj,
-               "sram_bytes": budget_sram_bytes}
-    if prog is not None:
-        prog.start_display()
-    try:
-        report = compile_model(model_path, tgt, pipeline, options=opts, input_shapes=shapes,
-                               pass_log=_err, print_ir_after=_ir_after(print_ir_after_all, print_ir_after),
-                               time_passes=time_passes, out_dir=out, budgets=budgets, timings=timings)
-    finally:
-        if prog is not None:
-            prog.stop()
-    if not quiet:  # after a successful compile: an error stays the one line on stderr
-        for n in _shape_notes(model_path, shapes):
-            _err(f"note: {n}")
-    gates = report.gates()
-    _emit(report, format, timings, wide=wide)
-    if check and not quiet:
-        _err(_check_line(report.layers, tgt.name))
-    failed = [g for g in gates if not g.passed]
-    for g in gates:
-        if not quiet or not g.passed:
-            _err(("FAIL " if not g.passed else "ok   ") + g.message())
-    if failed:
-        raise typer.Exit(1)
+    _done(run_compile(model, target, pipeline, set_, format, out, quiet, wide, check, trace,
+                      {"ms": budget_ms, "cycles": budget_cycles, "energy_uj": budget_energy_uj,
+                       "sram_bytes": budget_sram_bytes}, input_shape, print_ir_after_all, print_ir_after,
+                      time_passes, timings))
 
 
 @app.command()
@@ -286,55 +156,8 @@ def opt(
     format: FormatOpt = Fmt.table,
 ) -> None:
     """Run a pass pipeline on MODEL and write the result as a valid ONNX model."""
-    from cnncc.driver import load_model, run_passes
-    from cnncc.frontend.onnx.writer import write_onnx
-    from cnncc.pipeline import parse_pipeline
-    from cnncc.report import Column, Report, model_input
-    from cnncc.target import load_target
-
-    parsed = parse_pipeline(pipeline)
-    tgt = load_target(target, _overrides(set_)) if target else None
-    shapes = _shapes(input_shape)
-    if verify:
-        from cnncc.frontend.detect import detect_format
-
-        if detect_format(model) != "onnx":
-            raise UsageError(f"--verify runs the original and the rewritten model on onnxruntime: {model} is not "
-                             f"an ONNX model")
-    graph = load_model(model, shapes)
-    res = run_passes(graph, parsed, tgt, print_ir_after=_ir_after(print_ir_after_all, print_ir_after),
-                     time_passes=time_passes, log=_err)
-    for n in _shape_notes(model, shapes):
-        _err(f"note: {n}")
-    verified = None
-    if verify:  # verify a temporary copy first: a failed verification leaves no output file behind
-        import tempfile
-
-        from cnncc.frontend.onnx.writer import to_onnx
-        from cnncc.verify import compare_models
-
-        data = to_onnx(res.graph).SerializeToString()
-        with tempfile.TemporaryDirectory(prefix="cnncc-verify-") as d:
-            tmp = Path(d) / (out.name or "model.onnx")
-            tmp.write_bytes(data)
-            semantic = not any(p.NAME == "abconv" for p in parsed.passes)
-            verified = compare_models(model, tmp, semantic=semantic)
-        from cnncc.output import write_file
-
-        write_file(out, data)
-    else:
-        write_onnx(res.graph, out)
-    rows = [{"pass": p, "counter": k, "value": v} for p, c in res.counters.items() for k, v in c.items()]
-    rep = Report("opt", {"model": model_input(model), "pipeline": str(parsed), "output": str(out)}, rows,
-                 {"layers_before": len(graph.layers), "layers_after": len(res.graph.layers)},
-                 (Column("pass", "pass"), Column("counter", "counter"), Column("value", "value")),
-                 list(res.notes), dict(res.sections))
-    if verified is not None:
-        rep.sections["verify"] = verified
-    _emit(rep, format)
-    _err(f"wrote {out}")
-    if verify:
-        _err(_verify_line(rep.sections["verify"]))
+    _done(run_opt(model, pipeline, out, target, set_, verify, input_shape, print_ir_after_all, print_ir_after,
+                  time_passes, format))
 
 
 class ExportFmt(str, Enum):
@@ -352,20 +175,7 @@ def export(
     input_shape: ShapeOpt = None,
 ) -> None:
     """Export MODEL as an int8 TFLite flatbuffer (Vela compiles it) or as ONNX, after a pipeline."""
-    from cnncc.driver import load_model, run_passes
-
-    graph = load_model(model, _shapes(input_shape))
-    if pipeline:
-        graph = run_passes(graph, pipeline).graph
-    if format == ExportFmt.tflite:
-        from cnncc.frontend.tflite.writer import write_tflite
-
-        write_tflite(graph, out)
-    else:
-        from cnncc.frontend.onnx.writer import write_onnx
-
-        write_onnx(graph, out)
-    _err(f"wrote {out}")
+    _done(run_export(model, out, format == ExportFmt.tflite, pipeline, input_shape))
 
 
 @app.command()
@@ -380,25 +190,7 @@ def compare(
     input_shape: ShapeOpt = None,
 ) -> None:
     """Compile MODEL for several targets and show them side by side."""
-    from cnncc.compare import compare_targets
-    from cnncc.sweep.configs import split_configs
-
-    names = split_configs(targets)  # NAME or NAME@key=value@...: configurations of one target side by side
-    if not names:
-        raise UsageError("--targets is empty")
-    rep = compare_targets(model, names, _overrides(set_), _shapes(input_shape))
-    if out is not None:
-        from cnncc.report import atomic_write
-
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / "compare.json", rep.to_json(stable=True))
-        try:
-            from cnncc.html import render_html
-
-            atomic_write(out / "compare.html", render_html(rep.to_dict(stable=True)))
-        except ImportError:
-            pass
-    _emit(rep, format)
+    _done(run_compare(model, targets, set_, format, out, input_shape))
 
 
 @app.command()
@@ -417,19 +209,7 @@ def sweep(
     wide: WideOpt = False,
 ) -> None:
     """Run a design-space sweep: every point compiled (in parallel, resumable), the Pareto front per model."""
-    from cnncc.sweep import sweep as run_sweep
-    from cnncc.sweep.progress import ProgressPrinter
-    from cnncc.sweep.run import front_table
-
-    report = run_sweep(sweep_file, jobs=jobs, scheduler=scheduler, out_dir=out,
-                       progress=None if quiet else ProgressPrinter(sys.stderr),
-                       log=None if quiet else _err)
-    if format == Fmt.json:
-        sys.stdout.write(report.to_json(stable=True))
-    elif format == Fmt.csv:
-        sys.stdout.write(report.artefacts["results.csv"].decode())
-    else:
-        _emit(front_table(report), format, wide=wide)
+    _done(run_sweep_cmd(sweep_file, jobs, scheduler, out, format, quiet, wide))
 
 
 @app.command("check")
@@ -440,31 +220,7 @@ def check_cmd(
 ) -> None:
     """Gate many model × target × budget entries (exit 1 if a budget fails; 2 if the file or an entry is
     invalid; 3 if an entry is unsupported by its target)."""
-    from cnncc.check import junit_xml as to_junit
-    from cnncc.check import parse_budgets_file, run_entry
-    from cnncc.report import Column, Report, atomic_write
-
-    entries = parse_budgets_file(budgets)
-    results = [run_entry(e) for e in entries]
-    rows = []
-    for r in results:
-        status = "error" if r.error else ("pass" if r.passed else "FAIL")
-        detail = r.error or "; ".join(g.message() for g in r.gates)
-        rows.append({"name": r.entry.name, "model": str(r.entry.model), "target": r.entry.target,
-                     "status": status, "exit_code": r.exit_code, "detail": detail,
-                     "budgets": [g.as_dict() for g in r.gates]})
-    totals = {"entries": len(rows), "passed": sum(r.passed for r in results),
-              "failed": sum(1 for r in results if not r.passed)}
-    rep = Report("check", {"budgets_file": str(budgets)}, rows, totals,
-                 (Column("name", "entry"), Column("target", "target"), Column("status", "status"),
-                  Column("detail", "detail")))
-    if junit_xml is not None:
-        atomic_write(junit_xml, to_junit(results))
-    _emit(rep, format)
-    codes = {r.exit_code for r in results}
-    for code in (EXIT_USAGE, EXIT_UNSUPPORTED, EXIT_INTERNAL, 1):  # the most severe outcome decides
-        if code in codes:
-            raise typer.Exit(code)
+    _done(run_check(budgets, junit_xml, format))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,7 +3,12 @@ the only module that imports typer)."""
 
 from __future__ import annotations
 
+import os
+import sys
+from enum import Enum
 from pathlib import Path
+
+from cnncc.errors import UsageError
 
 #: unit words of target keys by their name's suffix (for keys of backends without field docs)
 _UNIT_SUFFIXES = (("_hz", "Hz"), ("_bytes_per_cycle", "B/cycle"), ("_bytes", "bytes"), ("_pj", "pJ"),
@@ -120,3 +125,68 @@ def _ir_after(all_: bool, names: str | None):
 def _one_line(text: str) -> str:
     """A message folded onto one line (newlines and runs of blanks become single spaces)."""
     return " ".join(text.split()) or "(no message)"
+
+
+# ----------------------------------------------------------------- data on stdout, messages on stderr
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def _err(msg: str) -> None:
+    sys.stderr.write(msg.rstrip("\n") + "\n")
+
+
+def _stdout_console():
+    """The console tables are drawn on: a terminal's width (``COLUMNS`` overrides it); with stdout not a terminal,
+    ``COLUMNS`` when set, else unlimited (a file or pipe never wraps, so nothing is hidden)."""
+    from rich.console import Console
+
+    width = None
+    if not sys.stdout.isatty():
+        cols = os.environ.get("COLUMNS", "")
+        width = int(cols) if cols.isdigit() and int(cols) > 0 else 100_000
+    return Console(file=sys.stdout, no_color=bool(os.environ.get("NO_COLOR")) or None, width=width)
+
+
+def _emit(report, fmt: Fmt, timings: bool = False, wide: bool = False) -> None:
+    """Print a report's data on stdout (``-q`` never silences it). JSON is byte-identical for the same inputs
+    unless ``timings`` adds the measured ``*_time_s`` fields (solver and pass times). The table fits the console
+    width (columns hidden and named, never a number cut) unless ``wide``."""
+    if fmt == Fmt.json:
+        sys.stdout.write(report.to_json(stable=not timings))
+    elif fmt == Fmt.csv:
+        sys.stdout.write(report.to_csv())
+    else:
+        report.render_table(_stdout_console(), wide=wide)
+
+
+def _overrides(items: list[str] | None) -> list[tuple[str, str]]:
+    from cnncc.target import parse_override
+
+    return [parse_override(i) for i in (items or [])]
+
+
+def _shapes(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--input-shape expects name=1x3x224x224, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _progress(enabled: bool):
+    """The progress callback ``cb(label, done, total, detail="")`` on stderr (a live line on a terminal, a plain
+    line every few seconds elsewhere; :mod:`cnncc.progress`) and the display to start/stop, or (None, None)
+    under ``--quiet``."""
+    from cnncc.progress import make_progress
+
+    prog = make_progress(sys.stderr, enabled)
+    return prog, prog
