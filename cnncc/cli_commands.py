@@ -203,18 +203,17 @@ def run_compare(model: Path, targets: str, set_: list[str] | None, fmt: Fmt, out
     names = split_configs(targets)  # NAME or NAME@key=value@...: configurations of one target side by side
     if not names:
         raise UsageError("--targets is empty")
+    if out is not None:  # an unusable -o is refused before the compiles
+        from cnncc.output import preflight_folder
+
+        preflight_folder(out)
     rep = compare_targets(model, names, _overrides(set_), _shapes(input_shape))
-    if out is not None:
-        from cnncc.report import atomic_write
+    if out is not None:  # both files or neither, as the new contents of the folder (like compile -o)
+        from cnncc.html import render_html
+        from cnncc.output import write_folder
 
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / "compare.json", rep.to_json(stable=True))
-        try:
-            from cnncc.html import render_html
-
-            atomic_write(out / "compare.html", render_html(rep.to_dict(stable=True)))
-        except ImportError:
-            pass
+        write_folder(out, {"compare.json": rep.to_json(stable=True),
+                           "compare.html": render_html(rep.to_dict(stable=True))})
     _emit(rep, fmt)
     return 0
 

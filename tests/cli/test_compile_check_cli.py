@@ -185,6 +185,22 @@ def test_compare_json_and_scoped_overrides(cli, sample_models):
     assert r.code == 2 and "no_such_key" in r.err
 
 
+def test_compare_out_folder_is_written_whole_and_refused_like_compile(cli, sample_models, tmp_path):
+    m = sample_models["cgra_baseline"]
+    out = tmp_path / "cmp"
+    r = cli("compare", m, "--targets", "ethos-u65-256,ethos-u55-128", "-o", out, "-f", "json")
+    assert r.code == 0, r.err
+    assert sorted(p.name for p in out.iterdir()) == [".cnncc-output", "compare.html", "compare.json"]
+    assert json.loads((out / "compare.json").read_text()) == json.loads(r.out)
+    assert "<svg" in (out / "compare.html").read_text()
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    r = cli("compare", m, "--targets", "ethos-u65-256", "-o", other)
+    assert r.code == 2 and "not a cnncc output" in r.err
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+
+
 @pytest.mark.parametrize("target", ["cgra", "offload-64k"])
 def test_compile_json_deterministic_and_valid_on_every_backend(cli, sample_models, target):
     m = sample_models["cgra_baseline"]
