@@ -58,8 +58,11 @@ def lower_bound(p: Problem, acc: Accel) -> Bound:
     if p.rb:  # a fused residual: every element of the Add's second operand is loaded at least once
         moved = moved + ["R"]
         load_bytes += p.full_bytes("R")
+    if p.cb:  # fused per-channel constants: each loaded at least once (not necessarily before the first compute)
+        moved = moved + ["Q"]
+        load_bytes += p.cb
     unit = {"y": 1, "x": 1, "k": 1, "c": 1}
-    first_bytes = sum(p.tile_bytes(a, unit) for a in moved if a != "R")
+    first_bytes = sum(p.tile_bytes(a, unit) for a in moved if a not in ("R", "Q"))
     whole = sum(p.full_bytes(a) for a in p.operands) + (p.full_bytes("O", final=True) if p.out_keep else 0)
     calls = 1 if whole <= acc.onchip_bytes else 2
     beta, lam = acc.dma_bytes_per_cycle, acc.dma_latency_cycles
@@ -73,7 +76,7 @@ def lower_bound(p: Problem, acc: Accel) -> Bound:
     terms = {"compute": Fraction(p.macs, acc.macs_per_cycle) + calls * acc.call_overhead_cycles,
              "loads": lam * len(moved) + Fraction(load_bytes) / beta,
              "stores": stores,
-             "first_loads": lam * len([a for a in moved if a != "R"]) + Fraction(first_bytes) / beta,
+             "first_loads": lam * len([a for a in moved if a not in ("R", "Q")]) + Fraction(first_bytes) / beta,
              "last_compute": acc.compute(p.FY * p.FX),
              "last_store": last_store}
     if not acc.pipelined:

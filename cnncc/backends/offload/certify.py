@@ -61,6 +61,8 @@ def compose(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool], ord
     first = [f"(+ {lam} (* {pb} {p.full_bytes(a)}))" if res[a] else tab[a][(0, 0, 0, 0)] for a in movable]
     if p.rb:  # fused residual: the first output tile's (or the whole resident output's) initial value
         first.append(f"(+ {lam} (* {pb} {p.full_bytes('R')}))" if res["O"] else tab["init"][(0, 0, 0, 0)])
+    if p.cb:  # fused per-channel constants, loaded whole before the first step
+        first.append(f"(+ {lam} (* {pb} {p.cb}))")
     out = []
     for order in orders:
         terms = list(first)

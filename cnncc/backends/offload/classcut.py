@@ -55,6 +55,8 @@ def class_bounds(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool]
     first = sum(lam + pb * p.full_bytes(a) if res[a] else tb[a][(0, 0, 0, 0)] for a in movable)
     if p.rb:
         first += lam + pb * p.full_bytes("R") if ores else init[(0, 0, 0, 0)]
+    if p.cb:
+        first += lam + pb * p.cb
     whole_store = 0 if p.out_keep else lam + pb * p.full_bytes("O", final=True)
     last = (1, 1, 1, 1)
     s_last = whole_store if ores else fin[last]

@@ -70,6 +70,9 @@ def cuts(A: Any, p: Problem, acc: Accel, res: dict[str, Any], strong: bool = Tru
         if strong and acc.pipelined and acc.dma_channels == "shared":
             m = A.max(0, lam + pb * _bytes(A, p, "R", kinds=lastk) - comp_full)
             lumpy.append(A.If(res["O"], 0, tiles_o * m - m))
+    if p.cb:  # fused per-channel constants: one whole load before the first step
+        first = first + lam + pb * p.cb
+        loads = loads + lam + pb * p.cb
     spills = A.If(res["O"], 0, A.fac("c", lambda v: p.ntiles("c", v) - 1,
                                       tiles_o * lam + pb * _all_tiles(A, p, "O")))
     stores: Any = 0

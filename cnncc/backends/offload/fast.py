@@ -70,6 +70,8 @@ def durations(p: Problem, acc: Accel, t: dict[str, int], res: dict[str, bool],
     base = sum(lam + pb * p.full_bytes(a) if res[a] else tb[a][(0, 0, 0, 0)] for a in movable)
     if p.rb:
         base += lam + pb * p.full_bytes("R") if ores else init[(0, 0, 0, 0)]
+    if p.cb:
+        base += lam + pb * p.cb
     rel: dict[str, list[int]] = {a: [_POS[r] for r in p.rel(a)] for a in ("I", "W", "O") if a in p.operands}
     out: list[int] = []
     seen: dict[tuple[int, ...], int] = {}

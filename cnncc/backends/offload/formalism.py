@@ -102,6 +102,8 @@ def expand(p: Problem, acc: Accel, s: Regular) -> list[Step]:
            and not (a == "I" and p.in_free)]
     if p.rb and "O" in s.resident:  # the fused residual initialises the whole resident output
         pre.append(Transfer("O", ALL, p.full_bytes("R"), "init"))
+    if p.cb:  # fused per-channel constants, whole, resident for the layer
+        pre.append(Transfer("Q", ALL, p.cb, "const"))
     visits: dict[tuple, int] = {}
     steps: list[dict] = []
     prev: dict | None = None
@@ -177,6 +179,8 @@ def check(p: Problem, tiling: Tiling, steps: list[Step]) -> None:
         for tr in st.loads:
             if (tr.operand, tr.key) in onchip or (tr.operand, ALL) in onchip:
                 raise RuleViolation("R5-reload", f"step {i} loads {tr.operand}{tr.key}, already on chip")
+            if tr.operand == "Q" and not p.cb:
+                raise RuleViolation("R5-reload", f"step {i} loads per-channel constants the layer has none of")
             if tr.operand == "O" and tr.what == "init":
                 if not p.rb or tr.key in acc_count or tr.key in spilled:
                     raise RuleViolation("R5-reload", f"step {i} initialises output tile {tr.key} after its first "
@@ -207,6 +211,9 @@ def check(p: Problem, tiling: Tiling, steps: list[Step]) -> None:
                 if ("O", k) not in onchip and ("O", ALL) not in onchip:
                     raise RuleViolation("R4-store", f"step {i} stores output tile {k} that is not on chip")
                 if tr.what == "final":
+                    if p.cb and ("Q", ALL) not in onchip:
+                        raise RuleViolation("R4-store", f"step {i} stores output tile {k} before its per-channel "
+                                            "constants are on chip")
                     if acc_count.get(k, 0) != n["c"]:
                         raise RuleViolation("R4-store", f"step {i} stores output tile {k} after "
                                             f"{acc_count.get(k, 0)} of {n['c']} accumulations")

@@ -6,6 +6,10 @@ inside that producer's strategy instead of as its own layer:
 * an activation without parameters (Relu, Clip, Sigmoid, ...) or an elementwise op with a scalar constant is
   applied by the PU's output stage to each finished output tile before it is stored — no cycles, as for the
   activations the frontend already fuses into a conv;
+* a per-channel BatchNormalization (its scale and shift) or a Mul/Add/Sub/Div with a per-channel constant is
+  applied by the output stage too; its constants (``Problem.cb`` bytes) are loaded whole once before the
+  producer's first step and stay resident (one extra transfer; closed form, scalar evaluator, z3 terms, cuts and
+  the simulator's steps agree, tested);
 * an Add of the producer's output and a second same-shape tensor (only as the first fused layer, and only
   into a sum-reducing producer without a fused activation: conv, depthwise, Gemm/MatMul, ConvTranspose): the
   second operand initialises each output tile's accumulator on its first visit (``Problem.rb``: one extra DMA
@@ -73,6 +77,12 @@ def plan(graph: Any, problems: list[Problem | None], parts: list[Any], acc: Acce
         kind, fused, other = layer.kind, None, None
         if kind in ACTS or (kind in SCALAR and len(acts) == 1 and not pj.has_weights):
             fused = dataclasses.replace(hp, ob=L.esize(graph, layer.outputs[0], acc.act_bytes))
+        elif (kind == "BatchNormalization" or (kind in SCALAR and len(acts) == 1)) and pj.has_weights \
+                and not pj.w_follows_output and pj.C == 1 and pj.FY == pj.FX == 1:
+            # per-channel constants (one weight per channel; a BatchNormalization's scale and shift): the
+            # output stage applies them, loaded whole once (Problem.cb)
+            fused = dataclasses.replace(hp, cb=hp.cb + pj.full_bytes("W"),
+                                        ob=L.esize(graph, layer.outputs[0], acc.act_bytes))
         elif (kind == "Add" and len(acts) == 2 and h not in members and hp.rb == 0
               and graph.loop_nest(head).kind in reducing and getattr(head.op, "act", None) is None
               and graph.type_of(acts[0]).shape == graph.type_of(acts[1]).shape):

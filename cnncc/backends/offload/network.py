@@ -110,7 +110,8 @@ def compile_network(graph, target, acc: Accel, want_trace: bool = False, progres
     if fused.into:
         notes.append(f"{len(fused.into)} elementwise layers fused into their producers (activations in the output "
                      "stage; an Add's second operand initialises the producer's accumulators, one load per output "
-                     "tile); their rows show 0 cycles and fused_into")
+                     "tile; per-channel constants of a fused BatchNormalization or Mul/Add are loaded whole once); "
+                     "their rows show 0 cycles and fused_into")
     multi = [c for c in kp.kept if c.last > c.pos + 1 or any("R" in r for _, r in c.roles)]
     if acc.keep_outputs_on_chip:
         notes.append(f"{len(kp.kept)} layer outputs kept on chip, {len(multi)} of them across more than the next "

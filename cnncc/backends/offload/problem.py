@@ -31,7 +31,10 @@ class Problem:
     (no final stores). ``ib``/``wb``/``ob``/``pb``: bytes per input, weight, output and accumulator element.
     ``rb``: bytes per element of a fused residual (an elementwise Add fused into this layer: its second
     operand initialises each output tile's accumulator on the tile's first visit, one extra DMA load of
-    operand ``R``, following the output); 0: none."""
+    operand ``R``, following the output); 0: none. ``cb``: bytes of fused per-channel constants (the scale and
+    shift of a BatchNormalization, the constant of a per-channel Mul/Add/Sub/Div fused into the output stage):
+    loaded whole once before the first step (operand ``Q``, one transfer, in the weight buffer) and resident for
+    the layer; 0: none."""
 
     name: str
     OY: int
@@ -54,6 +57,7 @@ class Problem:
     ob: int = 1
     pb: int = 4
     rb: int = 0
+    cb: int = 0
 
     @property
     def channelwise(self) -> bool:

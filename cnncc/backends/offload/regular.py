@@ -110,6 +110,8 @@ def footprints(A: Any, p: Problem, acc: Accel, res: dict[str, Any]) -> dict[str,
             out[a] = A.If(res[a], p.full_bytes(a), acc.buffers * _bytes(A, p, a))
     if p.out_keep:
         out["O"] = out["O"] + p.full_bytes("O", final=True)
+    if p.cb:  # fused per-channel constants, resident for the layer (weight buffer)
+        out["W"] = out["W"] + p.cb
     return out
 
 
@@ -168,6 +170,8 @@ def duration(A, p: Problem, acc: Accel, order: tuple[str, ...], res: dict):
         total = total + A.If(res[a], xfer(p.full_bytes(a)), xfer(_bytes(A, p, a)))
     if p.rb:  # the first output tile (or the whole resident output) starts from the fused residual
         total = total + A.If(ores, xfer(p.full_bytes("R")), xfer(_bytes(A, p, "R")))
+    if p.cb:  # fused per-channel constants: loaded whole before the first step
+        total = total + xfer(p.cb)
     for pos, dim in enumerate(order):
         ticking = order[pos:]
         hit = {a: A.And(streamed[a], A.Or(*[A.gt1(r) for r in p.rel(a) if r in ticking])) for a in movable}

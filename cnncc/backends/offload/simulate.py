@@ -121,6 +121,8 @@ def simulate(p: Problem, acc: Accel, tiling: Tiling, steps: list[Step], record: 
                 else:
                     nb = p.tile_bytes("O", p.sizes_at(t, dict(zip(DIMS, (*tr.key, 0)))))
                 mem.alloc(start, "O", tr.key, nb)
+            elif tr.operand == "Q":  # fused per-channel constants: the weight buffer, until the layer ends
+                mem.alloc(start, "W", ("Q", tr.key), tr.nbytes)
             else:
                 mem.alloc(start, tr.operand, tr.key, tr.nbytes)
             if tr.operand == "O":

@@ -131,6 +131,8 @@ def _step_check(p: Problem, acc: Accel, strat, cycles: Fraction) -> str:
         return "not run (kept tensors or ragged tiles)"
     if p.rb:
         return "not run (fused residual: the step-level encoding has no accumulator initialisation)"
+    if p.cb:
+        return "not run (fused per-channel constants: not in the step-level encoding)"
     if len(subconvs(p, strat.tiling)) > acc.steplevel_max_subconvs:
         return "not run (more sub-convolutions than steplevel_max_subconvs)"
     r = solve_steps(p, acc, strat.tiling, acc.steplevel_timeout_s, below=cycles)
