@@ -89,14 +89,16 @@ def _palette(sec: np.ndarray) -> tuple[bool, np.ndarray, int, int, bool, bool]:
 
 
 def _bits(values: np.ndarray, div: np.ndarray, trunc: np.ndarray, unc_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """(estimated bits, codable) per parameter × value, as the parameter search counts them."""
-    q = values[None, :] >> div[:, None]
-    bits = np.where(trunc[:, None] == 1, np.minimum(q + 1, 2), q + 1) + div[:, None]
+    """(estimated bits, codable) per parameter × value, as the parameter search counts them (int32 tables
+    indexed by value)."""
+    top = max(int(values.max(initial=0)) + 1, 1)
+    q = np.arange(top)[None, :] >> div[:, None]
+    bits = (np.where(trunc[:, None] == 1, np.minimum(q + 1, 2), q + 1) + div[:, None]).astype(np.int32)
     codable = ~(((trunc[:, None] == 1) & (q > 2)) | (q > 31)) if unc_bits >= 0 else np.ones(q.shape, bool)
     if unc_bits >= 0:
         bits[-1] = unc_bits if unc_bits > 0 else 100
         codable[-1] = True
-    return bits, codable
+    return bits[:, values], codable[:, values]
 
 
 def grc_slices(bits: np.ndarray, codable: np.ndarray) -> list[tuple[int, int]]:
@@ -115,11 +117,11 @@ def grc_slices(bits: np.ndarray, codable: np.ndarray) -> list[tuple[int, int]]:
     s, window = 1, 256
     while s < n:
         e_end = min(n, s + window)
-        bw, cw = bits[:, s:e_end].astype(np.int64), codable[:, s:e_end]
-        diff = np.cumsum(bw - bw[act], axis=1)          # H_j(i) - H_j(s-1)
+        bw, cw = bits[:, s:e_end], codable[:, s:e_end]
+        diff = np.cumsum(bw - bw[act], axis=1, dtype=np.int32)   # H_j(i) - H_j(s-1)
         prev_ok = np.concatenate((coded[:, None], cw[:, :-1]), axis=1)
         start = cw & ~prev_ok                           # re-based at the current parameter's total here
-        shifted = np.concatenate((np.zeros((ncfg, 1), np.int64), diff[:, :-1]), axis=1)
+        shifted = np.concatenate((np.zeros((ncfg, 1), diff.dtype), diff[:, :-1]), axis=1)
         pos = np.arange(e_end - s)
         base_idx = np.maximum.accumulate(np.where(start, pos[None, :], -1), axis=1)
         base = np.where(base_idx >= 0, np.take_along_axis(shifted, np.maximum(base_idx, 0), axis=1), -rel[:, None])
