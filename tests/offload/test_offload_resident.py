@@ -180,3 +180,14 @@ def test_skip_tensors_stay_on_chip_and_replay():
                                              "call_overhead_cycles": "3", "keep_outputs_on_chip": "false"}),
                   CompileOptions())
     assert rep.totals["cycles"] < off.totals["cycles"]
+
+
+def test_state_guard_drops_candidates_beyond_max_states():
+    """Nine small tensors live at once give 512 kept-tensor sets at a boundary: more than MAX_STATES, so the
+    reachable-state pass refuses (the plan then drops the longest-living candidate and reports exact False);
+    with eight it has 256."""
+    acc = _acc(onchip_bytes=10**6)
+    cands = [resident.Candidate(f"t{k}", k, k, 10, ((9, frozenset("I")),)) for k in range(9)]
+    assert resident._reachable(list(range(10)), cands, acc) is None
+    states = resident._reachable(list(range(10)), cands[1:], acc)
+    assert states is not None and len(states[9]) == 2 ** 8 == resident.MAX_STATES
