@@ -116,9 +116,10 @@ class EthosU65Backend(Backend):
         mem = memory_use(graph, est, arch)
         notes = [f"Ethos-U analytic model after Vela 5.2.0: system {arch.system}, memory mode {arch.memory_mode}, "
                  f"{arch.cores} core(s) x {arch.macs_per_cycle} MACs/cycle at {arch.clock_hz / 1e6:g} MHz",
-                 f"encoded weight size: estimated per layer from the entropy of the int8 weights (as Vela's "
-                 f"weight codec compresses them) plus the zero padding of Vela's encoded order, times "
-                 f"weight_compression = {arch.weight_compression:g}"]
+                 f"encoded weight size: the exact size of Vela's weight encoding of each layer's int8 weights "
+                 f"(cnncc's model of its encoder, in the NPU's read order for the chosen block; an entropy "
+                 f"estimate where no weights are known), times weight_compression = "
+                 f"{arch.weight_compression:g}"]
         if cpu_ops:
             notes.append(f"ops on the host CPU (costed at {arch.cpu_cycles_per_elem:g} cycles/element + "
                          f"{arch.cpu_cycles_per_mac:g} cycles/MAC at {arch.cpu_clock_hz / 1e6:g} MHz, included in "

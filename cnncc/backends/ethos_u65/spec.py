@@ -103,8 +103,8 @@ class EthosU65Spec(TargetSpec):
     act_cycles_per_elem: ActSpec = param(ActSpec(), doc="activation cycles per element")
     scale_bias_bytes_per_channel: int = param(10, doc="encoded scale + bias per output channel", unit="bytes",
                                               min=0, max=64)
-    weight_compression: float = param(1.0, doc="factor on the per-layer entropy estimate of the encoded weight "
-                                               "size", min=1e-3, max=4.0)
+    weight_compression: float = param(1.0, doc="factor on the encoded weight size of every layer (1: Vela's "
+                                               "encoder's size)", min=1e-3, max=4.0)
     system: str = param("Ethos_U65_Client_Server", doc="system configuration in use (a key of systems)")
     memory_mode: str = param("Dedicated_Sram_384KB", doc="memory mode in use (a key of memory_modes)")
     arena_cache_size_bytes: int = param(0, doc="SRAM cache size; 0: the memory mode's own", unit="bytes", min=0,
