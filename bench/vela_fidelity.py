@@ -31,9 +31,30 @@ def vela_ini() -> Path:
     return Path(ethosu.vela.__file__).parents[1] / "config_files" / "Arm" / "vela.ini"
 
 
+#: folder where Vela's parsed results are kept between runs (``--vela-cache``; None: always run Vela)
+VELA_CACHE: Path | None = None
+
+
 def run_vela(tflite: Path, system: str, accel: str, mode: str = MODE, workdir: Path | None = None) -> dict:
     """Compile with Vela. Returns {"per": {layer: Op Cycles}, "rows": {layer: {NPU, SRAM AC, DRAM AC, ...}},
-    "blocks": {OFM name: OFM block}, "total": cycles, "sram_bytes": SRAM used, "wall_s": seconds}."""
+    "total": cycles, "sram_bytes": SRAM used, "wall_s": seconds}. With VELA_CACHE set, a result for the same
+    file bytes and configuration is read back instead of compiling again (Vela's output depends on nothing else)."""
+    if VELA_CACHE is not None:
+        import hashlib
+        import json
+
+        key = hashlib.sha256(tflite.read_bytes() + f"|{system}|{accel}|{mode}".encode()).hexdigest()[:32]
+        hit = VELA_CACHE / f"{key}.json"
+        if hit.is_file():
+            return json.loads(hit.read_text())
+        res = _run_vela(tflite, system, accel, mode, workdir)
+        VELA_CACHE.mkdir(parents=True, exist_ok=True)
+        hit.write_text(json.dumps(res))
+        return res
+    return _run_vela(tflite, system, accel, mode, workdir)
+
+
+def _run_vela(tflite: Path, system: str, accel: str, mode: str, workdir: Path | None) -> dict:
     out = (workdir or tflite.parent) / f"vela_{tflite.stem}_{system}_{accel}_{mode}"
     t0 = time.perf_counter()
     cmd = [str(Path(sys.executable).parent / "vela"), str(tflite), "--config", str(vela_ini()),
@@ -228,15 +249,28 @@ def kws_sram(configs=CONFIGS, workdir: Path | None = None) -> list[dict]:
     return out
 
 
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from 'A-B' (inclusive range) or a comma-separated list ('3,7,100-103' mixes both)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        seeds.extend(range(int(lo), int(hi or lo) + 1))
+    return seeds
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="", help="comma-separated ONNX files (default: samples/models/*.onnx)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--accel", default="ethos-u65-256")
     ap.add_argument("--random", type=int, default=0, help="also sweep N seeded random networks over CONFIGS")
+    ap.add_argument("--seeds", default="", help="random-network seeds instead of 0..N-1: 'A-B' (inclusive) or 'a,b,c'")
     ap.add_argument("--verbose", action="store_true", help="print every layer")
+    ap.add_argument("--vela-cache", default="", help="keep Vela's results in this folder and reuse them")
     ap.add_argument("--kws", action="store_true", help="peak SRAM on the trained wake-word models over CONFIGS")
     a = ap.parse_args(argv)
+    global VELA_CACHE
+    VELA_CACHE = Path(a.vela_cache) if a.vela_cache else None
     try:
         import ethosu  # noqa: F401
     except ImportError:
@@ -251,8 +285,8 @@ def main(argv=None) -> int:
             print(f"{' '.join(r['config']):62s} peak SRAM cnncc/Vela: {cells}")
         print(f"peak SRAM within ±10%: {ok}/{n}")
         return 0
-    if a.random:
-        for r in random_sweep(range(a.random), verbose=a.verbose):
+    if a.random or a.seeds:
+        for r in random_sweep(parse_seeds(a.seeds) if a.seeds else range(a.random), verbose=a.verbose):
             print(f"{r['accel']:14s} {r['system']:24s} {r['mode']:22s} NPU layers {r['within']}/{r['layers']} "
                   f"({100 * r['within'] / max(r['layers'], 1):.1f}%) within ±10%; totals within ±5%: "
                   f"{r['totals_ok']}/{r['nets']}; peak SRAM within ±10%: {r['sram_ok']}/{r['sram_n']} "

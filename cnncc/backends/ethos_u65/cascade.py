@@ -12,7 +12,9 @@ one op are no cascade.
 
 Stripes: the last op's OFM stripe height h is the largest whose buffers fit the budget; going backwards an op
 reads (h - 1)·stride + dilated kernel rows and its producer writes h·stride rows per stripe. Every link holds a
-rolling buffer of two consumer IFM stripes (W × C rounded to 16 channels, NHCWB16); the weight bytes passed in are
+rolling buffer of one producer OFM stripe on top of one consumer IFM stripe, rounded up to whole consumer IFM
+stripes (W × C rounded to 16 channels, NHCWB16: three stripes when a 1×1 stride-2 consumer reads fewer rows than
+its producer writes); the weight bytes passed in are
 added (the network passes 0: Regor builds cascades on the unbuffered schedule, so weight buffers are no part of
 the cascade's memory), and a chain whose buffers do not fit even with 1-row stripes is no cascade.
 """
@@ -68,9 +70,17 @@ def stripes_for(ops: list[ChainOp], final_h: int) -> list[tuple[int, int]]:
     return out[::-1]
 
 
+def ring_rows(producer_rows: int, consumer_rows: int) -> int:
+    """Rows of the rolling buffer between two ops of a cascade: room for one producer OFM stripe on top of one
+    consumer IFM stripe, rounded up to whole consumer IFM stripes (two of them unless the producer writes more
+    rows a stripe than the consumer reads: a 1×1 stride-2 consumer needs three)."""
+    return -(-(producer_rows + consumer_rows) // consumer_rows) * consumer_rows
+
+
 def buffer_bytes(ops: list[ChainOp], stripes: list[tuple[int, int]]) -> int:
-    """Rolling buffers (two consumer IFM stripes per link) + all weights of a chain, bytes."""
-    rings = sum(2 * stripes[k][1] * op.ifm[1] * _ru16(op.ifm[2]) for k, op in enumerate(ops) if k)
+    """Rolling buffers (ring_rows × IFM width × channels rounded to 16, per link) + all weights of a chain, bytes."""
+    rings = sum(ring_rows(stripes[k - 1][0], stripes[k][1]) * op.ifm[1] * _ru16(op.ifm[2])
+                for k, op in enumerate(ops) if k)
     return rings + sum(op.weight_bytes for op in ops)
 
 

@@ -32,6 +32,7 @@ class LiveRange:
     size: int
     access: int = 0
     elementwise_only: bool = False
+    aliases: tuple[str, ...] = ()  # maps an in-place op writes over this one (one live range, kept together)
 
 
 def allocate(cands: list[LiveRange], fixed: list[int], limit: int, host_ops: set[int]) -> set[str]:

@@ -101,6 +101,7 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
         cands = candidates(graph, lowered, pl, costs, cascades)
         host = {k for k, lw in enumerate(lowered) if lw.kind == CPU}
         kept = allocate(cands, fixed, arch.cache_bytes, host)
+        kept |= {a for lr in cands if lr.name in kept for a in lr.aliases}
         kept = sanitize(graph, lowered, pl, kept, cascades)
         pl = place(graph, lowered, arch, cascades, kept)
         costs, _ = _cost_pass(graph, lowered, arch, pl, cascades, [c.wbuf for c in costs], slacks)
@@ -126,6 +127,7 @@ def candidates(graph: Graph, lowered: list[Lowered], pl: Placement, costs: list[
     access: dict[str, int] = {}
     ew_only: dict[str, bool] = {}
     producer: dict[str, tuple[int, str]] = {}
+    free_writer: set[str] = set()  # maps written by an NPU op outside every cascade
     for k, (layer, lw) in enumerate(zip(layers, lowered)):
         acts = [t for t in layer.inputs if not graph.is_weight(t)]
         r1, r2, w = costs[k].elements
@@ -139,15 +141,51 @@ def candidates(graph: Graph, lowered: list[Lowered], pl: Placement, costs: list[
             access[r] = access.get(r, 0) + w
             if r not in producer:
                 producer[r] = (k, lw.kind)
+            if lw.kind not in (CPU, FREE, FUSED) and not casc_member(cascades, k):
+                free_writer.add(r)
     out = []
-    for r, (k, kind) in sorted(producer.items(), key=lambda x: (pl.ranges[x[0]][0], x[0])):
-        if kind in (CPU, FREE) or r in out_root or r in cpu_read or r in pl.inner or casc_member(cascades, k):
+    for r, (_k, kind) in sorted(producer.items(), key=lambda x: (pl.ranges[x[0]][0], x[0])):
+        # Vela makes the OFM of every NPU op outside a cascade a candidate: a map a cascade's last op writes is
+        # one too when another op outside the cascade also writes it (a Pad's border fills, a Concat's copies)
+        if kind in (CPU, FREE) or r in out_root or r in cpu_read or r in pl.inner or r not in free_writer:
             continue
         a, b = pl.ranges[r]
         if b <= a:
             continue  # no reader
         out.append(LiveRange(r, a, b, pl.size[r], access.get(r, 0), ew_only.get(r, False)))
-    return out
+    return _merge_in_place(graph, lowered, pl, cascades, out)
+
+
+def _merge_in_place(graph: Graph, lowered: list[Lowered], pl: Placement, cascades: list[Cascade], cands: list):
+    """Vela's live ranges with IFM reuse: an in-place op outside a cascade (liveranges._in_place) writes its OFM
+    over a candidate IFM of the same shape, size and format that it alone reads; the two maps are one candidate
+    (the IFM's start, the later end, the accesses of both) and are kept or evicted together."""
+    from cnncc.backends.ethos_u65.liveranges import _in_place
+
+    by_name = {lr.name: lr for lr in cands}
+    readers: dict[str, int] = {}
+    for layer in graph.layers:
+        for r in {pl.root[t] for t in layer.inputs if t in pl.root and not graph.is_weight(t)}:
+            readers[r] = readers.get(r, 0) + 1
+    owner: dict[str, str] = {}  # merged map -> the candidate it joined
+    for k, (layer, lw) in enumerate(zip(graph.layers, lowered)):
+        o = pl.root.get(layer.outputs[0])
+        if not _in_place(graph, lw) or casc_member(cascades, k) or o not in by_name or o in owner:
+            continue
+        for t in layer.inputs:
+            r = pl.root.get(t)
+            if (r is None or graph.is_weight(t) or r == o or r not in by_name or readers.get(r) != 1
+                    or pl.size[r] != pl.size[o] or pl.fmt[r] != pl.fmt[o]
+                    or graph.type_of(t).shape != graph.type_of(layer.outputs[0]).shape):
+                continue
+            head = owner.get(r, r)
+            a, b = by_name[head], by_name[o]
+            by_name[head] = replace(a, end=max(a.end, b.end), access=a.access + b.access,
+                                    elementwise_only=a.elementwise_only and b.elementwise_only,
+                                    aliases=a.aliases + (o,) + b.aliases)
+            owner[o] = head
+            break
+    return [by_name[lr.name] for lr in cands if lr.name not in owner]
 
 
 def sanitize(graph: Graph, lowered: list[Lowered], pl: Placement, kept: set[str], cascades: list[Cascade]
@@ -241,6 +279,12 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
 CASCADABLE = (CONV, DEPTHWISE, POOL, ELEMENTWISE)
 
 
+def _cascadable(lw: Lowered) -> bool:
+    """Whether Vela may cascade the op: convolutions, pooling and elementwise ops; a standalone LUT op (int8
+    Sigmoid/Tanh/HardSwish/LeakyRelu) is none of these in Regor's op classes."""
+    return lw.kind in CASCADABLE and not lw.lut
+
+
 def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[Cascade]:
     """Vela's cascades of the layer sequence (cascade.py); none when feature maps live in SRAM anyway. Activations
     fused into their producer are no ops of their own: the producer writes the activation's output."""
@@ -259,7 +303,7 @@ def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[C
     for n, k in enumerate(keep):
         layer, lw = layers[k], lowered[k]
         link = False
-        if lw.kind in CASCADABLE and n + 1 < len(keep) and lowered[keep[n + 1]].kind in CASCADABLE:
+        if _cascadable(lw) and n + 1 < len(keep) and _cascadable(lowered[keep[n + 1]]):
             out, nxt = out_of[k], layers[keep[n + 1]]
             acts = [t for t in nxt.inputs if not graph.is_weight(t)]
             link = (len(graph.consumers(out)) == 1 and out not in graph.outputs and acts[0] == out
