@@ -253,6 +253,20 @@ def test_cascades_match_vela_mobilenetv2():
                           C((32, 32, 256), (32, 32, 256), elementwise=True)], 384 * 1024) == []
 
 
+def test_rolling_buffer_of_a_stride2_pointwise_consumer():
+    """A 1×1 stride-2 conv reads 2h-1 rows a stripe while its producer writes 2h: the rolling buffer holds three
+    consumer stripes. Vela 5.2.0 (--verbose-schedule, u65-512 High_End Dedicated_Sram_384KB, seeded random net 7):
+    Mul -> 7×7 conv 32->256 -> 1×1/2 conv on 56×56, OFM stripes 8 / 8 / 4, cascade buffers ("ccd") 351,232 B."""
+    from cnncc.backends.ethos_u65.cascade import ChainOp as C
+    from cnncc.backends.ethos_u65.cascade import find_cascades, ring_rows
+
+    assert ring_rows(8, 7) == 21 and ring_rows(6, 6) == 12
+    cs = find_cascades([C((56, 56, 32), (56, 56, 32), 1, 1, True, 0, True),
+                        C((56, 56, 32), (56, 56, 256), 7, 1, False, 0, True),
+                        C((56, 56, 256), (28, 28, 16), 1, 2, False, 0, False)], 384 * 1024)
+    assert [(c.start, c.end, c.stripes, c.buffer_bytes) for c in cs] == [(0, 2, ((8, 8), (8, 14), (4, 7)), 351232)]
+
+
 def test_cascade_stripe_block_config(u256):
     from cnncc.backends.ethos_u65.network import stripe_op
 

@@ -105,11 +105,11 @@ def test_fits_follows_the_memory_modes_capacity(seed):
 SEEDS = (200, 201, 202, 203, 204)
 
 #: (accelerator, system, memory mode, networks where Vela uses more than 4 KiB of SRAM, those of them whose peak
-#: SRAM is within ±10 % of Vela's) as measured on SEEDS (u65-512 Shared_Sram: 1.117 and 0.702 on seeds 200 and 204,
-#: Vela's weight-buffering choices)
+#: SRAM is within ±10 % of Vela's) as measured on SEEDS (u65-512 Shared_Sram: 1.408 on one seed, Vela's
+#: weight-buffering choice)
 CASES = [
     ("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB", 5, 5),
-    ("ethos-u65-512", "Ethos_U65_Client_Server", "Shared_Sram", 5, 3),
+    ("ethos-u65-512", "Ethos_U65_Client_Server", "Shared_Sram", 5, 4),
     ("ethos-u65-256", "Ethos_U65_High_End", "Sram_Only", 3, 3),
     ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram", 3, 3),
 ]
