@@ -146,12 +146,32 @@ def _one_model(path: Path) -> list[np.ndarray]:
 
 
 def speed() -> None:
+    """ms per million weights of the encoded size, with the fast parameter search (codec_search.py) and with the
+    plain one it replaced (tests/ethos_u65/codec_reference.py), side by side on the same layers."""
+    import cnncc.backends.ethos_u65.codec as codec
+    from tests.ethos_u65.codec_reference import grc_slices
+
     rng = np.random.default_rng(1)
-    ohwi = np.clip(np.round(rng.normal(0, 25, (256, 3, 3, 256))), -127, 127).astype(np.int16)
-    t0 = time.perf_counter()
-    WeightCodes(ohwi).range_bytes(DEPTH_FIRST, 64, 8, 1)
-    dt = time.perf_counter() - t0
-    print(f"speed: {dt * 1e3 / (ohwi.size / 1e6):.0f} ms per million weights (3×3 256->256, depth-first)")
+    gauss = np.clip(np.round(rng.normal(0, 25, (256, 3, 3, 256))), -127, 127).astype(np.int16)
+    trained = np.clip(np.round(rng.normal(0, 1, (128, 3, 3, 128)) * rng.uniform(3, 50, (128, 1, 1, 1))),
+                      -127, 127).astype(np.int16)
+    sparse = np.where(rng.random((128, 3, 3, 128)) < 0.7, 0, gauss[:128, :, :, :128])
+    fast = codec.search
+
+    def plain(v: np.ndarray, bits: np.ndarray, cod: np.ndarray) -> list[tuple[int, int]]:
+        return grc_slices(bits[:, v], cod[:, v])
+
+    for name, ohwi in (("3×3 256->256 gaussian", gauss), ("3×3 128->128 per-channel scales", trained),
+                       ("3×3 128->128 70 % zeros", sparse)):
+        ms = []
+        for search in (plain, fast):
+            codec.search = search
+            t0 = time.perf_counter()
+            WeightCodes(ohwi).range_bytes(DEPTH_FIRST, 64, 8, 1)
+            ms.append((time.perf_counter() - t0) * 1e3 / (ohwi.size / 1e6))
+        codec.search = fast
+        print(f"speed, {name} (depth-first): {ms[0]:.0f} ms per million weights before (plain search), "
+              f"{ms[1]:.0f} after (fast search)")
 
 
 def main(argv: list[str] | None = None) -> int:

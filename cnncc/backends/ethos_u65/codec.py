@@ -13,7 +13,7 @@ and checked against the encoder itself (tests/ethos_u65/test_weight_codec.py):
   size - direct offset`` (the direct offset: unused codes around zero).
 * The weight-index and zero-run streams are coded with **Golomb-Rice** codes (quotient ``q = v >> div`` in unary,
   ``div`` remainder bits); 13 weight parameters (div 0..5, plain or truncated to ``q <= 2``, or uncompressed at the
-  palette's bit width) and 4 zero-run ones (div 0..3). A greedy forward search (:func:`grc_slices`) picks the
+  palette's bit width) and 4 zero-run ones (div 0..3). A greedy forward search (codec_search.py) picks the
   parameter per stretch: it switches when another parameter's running bit total (re-based to the current one's
   where it could not code a value) falls more than 40 bits below the current one's total before that value.
 * The stream is cut into **slices** at every parameter change of either stream (at most 32767 weights). A slice
@@ -25,6 +25,8 @@ and checked against the encoder itself (tests/ethos_u65/test_weight_codec.py):
 from __future__ import annotations
 
 import numpy as np
+
+from cnncc.backends.ethos_u65.codec_search import search
 
 SECTION = 128 * 1024         # values per section (Regor's encoder buffering: a new palette per section)
 CMD_BITS = 40                # the search's estimate of a parameter change
@@ -88,80 +90,24 @@ def _palette(sec: np.ndarray) -> tuple[bool, np.ndarray, int, int, bool, bool]:
     return zruns, table, size, palbits, only_zeros and zruns, only_palette
 
 
-def _bits(values: np.ndarray, div: np.ndarray, trunc: np.ndarray, unc_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """(estimated bits, codable) per parameter × value, as the parameter search counts them (int32 tables
-    indexed by value)."""
+def _tables(values: np.ndarray, div: np.ndarray, trunc: np.ndarray, unc_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(estimated bits, codable) per parameter × value 0..max(values), as the parameter search counts them."""
     top = max(int(values.max(initial=0)) + 1, 1)
     q = np.arange(top)[None, :] >> div[:, None]
-    bits = (np.where(trunc[:, None] == 1, np.minimum(q + 1, 2), q + 1) + div[:, None]).astype(np.int32)
+    bits = np.where(trunc[:, None] == 1, np.minimum(q + 1, 2), q + 1) + div[:, None]
     codable = ~(((trunc[:, None] == 1) & (q > 2)) | (q > 31)) if unc_bits >= 0 else np.ones(q.shape, bool)
     if unc_bits >= 0:
         bits[-1] = unc_bits if unc_bits > 0 else 100
         codable[-1] = True
-    return bits[:, values], codable[:, values]
+    return bits, codable
 
 
-def grc_slices(bits: np.ndarray, codable: np.ndarray) -> list[tuple[int, int]]:
-    """The parameter search over one stream: [(parameter, end position)], in order. ``bits``/``codable``:
-    parameters × values (:func:`_bits`). Event-driven: between parameter changes every parameter's running total
-    relative to the current one is a (re-based) cumulative sum, so each stretch is searched with numpy."""
-    ncfg, n = bits.shape
-    out: list[tuple[int, int]] = []
-    # value 0: every codable parameter starts from 0, the cheapest becomes current
-    c0 = codable[:, 0]
-    b0 = np.where(c0, bits[:, 0], CMD_BITS)
-    act = int(np.flatnonzero(c0)[np.argmin(b0[c0])])
-    rel = (b0 - b0[act]).astype(np.int64)               # running totals relative to the current parameter's
-    coded = c0.copy()
-    reset = np.where(c0, 0, 1)                          # first position after each parameter's last uncodable one
-    s, window = 1, 256
-    while s < n:
-        e_end = min(n, s + window)
-        bw, cw = bits[:, s:e_end], codable[:, s:e_end]
-        diff = np.cumsum(bw - bw[act], axis=1, dtype=np.int32)   # H_j(i) - H_j(s-1)
-        prev_ok = np.concatenate((coded[:, None], cw[:, :-1]), axis=1)
-        start = cw & ~prev_ok                           # re-based at the current parameter's total here
-        shifted = np.concatenate((np.zeros((ncfg, 1), diff.dtype), diff[:, :-1]), axis=1)
-        pos = np.arange(e_end - s)
-        base_idx = np.maximum.accumulate(np.where(start, pos[None, :], -1), axis=1)
-        base = np.where(base_idx >= 0, np.take_along_axis(shifted, np.maximum(base_idx, 0), axis=1), -rel[:, None])
-        d = diff - base                                 # bc_j - bc_act where codable
-        # the switch test compares with the current parameter's total *before* this value
-        trig = (cw & (d + bw[act][None, :] < -CMD_BITS)).any(axis=0) | ~cw[act]
-        hits = np.flatnonzero(trig)
-        last_unc = np.where(~cw, pos[None, :], -1).max(axis=1)
-        if not hits.size:
-            coded = cw[:, -1].copy()
-            reset = np.where(last_unc >= 0, s + last_unc + 1, reset)
-            rel = np.where(coded, d[:, -1], 0)
-            s, window = e_end, window * 2
-            continue
-        k = int(hits[0])
-        e = s + k
-        ck = cw[:, k]
-        last_unc_k = np.where(~cw[:, :k + 1], pos[None, :k + 1], -1).max(axis=1)
-        reset = np.where(last_unc_k >= 0, s + last_unc_k + 1, reset)
-        dk = np.where(ck, d[:, k], 0)
-        best = int(np.flatnonzero(ck)[np.argmin(dk[ck])])
-        if ck[act]:
-            elide = reset[best] <= reset[act]           # d[best] < 0 = d[act] holds
-        else:   # the current parameter cannot code this value: its total got the change cost instead
-            elide = dk[best] + bw[act, k] < CMD_BITS
-        if not elide:
-            out.append((act, e))
-        act = best
-        rel = np.where(ck, dk - dk[best], 0)
-        coded = ck.copy()
-        s, window = e + 1, 256
-    if not out or out[-1][0] != act:
-        out.append((act, n))
-    else:
-        out[-1] = (act, n)
-    return out
-
-
-def _searched(bits: np.ndarray, codable: np.ndarray, n: int) -> list[tuple[int, int]]:
-    return grc_slices(bits, codable) if n else []
+def _searched(values: np.ndarray, div: np.ndarray, trunc: np.ndarray, unc_bits: int) -> list[tuple[int, int]]:
+    """The parameter search's slices [(parameter, end position)] of one weight (``unc_bits`` ≥ 0) or zero-run
+    (``unc_bits`` -1: no uncompressed parameter, every value codable) stream."""
+    if not values.size:
+        return []
+    return search(values, *_tables(values, div, trunc, unc_bits))
 
 
 def _w_slice_bits(v: np.ndarray, cfg: int, unc_bits: int) -> int:
@@ -205,12 +151,10 @@ def section_bits(sec: np.ndarray) -> int:
         wv = table[sec.astype(np.int64) + 256]
         zr = np.zeros(0, np.int64)
     n = int(wv.size)
-    wb, wc = _bits(wv, W_DIV, W_TRUNC, unc_bits)
-    w_sl = _searched(wb, wc, n)
+    w_sl = _searched(wv, W_DIV, W_TRUNC, unc_bits)
     z_sl: list[tuple[int, int]] = []
     if zruns:
-        zb, zc = _bits(zr, Z_DIV, np.zeros(4, np.int64), -1)
-        z_sl = _searched(zb, zc, n + 1)
+        z_sl = _searched(zr, Z_DIV, np.zeros(4, np.int64), -1)
     total, pos, iw, iz, first = 0, 0, 0, 0, True
     pending_z = zruns
     while pos < n or first or pending_z:
