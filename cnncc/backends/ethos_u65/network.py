@@ -169,7 +169,7 @@ def _merge_in_place(graph: Graph, lowered: list[Lowered], pl: Placement, cascade
             readers[r] = readers.get(r, 0) + 1
     owner: dict[str, str] = {}  # merged map -> the candidate it joined
     for k, (layer, lw) in enumerate(zip(graph.layers, lowered)):
-        o = pl.root.get(layer.outputs[0])
+        o = pl.root.get(layer.outputs[0], "")
         if not _in_place(graph, lw) or casc_member(cascades, k) or o not in by_name or o in owner:
             continue
         for t in layer.inputs:
