@@ -75,3 +75,24 @@ def test_softmax_chain_matches_vela(shared):
     ops = softmax_ops((1, 1, 1000), shared, "sram", "sram")
     assert len(ops) == 28
     assert sum(cost_npu_op(op, shared)[0].cycles for op in ops) == pytest.approx(13216, rel=0.01)
+
+
+@pytest.mark.parametrize("system,ifm,ifm2,npu,sram_ac,dram_ac", [
+    ("Ethos_U65_Client_Server", (56, 56, 32), (56, 56, 32), 37632, 6272, 75264),       # rand307 mul2
+    ("Ethos_U65_High_End", (56, 56, 32), (56, 56, 32), 64460, 6272, 240844),
+    ("Ethos_U65_Client_Server", (24, 24, 128), (1, 1, 128), 27648, 4608, 30720),      # rand314 se_mul3
+    ("Ethos_U65_High_End", (24, 24, 128), (1, 1, 128), 27698, 4608, 98304),
+])
+def test_binary_op_reads_each_input_in_its_own_format(system, ifm, ifm2, npu, sram_ac, dram_ac):
+    """Vela 5.2.0 (u65-256, Dedicated_Sram_384KB, --verbose-performance): a Mul of the NHWC graph input and a conv's
+    NHCWB16 map, both off-chip, OFM to SRAM. The IFM2's bursts are sized by its own brick format (full bursts), not
+    the IFM's NHWC one (short bursts); the per-channel broadcast map is read once per OFM element."""
+    from cnncc.backends.ethos_u65.blocks import ELEMENTWISE, NpuOp
+
+    arch = arch_of(load_target("ethos-u65-256", {"system": system, "memory_mode": "Dedicated_Sram_384KB"}))
+    op = NpuOp(ELEMENTWISE, ifm, ifm, ifm2=ifm2, ao_kind="mul", ifm_fmt="NHWC", ofm_fmt="NHCWB16",
+               ifm_mem="offchip", ifm2_mem="offchip", ofm_mem="sram", ifm2_fmt="NHCWB16")
+    cost = cost_npu_op(op, arch)[0]
+    assert (cost.npu_cycles, cost.access_cycles["sram"], cost.access_cycles["offchip"]) == (npu, sram_ac, dram_ac)
+    same = cost_npu_op(NpuOp(**{**op.__dict__, "ifm2_fmt": "NHWC"}), arch)[0]
+    assert same.access_cycles["offchip"] > dram_ac                      # read as NHWC: short bursts, more traffic

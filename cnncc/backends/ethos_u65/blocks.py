@@ -25,7 +25,7 @@ class NpuOp:
     """One NPU operation. Shapes are (H, W, C) of int8 tensors; ``ifm2`` only for binary elementwise.
 
     ``ao_kind``: row of the AO table (conv, add_sub, mul, maxpool); ``act``: none | relu | lut;
-    ``ifm_fmt``/``ofm_fmt``: "NHWC" or "NHCWB16" (Vela's brick format for maps that stay on the NPU);
+    ``ifm_fmt``/``ofm_fmt``/``ifm2_fmt``: "NHWC" or "NHCWB16" (Vela's brick format for maps that stay on the NPU);
     memories: "sram" | "offchip"; ``weight_bytes``: encoded weight bytes (0 if none); ``out_channels``."""
 
     kind: str
@@ -45,6 +45,12 @@ class NpuOp:
     weight_bytes: int = 0
     scale_bytes: int = 0
     lut: bool = False                        # the op itself is a LUT lookup (standalone Sigmoid/Tanh/...)
+    ifm2_fmt: str = ""                       # IFM2's own format ("": the IFM's); a map keeps its own layout
+
+    @property
+    def fmt2(self) -> str:
+        """The format the IFM2 is read in (Vela sizes each input's bursts by that input's own format)."""
+        return self.ifm2_fmt or self.ifm_fmt
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def ifm_block_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> int:
     """The slower of the IFM block transfers (IFM and, for binary ops, IFM2)."""
     c = _block_transfer_cycles(arch, True, op.ifm_mem, op.ifm_fmt, cfg.ifm, op.ifm)
     if op.ifm2 is not None:
-        c = max(c, _block_transfer_cycles(arch, True, op.ifm2_mem, op.ifm_fmt, cfg.ifm, op.ifm2))
+        c = max(c, _block_transfer_cycles(arch, True, op.ifm2_mem, op.fmt2, cfg.ifm, op.ifm2))
     return c
 
 

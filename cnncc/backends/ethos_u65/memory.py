@@ -76,7 +76,7 @@ def op_traffic(op: NpuOp, cfg: BlockConfig, arch: U65Config, weight_src: str, st
     write: dict[str, float] = {SRAM: 0.0, OFFCHIP: 0.0}
     read[op.ifm_mem] += transfer_bytes(arch, True, op.ifm_mem, op.ifm_fmt, cfg.ifm, op.ifm, r1)
     if op.ifm2 is not None and r2:
-        read[op.ifm2_mem] += transfer_bytes(arch, True, op.ifm2_mem, op.ifm_fmt, cfg.ifm, op.ifm2, r2)
+        read[op.ifm2_mem] += transfer_bytes(arch, True, op.ifm2_mem, op.fmt2, cfg.ifm, op.ifm2, r2)
     write[op.ofm_mem] += transfer_bytes(arch, False, op.ofm_mem, op.ofm_fmt, cfg.ofm, op.ofm, w)
     refetch = 1
     if op.weight_bytes and op.kind not in (POOL, ELEMENTWISE):

@@ -260,7 +260,7 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
             prev_free = max(staging_limit - cost.buffer_bytes, 0)
         else:
             i2 = acts[1] if len(acts) > 1 else acts[0]
-            op = npu_op(lw, arch, (mems[0], pl.memory[i2], mems[1]), fmts)
+            op = npu_op(lw, arch, (mems[0], pl.memory[i2], mems[1]), fmts, pl.fmt[i2] if len(acts) > 1 else "")
             c = casc_of.get(idx)
             limit = staging_limit - (c.buffer_bytes if c else 0)
             ctx = Context(npu_index, prev_npu, slack, max(limit, 0), prev_free, c is not None,

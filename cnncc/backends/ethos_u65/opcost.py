@@ -57,10 +57,13 @@ def encoded_weight_bytes(lw: Lowered, arch: U65Config) -> tuple[int, int]:
     return w, arch.scale_bytes_per_channel * lw.out_channels
 
 
-def npu_op(lw: Lowered, arch: U65Config, mems: tuple[str, str, str], fmts: tuple[str, str]) -> NpuOp:
+def npu_op(lw: Lowered, arch: U65Config, mems: tuple[str, str, str], fmts: tuple[str, str], ifm2_fmt: str = ""
+           ) -> NpuOp:
+    """The NPU op of a lowered layer; ``mems``: (IFM, IFM2, OFM) memories, ``fmts``: (IFM, OFM) formats,
+    ``ifm2_fmt``: the second input map's format ("": as the IFM)."""
     wb, sb = encoded_weight_bytes(lw, arch) if lw.weight_elems else (0, 0)
     return NpuOp(lw.kind, lw.ifm, lw.ofm, lw.kernel, lw.stride, lw.dilation, lw.ifm2, lw.ao_kind, lw.act,
-                  fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb, lw.lut)
+                  fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb, lw.lut, ifm2_fmt)
 
 
 def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: tuple[int, int] | None = None
