@@ -49,25 +49,7 @@ LIB = _library()
 
 def vela_stream_bytes(stream: np.ndarray) -> int:
     """Bytes Vela's encoder writes for one weight stream (int16 values in read order)."""
-    assert LIB is not None
-    data = np.ascontiguousarray(np.asarray(stream, np.int16).ravel())
-    pos = [0]
-
-    def source(query, state, buf, size, arg):
-        n = min(size, data.size - pos[0])
-        if n:
-            ctypes.memmove(buf, data.ctypes.data + 2 * pos[0], 2 * n)
-        pos[0] += n
-        state[0].eos = n < size
-        return n
-
-    cb = _SOURCE(source)
-    res, params = _Result(), _Params(128 * 1024, 0, None)
-    if LIB.ml_encode_ethosu_stream(ctypes.byref(res), ctypes.byref(params), cb, None, None) < 0:
-        raise RuntimeError("Vela's weight encoder failed")
-    n = int(res.length)
-    LIB.mle_free(ctypes.byref(res))
-    return n
+    return len(vela_stream_data(stream))
 
 
 def vela_stream_data(stream: np.ndarray) -> bytes:

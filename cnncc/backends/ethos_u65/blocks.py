@@ -80,35 +80,6 @@ def part_kernel_first(ifm_depth: int, kernel_elems: int) -> bool:
     return part_util >= depth_util
 
 
-def ifm_block_for(ofm_w: int, ofm_h: int, op: NpuOp, arch: U65Config) -> tuple[int, int]:
-    """IFM block W, H needed for an OFM block (one sub-kernel of at most 8×8), rounded to the micro-block."""
-    kw = min((op.kernel[1] - 1) * op.dilation[1] + 1, arch.subkernel_max[0])
-    kh = min((op.kernel[0] - 1) * op.dilation[0] + 1, arch.subkernel_max[1])
-    w = (ofm_w - 1) * op.stride[1] + kw
-    h = (ofm_h - 1) * op.stride[0] + kh
-    return _ru(w, arch.ublock[0]), _ru(h, arch.ublock[1])
-
-
-def _fits(ofm: tuple[int, int, int], ifm: tuple[int, int, int], ew: str, arch: U65Config, lut: bool) -> bool:
-    """Does the block pair fit SHRAM? IFM double buffer (+ a second one for full elementwise) and the 32-bit
-    accumulator double buffer, both in bank granules, below the LUT banks (at least the reserved end banks).
-    Vela 5.2.0 sizes these per core: a second core has its own SHRAM, so the depth is not split."""
-    ifm_banks = _cdiv(ifm[0] * ifm[1] * _ru(ifm[2], 8), arch.bank_bytes) * 2
-    ifm_banks = _ru(ifm_banks, arch.ifm_ew_granule if ew != "no" else arch.ifm_granule)
-    lut_banks = max(1 if lut else 0, arch.reserved_end_banks)
-    acc_start = arch.shram_banks - lut_banks
-    ifm_end = arch.reserved_output_banks + ifm_banks
-    if ew == "no":
-        acc_banks = _ru(_cdiv(ofm[0] * ofm[1] * _ru(ofm[2], 8) * 4, arch.bank_bytes) * 2, arch.acc_granule)
-        acc_start -= acc_banks
-    else:
-        ifm2_banks = ifm_banks if ew == "full" else 0
-        if ifm_end + ifm2_banks > acc_start:
-            return False
-        ifm_end = acc_start
-    return ifm_end <= acc_start
-
-
 def find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
     """Search OFM blocks (see module doc). Raises ValueError if nothing fits (never for int8 shapes).
 
