@@ -11,6 +11,10 @@ Python API (no typer/rich import on this path)::
 
 from __future__ import annotations
 
+from cnncc import codecache as _codecache
+
+_codecache.install()  # before any record is defined: dataclass methods compiled once, not at every start
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "load", "compile", "sweep"]
