@@ -125,11 +125,14 @@ class _Blocks:
         submax = vp.reshape(nb, BLOCK // SUB, SUB).max(axis=2)
         full = submax[:, :, None] < limit[None, None, :]                     # block × sub-block × parameter
         mask = np.tensordot(full, 1 << np.arange(BLOCK // SUB), axes=([1], [0]))
-        lead, trail, run = _run_tables()
-        self.nlead, self.ntrail = lead[mask], trail[mask]              # full sub-blocks before the first uncodable
+        if mask.size * 8 < 1 << (BLOCK // SUB):                       # few masks: direct (start-up time)
+            lead, trail, run = _mask_runs(mask)
+        else:
+            lead, trail, run = (t[mask] for t in _run_tables())
+        self.nlead, self.ntrail = lead, trail                         # full sub-blocks before the first uncodable
         self.lead = self.nlead * SUB + SUB - 1                        # codable values before the first uncodable
         self.trail = self.ntrail * SUB + SUB - 1                      # ... after the last one
-        self.inner = run[mask] * SUB + 2 * SUB - 2                    # ... longest run between two of them
+        self.inner = run * SUB + 2 * SUB - 2                          # ... longest run between two of them
         self._pd: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def pd(self, a: int) -> tuple[np.ndarray, np.ndarray]:
@@ -150,24 +153,29 @@ def _dot(h: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.rint(out).astype(np.int64)
 
 
+def _mask_runs(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each 16-bit mask of full sub-blocks in ``m`` (int64): leading full ones, trailing full ones, longest
+    run of full ones."""
+    lead = np.zeros(m.shape, np.int64)
+    trail = np.zeros(m.shape, np.int64)
+    run = np.zeros(m.shape, np.int64)
+    x = m.copy()
+    while x.any():
+        run += x > 0
+        x &= x >> 1
+    for i in range(BLOCK // SUB):
+        lead += (lead == i) & ((m >> i) & 1 == 1)
+        trail += (trail == i) & ((m >> (BLOCK // SUB - 1 - i)) & 1 == 1)
+    return lead, trail, run
+
+
 _RUNS: list[np.ndarray] = []
 
 
 def _run_tables() -> list[np.ndarray]:
-    """For every 16-bit mask of full sub-blocks: leading full ones, trailing full ones, longest run of full ones."""
+    """:func:`_mask_runs` of every 16-bit mask (built once, for streams with many blocks)."""
     if not _RUNS:
-        m = np.arange(1 << (BLOCK // SUB), dtype=np.int64)
-        lead = np.zeros(m.size, np.int64)
-        trail = np.zeros(m.size, np.int64)
-        run = np.zeros(m.size, np.int64)
-        x = m.copy()
-        while x.any():
-            run += x > 0
-            x &= x >> 1
-        for i in range(BLOCK // SUB):
-            lead += (lead == i) & ((m >> i) & 1 == 1)
-            trail += (trail == i) & ((m >> (BLOCK // SUB - 1 - i)) & 1 == 1)
-        _RUNS.extend((lead, trail, run))
+        _RUNS.extend(_mask_runs(np.arange(1 << (BLOCK // SUB), dtype=np.int64)))
     return _RUNS
 
 
