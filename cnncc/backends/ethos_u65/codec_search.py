@@ -57,8 +57,7 @@ class _Search:
         pos = np.arange(e - s)
         base_idx = np.maximum.accumulate(np.where(start, pos, -1), axis=1)
         shifted = diff - bw + bw[act]                                 # diff before each value
-        base = np.where(base_idx >= 0, np.take_along_axis(shifted, np.maximum(base_idx, 0), axis=1),
-                        -self.rel[:, None])
+        base = np.where(base_idx >= 0, _pick(shifted, np.maximum(base_idx, 0)), -self.rel[:, None])
         d = diff - base                                               # r_j after each value, where codable
         trig = (cw & (d + bw[act] < -CMD_BITS)).any(axis=0) | ~cw[act]
         hits = np.flatnonzero(trig)
@@ -125,7 +124,8 @@ class _Blocks:
         submax = vp.reshape(nb, BLOCK // SUB, SUB).max(axis=2)
         full = submax[:, :, None] < limit[None, None, :]                     # block × sub-block × parameter
         mask = np.tensordot(full, 1 << np.arange(BLOCK // SUB), axes=([1], [0]))
-        if mask.size * 8 < 1 << (BLOCK // SUB):                       # few masks: direct (start-up time)
+        if not _RUNS and mask.size <= _DIRECT[0]:   # the first few masks direct (start-up time), then the tables
+            _DIRECT[0] -= mask.size
             lead, trail, run = _mask_runs(mask)
         else:
             lead, trail, run = (t[mask] for t in _run_tables())
@@ -142,6 +142,14 @@ class _Blocks:
             gain = np.maximum(self.bc[a] - self.bc, 0) * self.cc
             self._pd[a] = (_dot(self.h, gain.astype(np.float32)), gain.max(axis=1, initial=0))
         return self._pd[a]
+
+
+_POS = np.arange(BLOCK)
+
+
+def _pick(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``a[i, idx[i, k]]`` for 2-D ``a`` and ``idx`` (``np.take_along_axis(a, idx, 1)`` without its overhead)."""
+    return a.ravel().take(idx + (np.arange(a.shape[0]) * a.shape[1])[:, None])
 
 
 def _dot(h: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -170,6 +178,7 @@ def _mask_runs(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _RUNS: list[np.ndarray] = []
+_DIRECT = [1 << (BLOCK // SUB - 2)]  # masks left to compute directly before building the tables (~as costly)
 
 
 def _run_tables() -> list[np.ndarray]:
@@ -262,8 +271,8 @@ def _block_walk(st: _Search, b: np.ndarray, j: np.ndarray, w: int, start: np.nda
         start = (delta[:, :w] * after).sum(axis=1)
     c = np.cumsum(delta[:, w:], axis=1)
     unc = ~cod[:, w:]
-    last = np.maximum.accumulate(np.where(unc, np.arange(BLOCK), -1), axis=1)
-    base = np.where(last >= 0, np.take_along_axis(c, np.maximum(last, 0), axis=1), -start[:, None])
+    last = np.maximum.accumulate(np.where(unc, _POS, -1), axis=1)
+    base = np.where(last >= 0, _pick(c, np.maximum(last, 0)), -start[:, None])
     return np.where(unc, np.iinfo(np.int64).max, c - base + ba).min(axis=1)
 
 
