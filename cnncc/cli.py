@@ -1,10 +1,12 @@
 """The ``cnncc`` command line (the only module that imports typer). Data goes to stdout, messages to stderr.
 
+No ``from __future__ import annotations`` here: typer reads the parameters' annotations, and as strings each
+would be compiled at every start (~15 M instructions, bench/startup.py).
+
 Exit codes: 0 ok, 1 budget/gate failed or simulation mismatch, 2 usage/invalid input, 3 unsupported by the
 target, 70 internal error.
 """
 
-from __future__ import annotations
 
 import os
 import sys
