@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     from typer._click import exceptions as click_exc
 
     args = sys.argv[1:] if argv is None else argv
+    _one_blas_thread()
     debug = "--debug" in args
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -295,6 +296,18 @@ def _app_for(args: list[str]) -> typer.Typer:
     lean.registered_callback = app.registered_callback
     lean.registered_commands = chosen
     return lean
+
+
+#: Environment variables by which a user chooses numpy's BLAS threads (OpenBLAS reads them in this order).
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _one_blas_thread() -> None:
+    """Run numpy's BLAS on one thread unless the user chose a number (:data:`BLAS_THREAD_VARS`): a compile's matrix
+    products are small (the codec search's, a few hundred rows), so OpenBLAS's thread pool only costs its start
+    and its spinning, ~50 ms of CPU per process (bench/startup.py); sweep workers inherit it (one core each)."""
+    if "numpy" not in sys.modules and not any(v in os.environ for v in BLAS_THREAD_VARS):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 #: Exit code after an interrupt (SIGINT, Ctrl-C): 128 + the signal number, as shells report it.

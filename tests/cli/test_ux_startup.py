@@ -110,3 +110,21 @@ def test_all_tensors_match_onnx_external_data_helper():
                               [numpy_helper.from_array(np.zeros(3, np.float32), "w")])
     model = helper.make_model(outer)
     assert sorted(t.name for t in proto._get_all_tensors(model)) == sorted(t.name for t in edh._get_all_tensors(model))
+
+
+def _blas_threads_after_a_command(env_extra: dict[str, str]) -> str | None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+                                                             "OMP_NUM_THREADS")}
+    env.update(env_extra)
+    code = ("import os\nfrom cnncc.cli import main\ntry:\n    main(['targets', '-f', 'json'])\nexcept SystemExit:\n"
+            "    pass\nimport sys\nsys.stderr.write('BLAS ' + repr(os.environ.get('OPENBLAS_NUM_THREADS')))")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return eval(r.stderr.rsplit("BLAS ", 1)[1])  # noqa: S307 - our own repr
+
+
+def test_cli_runs_blas_on_one_thread_unless_the_user_chose():
+    assert _blas_threads_after_a_command({}) == "1"
+    assert _blas_threads_after_a_command({"OMP_NUM_THREADS": "4"}) is None       # the user's choice stands
+    assert _blas_threads_after_a_command({"OPENBLAS_NUM_THREADS": "3"}) == "3"
