@@ -7,9 +7,12 @@ the median wall time and the median CPU time (user + sys of the child) of both. 
 ``cnncc --version`` and a bare ``python -c pass`` as floors. CPU time is the fairer number on a shared machine;
 wall time is what a CI loop waits for.
 
-    .venv/bin/python bench/startup.py [--repeat 5] [--models a.onnx,b.onnx] [--importtime]
+    .venv/bin/python bench/startup.py [--repeat 5] [--models a.onnx,b.onnx] [--importtime] [--instructions]
 
 ``--importtime`` also prints the ten slowest imports of the one-layer compile (``python -X importtime``).
+``--instructions`` also counts the instructions of one run of each (valgrind's callgrind, both with one BLAS
+thread): deterministic, so a change of a few percent shows on a loaded machine where times do not.
+The verdict column names the faster one when both its median wall and CPU times are lower ("mixed" otherwise).
 Needs the ``bench`` extra (``ethos-u-vela``); without Vela only cnncc is timed.
 """
 
@@ -73,6 +76,18 @@ def vela_cmd(tflite: Path, out: Path) -> list[str]:
     return [str(BIN / "vela"), str(tflite), "--accelerator-config", TARGET, "--output-dir", str(out)]
 
 
+def instructions(cmd: list[str], cwd: Path) -> float:
+    """Instructions (millions) of one run of ``cmd`` under callgrind, one BLAS thread; nan without valgrind."""
+    if not shutil.which("valgrind"):
+        return float("nan")
+    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd], cwd=cwd,
+                       capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    for line in r.stderr.splitlines():
+        if "Collected" in line:
+            return int(line.rsplit(":", 1)[1].strip().replace(",", "")) / 1e6
+    return float("nan")
+
+
 def importtime(model: Path, tmp: Path) -> list[tuple[int, str]]:
     """The ten slowest imports (cumulative µs, module) of a one-layer compile."""
     r = subprocess.run([sys.executable, "-X", "importtime", "-m", "cnncc.cli", "compile", str(model), "--target",
@@ -90,6 +105,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--models", default="", help="comma-separated ONNX files (default: every sample model)")
     ap.add_argument("--importtime", action="store_true")
+    ap.add_argument("--instructions", action="store_true", help="also count instructions (valgrind)")
     args = ap.parse_args()
     have_vela = (BIN / "vela").exists()
     with tempfile.TemporaryDirectory() as d:
@@ -102,7 +118,8 @@ def main() -> int:
                               "cnncc targets": [str(BIN / "cnncc"), "targets"]}, args.repeat, tmp)
         for name, (w, c) in floors.items():
             print(f"{name:<22} wall {w:6.3f} s   cpu {c:6.3f} s")
-        print(f"\n{'model':<28} {'cnncc wall':>10} {'vela wall':>10} {'cnncc cpu':>10} {'vela cpu':>10}  faster")
+        ins = "  cnncc Minstr  vela Minstr" if args.instructions else ""
+        print(f"\n{'model':<28} {'cnncc wall':>10} {'vela wall':>10} {'cnncc cpu':>10} {'vela cpu':>10}{ins}  faster")
         for m in models:
             cmds = {"cnncc": [str(BIN / "cnncc"), "compile", str(m), "--target", TARGET, "-q", "-f", "json"]}
             if have_vela:
@@ -112,8 +129,13 @@ def main() -> int:
             res = median_runs(cmds, args.repeat, tmp)
             cw, cc = res["cnncc"]
             vw, vc = res.get("vela", (float("nan"), float("nan")))
-            verdict = "-" if not have_vela else ("cnncc" if cw < vw else "vela")
-            print(f"{m.stem:<28} {cw:9.3f}s {vw:9.3f}s {cc:9.3f}s {vc:9.3f}s  {verdict}")
+            verdict = ("-" if not have_vela else "cnncc" if cw < vw and cc < vc else
+                       "vela" if cw > vw and cc > vc else "mixed")
+            extra = ""
+            if args.instructions:
+                extra = "".join(f" {instructions(cmds[k], tmp) if k in cmds else float('nan'):12.0f}"
+                                for k in ("cnncc", "vela"))
+            print(f"{m.stem:<28} {cw:9.3f}s {vw:9.3f}s {cc:9.3f}s {vc:9.3f}s{extra}  {verdict}")
             for k in cmds:
                 shutil.rmtree(tmp / f"vela_{m.stem}", ignore_errors=True) if k == "vela" else None
         if args.importtime:
