@@ -108,6 +108,32 @@ def test_range_bytes_adds_scales_per_core_and_range():
     assert two[1] == expect
 
 
+def test_depth_slices_are_encoded_as_their_own_streams():
+    """Weight buffering in depth slices: each slice's size is its own streams' (per core: the slice's scale
+    entries padded to 16 B, then the encoder's stream of that core's channels), so the slices add up to more than
+    the whole layer; the scale sections are the part that is not a weight stream."""
+    from types import SimpleNamespace
+
+    from cnncc.backends.ethos_u65.weights import depth_range_bytes, scale_section_bytes
+
+    rng = np.random.default_rng(17)
+    ohwi = _values(rng, 4, 200 * 9 * 64).reshape(200, 9, 1, 64)
+    codes = WeightCodes(ohwi)
+    arch = SimpleNamespace(ublock=(2, 2, 8), cores=2, weight_compression=1.0, scale_bytes_per_channel=10)
+    slices = (0, 112, 200)
+    got = depth_range_bytes(codes, DEPTH_FIRST, 32, arch, slices)
+    want = []
+    for a, b in zip(slices, slices[1:]):
+        size = 0
+        for core in range(2):
+            part = ohwi[a + core:b:2]
+            size += -(-10 * part.shape[0] // 16) * 16 + vela_stream_bytes(stream_order(part, DEPTH_FIRST, 16, 8))
+        want.append(size)
+    assert list(got) == want
+    assert sum(got) > depth_range_bytes(codes, DEPTH_FIRST, 32, arch, (0, 200))[0]
+    assert scale_section_bytes(slices, 2) == 560 * 2 + 448 * 2
+
+
 def _trained_weights() -> list[np.ndarray]:
     from ethosu.vela.tflite.BuiltinOperator import BuiltinOperator as B
     from ethosu.vela.tflite.Model import Model

@@ -8,7 +8,7 @@ keeps the one with the least (IFM fetch + weight fetch) per OFM element.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -26,7 +26,8 @@ class NpuOp:
 
     ``ao_kind``: row of the AO table (conv, add_sub, mul, maxpool); ``act``: none | relu | lut;
     ``ifm_fmt``/``ofm_fmt``/``ifm2_fmt``: "NHWC" or "NHCWB16" (Vela's brick format for maps that stay on the NPU);
-    memories: "sram" | "offchip"; ``weight_bytes``: encoded weight bytes (0 if none); ``out_channels``."""
+    memories: "sram" | "offchip"; ``weight_bytes``: encoded weight bytes (0 if none); ``codes``: the layer's
+    weights (weights.WeightCodes) when known, so a depth slice's own encoded size can be computed."""
 
     kind: str
     ifm: tuple[int, int, int]
@@ -46,6 +47,7 @@ class NpuOp:
     scale_bytes: int = 0
     lut: bool = False                        # the op itself is a LUT lookup (standalone Sigmoid/Tanh/...)
     ifm2_fmt: str = ""                       # IFM2's own format ("": the IFM's); a map keeps its own layout
+    codes: object = field(default=None, compare=False, repr=False)   # weights.WeightCodes or None
 
     @property
     def fmt2(self) -> str:

@@ -72,6 +72,8 @@ def _parts(oc) -> list[int]:
         return []
     if wb.mode != "double":
         return [oc.buffer_bytes]
+    if len(wb.parts) == 2:
+        return list(wb.parts)
     s = wb.slices
     depth = [b - a for a, b in zip(s, s[1:])]
     a, b = max(depth[0::2]), max(depth[1::2], default=0)

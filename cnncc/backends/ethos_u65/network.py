@@ -218,6 +218,7 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
     slack, npu_index, prev_npu, prev_free = 0, 0, False, staging_limit
     kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
     split_slack: dict[str, int] = {}  # a Split output's map -> the slack its copy leaves its first reader
+    inputs = {pl.root.get(t, t) for t in graph.inputs}  # graph inputs: maps no op of the network writes
     for idx, (layer, lw) in enumerate(zip(graph.layers, lowered)):
         if slacks_in is not None:
             slack = slacks_in[idx]
@@ -265,7 +266,8 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
             limit = staging_limit - (c.buffer_bytes if c else 0)
             ctx = Context(npu_index, prev_npu, slack, max(limit, 0), prev_free, c is not None,
                           c is not None and c.start == idx, -(-lw.ofm[0] // stripe_of[idx][0]) if c else 1,
-                          forced[idx] if forced else None)
+                          forced[idx] if forced else None, pl.root.get(acts[0]) not in inputs,
+                          stripe_of[idx][0] if c else 0)
             cost, slack = cost_npu_op(op, arch, ctx, stripe_of.get(idx))
             prev_free = max(limit - cost.buffer_bytes, 0)
         if cost.device == "npu":

@@ -63,7 +63,7 @@ def npu_op(lw: Lowered, arch: U65Config, mems: tuple[str, str, str], fmts: tuple
     ``ifm2_fmt``: the second input map's format ("": as the IFM)."""
     wb, sb = encoded_weight_bytes(lw, arch) if lw.weight_elems else (0, 0)
     return NpuOp(lw.kind, lw.ifm, lw.ofm, lw.kernel, lw.stride, lw.dilation, lw.ifm2, lw.ao_kind, lw.act,
-                  fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb, lw.lut, ifm2_fmt)
+                  fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb, lw.lut, ifm2_fmt, lw.codes)
 
 
 def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: tuple[int, int] | None = None
@@ -83,7 +83,9 @@ def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: 
     npu = wbuf.npu if staged else oc.cycles
     if op.lut and arch.const_mem == OFFCHIP:
         npu += max(mem_to_mem_cycles(arch, OFFCHIP, SRAM, 256) - ctx.slack, 0)  # the LUT's DMA into SHRAM
-    tr = op_traffic(op, cfg, arch, arch.const_mem, staged, wbuf.prebuffered_bytes)
+    # buffered in depth slices, the weights are the slices' own streams (a little more than the layer's)
+    moved = replace(op, weight_bytes=wbuf.weight_bytes) if staged and wbuf.weight_bytes else op
+    tr = op_traffic(moved, cfg, arch, arch.const_mem, staged, wbuf.prebuffered_bytes)
     total = max([npu] + list(tr.access_cycles.values()))
     bound = _bound(oc, npu, tr.access_cycles, op)
     cost = OpCost("npu", oc.macs, npu, oc.mac_block * oc.blocks, wbuf.transfer, tr.access_cycles, tr.read,

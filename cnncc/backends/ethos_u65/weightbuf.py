@@ -20,6 +20,14 @@ buffered op is no slower than the unbuffered one (max of op, weight-read and IFM
 under 1000 cycles a slice is not counted for op-dominated ops) and, for weights fetched once, the transfer plus
 the read from SRAM stays under the unbuffered op.
 
+Sizes: Vela encodes every depth slice as its own streams, so with the layer's weights known each slice's bytes are
+its exact encoded size (weights.depth_range_bytes; slightly more than its share of the whole layer), used for the
+buffer fit, double/single choice, each slice's DMA and the op's weight traffic; the whole-layer size still gives
+the full transfer and the first slicing guess, as in Regor. IFM reads (ifm_read_estimate: every slice fetches the
+IFM again; the stripe's input area) count in both the buffered and unbuffered estimate: from the IFM's memory, or
+from SRAM when the IFM is an NPU-produced map and it fits beside the buffers (Vela expects it staged then); when it
+does not fit and staging the IFM alone would beat the buffered weights, no buffering.
+
 Cost when buffered: NPU = max(transfer − slack + last slice cycles, op cycles + first-slice transfer − slack).
 """
 
@@ -31,7 +39,8 @@ from dataclasses import dataclass, replace
 from cnncc.backends.ethos_u65.blocks import BlockConfig, NpuOp
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.cycles import npu_cycles
-from cnncc.backends.ethos_u65.memory import mem_to_mem_cycles, spatial_blocks
+from cnncc.backends.ethos_u65.memory import element_reads, mem_to_mem_cycles, spatial_blocks
+from cnncc.backends.ethos_u65.weights import WeightCodes, depth_range_bytes, scale_section_bytes
 
 SPLIT = 16              # OFM split depth (channels) of Ethos-U55/U65
 STARTUP = 1000          # cycles: Vela's startup-delay allowance
@@ -49,6 +58,8 @@ class Buffering:
     slack_next: int
     transfer: int = 0
     prebuffered_bytes: int = 0   # weight bytes DMA'd during the previous op (not this op's traffic)
+    weight_bytes: int = 0        # encoded weight bytes as buffered (the slices' own streams; 0: not buffered)
+    parts: tuple[int, ...] = ()  # bytes of each buffer (one single, two double buffered)
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ class Context:
     first_in_cascade: bool = False
     stripes: int = 1
     forced: Buffering | None = None   # a decision taken earlier (Vela schedules before it places feature maps)
+    ifm_movable: bool = True          # an NPU-produced map, not a graph input (Vela can stage it in SRAM)
+    stripe_rows: int = 0              # OFM rows of the op's cascade stripe (0: the whole map)
 
 
 def _ra(v: float, m: int) -> int:
@@ -91,10 +104,27 @@ def _cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, mem: str, sched: str =
     return npu_cycles(op, cfg, arch, arch.mem(mem).read_latency, sched).cycles
 
 
-def _ranges(op: NpuOp, slices: list[int]) -> list[int]:
+def _ranges(op: NpuOp, cfg: BlockConfig, arch: U65Config, slices: list[int]) -> list[int]:
+    """Encoded bytes (weights + scales) of each depth slice: Vela encodes every slice as its own streams, so with
+    the layer's weights known (``op.codes``) each slice's exact size (weights.depth_range_bytes: its own palettes,
+    parameter runs and 16-byte paddings, slightly more than its share); without them the linear share."""
     full = op.weight_bytes + op.scale_bytes
     c = op.ofm[2]
+    if len(slices) == 2:
+        return [full]
+    codes = op.codes
+    if isinstance(codes, WeightCodes) and codes.channels == c:
+        return list(depth_range_bytes(codes, cfg.traversal, cfg.ofm[2], arch, tuple(slices)))
     return [int(full * (b - a) / c) for a, b in zip(slices, slices[1:])]
+
+
+def weight_read_cycles(op: NpuOp, cfg: BlockConfig, arch: U65Config, mem: str, slices: list[int],
+                       refetch: int) -> int:
+    """Cycles to read the weights of every slice ``refetch`` times from ``mem``: as Regor sizes it, one read of
+    the mean fetch (all slices' bytes × refetches / fetches) per fetch, so each fetch pays the read latency."""
+    ranges = _ranges(op, cfg, arch, slices)
+    fetches = refetch * len(ranges)
+    return _read(arch, mem, sum(ranges) * refetch // fetches) * fetches
 
 
 def _sliced(op: NpuOp, cfg: BlockConfig, arch: U65Config, slices: list[int], slack: int, double: bool
@@ -102,7 +132,7 @@ def _sliced(op: NpuOp, cfg: BlockConfig, arch: U65Config, slices: list[int], sla
     """(op cycles, visible DMA cycles, last slice cycles) of the op run slice by slice from SRAM."""
     run = visible = last = 0
     n = len(slices) - 1
-    for k, ((a, b), nbytes) in enumerate(zip(zip(slices, slices[1:]), _ranges(op, slices))):
+    for k, ((a, b), nbytes) in enumerate(zip(zip(slices, slices[1:]), _ranges(op, cfg, arch, slices))):
         sched = "single" if n == 1 else ("first" if k == 0 else ("last" if k == n - 1 else "middle"))
         last = _cycles(_slice(op, b - a), cfg, arch, SRAM, sched)
         visible += max(mem_to_mem_cycles(arch, OFFCHIP, SRAM, nbytes) - slack, 0)
@@ -126,13 +156,27 @@ def _depth_slices(op: NpuOp, cfg: BlockConfig, arch: U65Config, ratio: float, ha
     while buf:
         buf = max(_rz(buf, block if buf > block else SPLIT), SPLIT)
         slices = [0] + list(range(pre, c, buf)) + [c]
-        if max(_ranges(op, slices)) <= half or (pre == SPLIT and buf == SPLIT):
+        if max(_ranges(op, cfg, arch, slices)) <= half or (pre == SPLIT and buf == SPLIT):
             break
         if buf > pre:
             buf = _ra(buf // 2, SPLIT)
         else:
             pre = _ra(pre // 2, SPLIT)
     return slices, buf
+
+
+def ifm_read_estimate(op: NpuOp, cfg: BlockConfig, arch: U65Config, slices: list[int], stripe_rows: int
+                      ) -> tuple[int, int, float]:
+    """Regor's IFM estimate for a buffering choice: (IFM element reads of one stripe, summed over the depth slices:
+    each slice reads the IFM again; IFM bytes of one stripe; stripe repeats). A stripe reads the input rows and
+    columns its OFM needs ((out - 1) × stride + dilated kernel, at most the IFM), not the padded whole."""
+    oh = stripe_rows or op.ofm[0]
+    kh, kw = (op.kernel[0] - 1) * op.dilation[0] + 1, (op.kernel[1] - 1) * op.dilation[1] + 1
+    ifm = (min((oh - 1) * op.stride[0] + kh, op.ifm[0]), min((op.ofm[1] - 1) * op.stride[1] + kw, op.ifm[1]),
+           op.ifm[2])
+    reads = sum(element_reads(replace(op, ofm=(oh, op.ofm[1], b - a), ifm=ifm), cfg, arch)[0]
+                for a, b in zip(slices, slices[1:]))
+    return reads, math.prod(ifm), max(1.0, op.ofm[0] / oh)
 
 
 def propose(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context) -> Buffering:
@@ -188,22 +232,36 @@ def propose(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context) -> Buffe
         slices, buf = _depth_slices(op, cfg, arch, ratio, half, full, transfer)
         if len(slices) > 3 and buf / _ra(buf, cfg.ofm[2]) < 0.3 and dominated:
             return none
-    ranges = _ranges(op, slices)
-    double = sum(sorted((max(ranges[0::2]), max(ranges[1::2], default=0)))) if len(ranges) > 1 else 0
+    ranges = _ranges(op, cfg, arch, slices)
+    double = max(ranges[0::2]) + max(ranges[1::2], default=0) if len(ranges) > 1 else 0
     if len(ranges) > 1 and double <= ctx.limit:
         mode, size = "double", double
     elif min(full, max(ranges)) <= ctx.limit:
         mode, size = "single", min(full, max(ranges))
     else:
         return none
-    part0 = ranges[0] if mode == "double" else size
+    parts = (max(ranges[0::2]), max(ranges[1::2])) if mode == "double" else (size,)
+    part0 = parts[0]   # Regor's first buffer part: the largest even-numbered slice
     pre = allow_pre and part0 < ctx.prev_free
     usable = slack if pre else (STARTUP if force else 0)
     run, visible, last = _sliced(op, cfg, arch, slices, usable, mode == "double")
     run *= ctx.stripes
-    wread = _read(arch, SRAM, full) * refetch
-    original = max(unbuf, unmoved)
-    new = max(run + visible, wread)
+    wread = weight_read_cycles(op, cfg, arch, SRAM, slices, refetch)
+    ifm_reads, ifm_size, repeats = ifm_read_estimate(op, cfg, arch, slices, ctx.stripe_rows)
+    ifm_cycles = int(repeats * _read(arch, op.ifm_mem, ifm_reads))
+    if ctx.ifm_movable and not (ctx.in_cascade and not ctx.first_in_cascade):
+        both_fit = ifm_size + sum(parts) <= ctx.limit
+        if not both_fit:
+            # Vela gives up the weights when staging the IFM alone would be better
+            staged = int(repeats * _read(arch, SRAM, ifm_read_estimate(op, cfg, arch, [0, c], ctx.stripe_rows)[0]))
+            ifm_first = max(unbuf, unmoved, staged)
+            weights_first = max(run + visible, wread, ifm_cycles)
+            if ifm_size < ctx.prev_free and ifm_first < weights_first and ifm_first < ifm_cycles:
+                return none
+        else:
+            ifm_cycles = int(repeats * _read(arch, SRAM, ifm_reads))  # both fit: the IFM is expected staged too
+    original = max(unbuf, unmoved, ifm_cycles)
+    new = max(run + visible, wread, ifm_cycles)
     if dominated:
         if visible / (len(slices) - 1) < STARTUP:
             new -= visible
@@ -219,8 +277,13 @@ def _buffered(op: NpuOp, cfg: BlockConfig, arch: U65Config, ctx: Context, mode: 
     """The op's NPU cycles with its weights buffered (see module doc); a pre-buffered first slice's bytes are not
     this op's traffic."""
     buffered = _cycles(op, cfg, arch, SRAM)
-    first_bytes = _ranges(op, slices)[0]
-    first = mem_to_mem_cycles(arch, OFFCHIP, SRAM, first_bytes)
+    ranges = _ranges(op, cfg, arch, slices)
+    first = mem_to_mem_cycles(arch, OFFCHIP, SRAM, ranges[0])
     npu = max(transfer - ctx.slack + last, buffered + max(first - ctx.slack, 0))
-    pre_w = int(op.weight_bytes * (slices[1] - slices[0]) / op.ofm[2]) if pre else 0
-    return Buffering(mode, tuple(slices), size, npu, last, transfer, pre_w)
+    # Regor's access counts: the weights without their scale sections, less the first slice (scales included)
+    # when it was DMA'd during the previous op
+    weights = op.weight_bytes
+    if len(slices) > 2 and isinstance(op.codes, WeightCodes):
+        weights = sum(ranges) - scale_section_bytes(tuple(slices), arch.cores)
+    parts = (max(ranges[0::2]), max(ranges[1::2])) if mode == "double" else (size,)
+    return Buffering(mode, tuple(slices), size, npu, last, transfer, ranges[0] if pre else 0, weights, parts)

@@ -190,3 +190,30 @@ def exact_weight_bytes(lw, arch, mems: tuple[str, str, str] = ("sram", "sram", "
     total = lw.codes.range_bytes(cfg.traversal, cfg.ofm[2], arch.ublock[2], arch.cores)[0]
     scales = arch.scale_bytes_per_channel * lw.out_channels
     return int(math.ceil(max(total - SCALE_BYTES * lw.out_channels, 0) * arch.weight_compression)), scales
+
+
+def depth_range_bytes(codes: WeightCodes, traversal: str, block_depth: int, arch, offsets: tuple[int, ...]
+                      ) -> tuple[int, ...]:
+    """Bytes of each OFM depth range ``offsets`` (channel boundaries, 0 … C) when Vela encodes every range as its
+    own streams (weight buffering in depth slices): per range the encoded total as :meth:`WeightCodes.range_bytes`
+    gives it, its weight part (the total less 10 B per channel) × the target's ``weight_compression``, plus the
+    target's scale/bias bytes per channel, so the ranges of one slice (0, C) equal :func:`exact_weight_bytes`."""
+    import math
+
+    totals = codes.range_bytes(traversal, block_depth, arch.ublock[2], arch.cores, tuple(offsets))
+    out = []
+    for total, a, b in zip(totals, offsets, offsets[1:]):
+        weights = int(math.ceil(max(total - SCALE_BYTES * (b - a), 0) * arch.weight_compression))
+        out.append(weights + arch.scale_bytes_per_channel * (b - a))
+    return tuple(out)
+
+
+def scale_section_bytes(offsets: tuple[int, ...], cores: int) -> int:
+    """Bytes of the scale/bias sections of depth ranges ``offsets``: per range and core, 10 B for each of the core's
+    channels (every ``cores``-th), padded to 16 bytes (the part of :meth:`WeightCodes.range_bytes` that is no
+    weight stream)."""
+    total = 0
+    for a, b in zip(offsets, offsets[1:]):
+        for core in range(cores):
+            total += _ru(SCALE_BYTES * len(range(a + core, b, cores)), 16)
+    return total
