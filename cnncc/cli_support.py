@@ -20,13 +20,11 @@ def _shape_notes(model: Path, shapes: dict[str, str]) -> list[str]:
     MACs and every cost change with it."""
     if not shapes:
         return []
-    from cnncc.errors import CnnccError
-    from cnncc.frontend.onnx import proto
+    from cnncc.frontend.onnx.wire import decode_model
 
     try:
-        m = proto.ModelProto()
-        m.ParseFromString(Path(model).read_bytes())
-    except (OSError, CnnccError, ValueError, RuntimeError, ImportError):
+        m = decode_model(Path(model).read_bytes())
+    except (OSError, ValueError):  # not readable or not an ONNX protobuf (wire.WireError): no note
         return []
     notes = []
     for vi in m.graph.input:

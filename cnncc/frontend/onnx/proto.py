@@ -1,17 +1,18 @@
-"""ONNX protobuf access without importing the ``onnx`` package (start-up time).
+"""ONNX protobuf access without importing ``google.protobuf`` or ``onnx`` (start-up time).
 
-``import onnx`` costs about a second, nearly all of it ``ml_dtypes``' extension module, which ``onnx/__init__``
-imports for its exotic element types. Reading a model needs none of that: only the generated protobuf module
-``onnx/onnx_ml_pb2.py`` (message classes) and a tensor -> array conversion for the element types cnncc reads.
+Reading a model goes through :mod:`cnncc.frontend.onnx.wire`, a pure-Python decoder of the wire format
+(``wire.decode_model``): ``import onnx`` costs about a second (nearly all of it ``ml_dtypes``), and even the
+generated ``onnx_ml_pb2`` module alone costs ~23 ms and ~90 M instructions of protobuf's descriptor pool.
 
-This module loads ``onnx_ml_pb2.py`` from the installed ``onnx`` distribution *as* ``onnx.onnx_ml_pb2`` (without
-running ``onnx/__init__``), so a later ``import onnx`` (writer, ``--verify``) picks up the very same module and
-message classes and the protobuf descriptor pool holds the file once. If ``onnx`` is already imported, its own
-classes are used.
+The helpers take decoded messages and real protobuf messages alike. Their names mirror the ``onnx`` helpers they
+replace (``to_array``, ``get_attribute_value``, ``uses_external_data``, ``_get_all_tensors``). Element types
+beyond numpy's own (bfloat16, float8, int4, string, ...) fall back to ``onnx.numpy_helper`` (and its import cost)
+on a real ``TensorProto`` built from the decoded one.
 
-The names mirror the ``onnx`` helpers they replace (``ModelProto``, ``to_array``, ``get_attribute_value``,
-``uses_external_data``, ``_get_all_tensors``) so a reader switches with a one-line import change. Element
-types beyond numpy's own (bfloat16, float8, int4, ...) fall back to ``onnx.numpy_helper`` (and its import cost).
+``proto.ModelProto``, ``proto.TensorProto``, ... are the real protobuf classes, for code that builds or
+serialises messages: the generated ``onnx_ml_pb2.py`` is loaded from the installed ``onnx`` distribution *as*
+``onnx.onnx_ml_pb2`` (without running ``onnx/__init__``), so a later ``import onnx`` picks up the very same module
+and message classes. If ``onnx`` is already imported, its own classes are used.
 """
 
 from __future__ import annotations
@@ -64,15 +65,15 @@ _EXTERNAL = 1  # TensorProto.DataLocation.EXTERNAL
 
 
 def to_array(tensor: Any) -> Any:
-    """A TensorProto as a numpy array (as ``onnx.numpy_helper.to_array`` gives it, for external data already
-    loaded into ``raw_data``). Raises ValueError/TypeError on a malformed tensor."""
+    """A TensorProto (decoded or protobuf) as a numpy array (as ``onnx.numpy_helper.to_array`` gives it, for
+    external data already loaded into ``raw_data``). Raises ValueError/TypeError on a malformed tensor."""
     import numpy as np
 
     code = tensor.data_type
     if code not in _NATIVE or tensor.HasField("segment") or uses_external_data(tensor):
         from onnx import numpy_helper
 
-        return numpy_helper.to_array(tensor)
+        return numpy_helper.to_array(as_protobuf(tensor))
     dtype_name, field = _NATIVE[code]
     dims = tuple(tensor.dims)
     dtype = np.dtype(dtype_name)
@@ -82,6 +83,39 @@ def to_array(tensor: Any) -> Any:
     if code == 10:  # float16 is stored as its 16-bit patterns in int32_data
         return np.asarray(values, dtype=np.uint16).view(np.float16).reshape(dims)
     return np.asarray(values, dtype=field_dtype(field)).astype(dtype.newbyteorder("=")).reshape(dims)
+
+
+def as_protobuf(msg: Any) -> Any:
+    """A real protobuf message (``onnx.onnx_ml_pb2``) with the fields of a decoded one (``msg`` itself when it is
+    a protobuf message already); imports protobuf."""
+    from cnncc.frontend.onnx import wire
+
+    if not isinstance(msg, wire.Message):
+        return msg
+    target = getattr(_pb2(), msg._NAME)() if msg._NAME.endswith("Proto") else None
+    if target is None:
+        raise TypeError(f"{msg._NAME} is a nested message; convert its parent")
+    _copy_fields(msg, target)
+    return target
+
+
+def _copy_fields(src: Any, dst: Any) -> None:
+    from cnncc.frontend.onnx import wire
+
+    for name, value in src.__dict__.items():
+        if isinstance(value, wire.Message):
+            getattr(dst, name).SetInParent()
+            _copy_fields(value, getattr(dst, name))
+        elif isinstance(value, list):
+            if value and isinstance(value[0], wire.Message):
+                for m in value:
+                    _copy_fields(m, getattr(dst, name).add())
+            else:
+                getattr(dst, name).extend(value)
+        elif hasattr(value, "tolist"):  # float_data / double_data arrays
+            getattr(dst, name).extend(value.tolist())
+        else:
+            setattr(dst, name, value)
 
 
 def field_dtype(field: str) -> str:

@@ -62,9 +62,9 @@ def _read_bounded(path: Path, offset: int, length: int) -> bytes:
 
 
 def _read_model(path: Path):
-    from google.protobuf.message import DecodeError
-
-    from cnncc.frontend.onnx import proto as onnx  # not `import onnx`: start-up time (proto.py)
+    """The decoded ``ModelProto`` of an ``.onnx`` file, external data loaded (``wire.decode_model``: no protobuf
+    import, start-up time); InvalidModelError when it is not a well-formed ONNX protobuf."""
+    from cnncc.frontend.onnx.wire import WireError, decode_model
 
     if "\0" in str(path):
         raise InvalidModelError(f"{str(path)!r}: a NUL byte in the path")
@@ -75,11 +75,10 @@ def _read_model(path: Path):
     data = _read_bounded(path, 0, size)
     if not data:
         raise InvalidModelError(f"{path}: empty file, not an ONNX model")
-    model = onnx.ModelProto()
     try:
-        model.ParseFromString(data)
-    except (DecodeError, RuntimeError, ValueError) as e:
-        raise InvalidModelError(f"{path}: not an ONNX model or truncated ({type(e).__name__})") from None
+        model = decode_model(data)
+    except WireError as e:
+        raise InvalidModelError(f"{path}: not an ONNX model or truncated ({e})") from None
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
         raise InvalidModelError(f"{path}: not an ONNX model (no graph or no nodes)")
     _load_external(model, path)
