@@ -37,7 +37,8 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return dims
 
 
-#: Largest model file read (bytes): protobuf itself cannot parse more than 2 GiB.
+#: Largest model file read (bytes): the protobuf format's limit for one message (2 GiB; onnx and onnxruntime
+#: refuse larger files too), so a model cnncc reads is one the other tools read.
 MAX_MODEL_BYTES = 2**31 - 1
 
 
