@@ -108,8 +108,12 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
     by_out = {x.outputs[0]: x.name for x in graph.layers}
     by_out.update({x.name: x.name for x in graph.layers})
     names = sorted(by_out, key=len, reverse=True)
+    # Vela's copy of a graph input into SRAM ("input_buffer_") belongs to the layer cnncc costs it with
+    copier = next((d["name"] for d in layers if d.get("input_copy_cycles")), None)
     for vname, cyc in v["per"].items():
         key = vname if vname in by_out else next((n for n in names if vname.startswith((n + "_", n + "/"))), None)
+        if vname.startswith("input_buffer_") and copier is not None:
+            key = copier
         owner = by_out[key] if key is not None else vname
         if key is not None and vname[len(key):].startswith("_softmax_"):
             # Vela's Softmax lowering names its ops "<IFM name>_softmax_<k>": they belong to the Softmax layer

@@ -84,6 +84,8 @@ def _row(layer: Layer, graph: Graph, c: OpCost, arch: U65Config, cpu: int, onchi
         "dram_read_bytes": int(rd.get(OFFCHIP, 0)), "dram_write_bytes": int(wr.get(OFFCHIP, 0)),
         "ofm_block": list(c.block) if c.block else None, "traversal": c.traversal or None,
     }
+    if c.copy_cycles:   # Vela's input_buffer_ copy of a graph input, run just before this layer
+        extras["input_copy_cycles"] = int(c.copy_cycles)
     if c.device == "cpu":
         extras["reason"] = c.reason
     if c.reason.startswith(FUSED_PREFIX):

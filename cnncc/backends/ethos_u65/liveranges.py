@@ -10,7 +10,9 @@ op (also a 1×1 pooling or a standalone activation) outside a cascade writes its
 storage shape and format that has no other reader and is no graph output (the two share one range). Weight
 buffers: a single buffer lives during its op (t, t + 1); of a double buffer the part holding the last depth slice
 lives t .. t + 1, the other part t .. t; a pre-buffered first part starts one point earlier (t - 1), so it overlaps
-the previous op's maps. A cascade's rolling buffers live at the cascade's point. Sizes are rounded to 16 bytes.
+the previous op's maps. A cascade's rolling buffers live at the cascade's point. A graph input Vela copies into
+SRAM (inputcopy.py) gets the copy's own point before its reader; the buffer lives from the copy to the reader + 1.
+Sizes are rounded to 16 bytes.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ def _align(n: int) -> int:
     return -(-int(n) // ALIGN) * ALIGN
 
 
-def op_times(graph: Graph, lowered: list[Lowered], cascades=()) -> list[int | None]:
-    """Each layer's time point (None: the layer runs no op; see module doc)."""
+def op_times(graph: Graph, lowered: list[Lowered], cascades=(), copied=frozenset()) -> list[int | None]:
+    """Each layer's time point (None: the layer runs no op; see module doc); a layer in ``copied`` has a graph
+    input copied just before it (inputcopy.py), an op of its own with the point before."""
     from cnncc.backends.ethos_u65.datamove import copies
 
     kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
@@ -54,6 +57,7 @@ def op_times(graph: Graph, lowered: list[Lowered], cascades=()) -> list[int | No
         elif k in first_of and first_of[k] != k:
             times.append(next(t for t in reversed(times) if t is not None))
         else:
+            now += 2 if k in copied else 0
             times.append(now)
             now += 2
     return times
@@ -85,7 +89,8 @@ def live_ranges(graph: Graph, lowered: list[Lowered], pl, costs: list, cascades=
     """Every SRAM live range of the schedule (see module doc): ``pl`` the placement (placement.Placement),
     ``costs`` each layer's OpCost (weight buffers), ``cascades`` cascade.Cascade list."""
     layers = graph.layers
-    times = op_times(graph, lowered, cascades) if times is None else times
+    copied = {k for k, oc in enumerate(costs) if oc.input_copy}
+    times = op_times(graph, lowered, cascades, copied) if times is None else times
     known = [t for t in times if t is not None]
     end = (max(known) if known else 0) + 2
     casc_of = {k: c for c in cascades for k in range(c.start, c.end + 1)}
@@ -134,6 +139,9 @@ def live_ranges(graph: Graph, lowered: list[Lowered], pl, costs: list, cascades=
             r = share[r]
         span[r][1] = max(span[r][1], span[o][1])
     out = [Range(r, a, b, _align(pl.size[r])) for r, (a, b) in span.items() if r not in share]
+    for k in sorted(copied):  # a copied graph input's SRAM buffer: from the copy to its reader
+        tk = point(k)
+        out.append(Range(f"{layers[k].name}/input_buffer", tk - 2, tk + 1, _align(costs[k].input_copy)))
     for c in cascades:
         tc = point(c.start)
         out.append(Range(f"cascade{c.start}", tc, tc + 1, _align(c.buffer_bytes)))

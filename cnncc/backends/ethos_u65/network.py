@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL
 from cnncc.backends.ethos_u65.cascade import Cascade, ChainOp, find_cascades
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
+from cnncc.backends.ethos_u65.inputcopy import copy_cost, input_copies
 from cnncc.backends.ethos_u65.lower import (
     CHAIN,
     CPU,
@@ -34,6 +35,7 @@ from cnncc.backends.ethos_u65.opcost import (
     encoded_weight_bytes,
     npu_op,
     stripe_op,
+    with_copy,
 )
 from cnncc.backends.ethos_u65.placement import Placement, place, sram_timeline
 from cnncc.backends.ethos_u65.sramalloc import sram_peak
@@ -83,7 +85,8 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
     lowered, _ = fuse_activations(graph, graph.layers, lowered)
     cascades = cascades_of(graph, lowered, arch)
     pl = place(graph, lowered, arch, cascades)
-    costs, slacks = _cost_pass(graph, lowered, arch, pl, cascades)
+    copies = input_copies(graph, lowered, arch, pl, cascades)
+    costs, slacks = _cost_pass(graph, lowered, arch, pl, cascades, copies=copies)
     n = len(graph.layers)
     fixed = [0] * n
     for casc in cascades:
@@ -91,6 +94,7 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
             fixed[k] += casc.buffer_bytes
     prev = -1
     for k, oc in enumerate(costs):
+        fixed[k] += oc.input_copy
         if not casc_member(cascades, k):
             fixed[k] += oc.buffer_bytes
             if prev >= 0 and oc.wbuf is not None and oc.wbuf.prebuffered_bytes:
@@ -104,7 +108,7 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
         kept |= {a for lr in cands if lr.name in kept for a in lr.aliases}
         kept = sanitize(graph, lowered, pl, kept, cascades)
         pl = place(graph, lowered, arch, cascades, kept)
-        costs, _ = _cost_pass(graph, lowered, arch, pl, cascades, [c.wbuf for c in costs], slacks)
+        costs, _ = _cost_pass(graph, lowered, arch, pl, cascades, [c.wbuf for c in costs], slacks, copies)
     use = sram_timeline(pl, n)
     peak = sram_peak(graph, lowered, pl, costs, cascades)  # Vela's live ranges and allocation (sramalloc.py)
     rows = [(layer, lw, c) for layer, lw, c in zip(graph.layers, lowered, costs)]
@@ -207,9 +211,11 @@ def sanitize(graph: Graph, lowered: list[Lowered], pl: Placement, kept: set[str]
 
 
 def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placement, cascades: list[Cascade],
-               forced: list | None = None, slacks_in: list[int] | None = None) -> tuple[list[OpCost], list[int]]:
+               forced: list | None = None, slacks_in: list[int] | None = None,
+               copies: dict | None = None) -> tuple[list[OpCost], list[int]]:
     """Every layer's cost with placement ``pl``; ``forced``/``slacks_in``: weight-buffering decisions and slack
-    cycles of an earlier pass to keep. Returns the costs and the slack each op was given."""
+    cycles of an earlier pass to keep; ``copies``: the graph-input copies (inputcopy.InputCopy by reader index).
+    Returns the costs and the slack each op was given."""
     stripe_of = {k: c.stripes[k - c.start] for c in cascades for k in range(c.start, c.end + 1)}
     casc_of = {k: c for c in cascades for k in range(c.start, c.end + 1)}
     staging_limit = arch.cache_bytes if arch.arena_mem == OFFCHIP and arch.cache_bytes else 1 << 30
@@ -261,15 +267,27 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
             prev_free = max(staging_limit - cost.buffer_bytes, 0)
         else:
             i2 = acts[1] if len(acts) > 1 else acts[0]
-            op = npu_op(lw, arch, (mems[0], pl.memory[i2], mems[1]), fmts, pl.fmt[i2] if len(acts) > 1 else "")
             c = casc_of.get(idx)
             limit = staging_limit - (c.buffer_bytes if c else 0)
+            ic = (copies or {}).get(idx)
+            if ic is not None:
+                # Vela's input_buffer_ copy runs first: the op reads the SRAM copy, and its first weight slice
+                # counts as pre-buffered; the copy leaves no slack (Vela schedules it with no cycle estimate)
+                copy = copy_cost(ic, arch)[0]
+                mems = (SRAM, mems[1])
+                limit -= ic.nbytes
+                slack = given[-1] = 0
+                prev_npu, prev_free = True, max(limit, 0)
+                npu_index += 1
+            op = npu_op(lw, arch, (mems[0], pl.memory[i2], mems[1]), fmts, pl.fmt[i2] if len(acts) > 1 else "")
             ctx = Context(npu_index, prev_npu, slack, max(limit, 0), prev_free, c is not None,
                           c is not None and c.start == idx, -(-lw.ofm[0] // stripe_of[idx][0]) if c else 1,
                           forced[idx] if forced else None, pl.root.get(acts[0]) not in inputs,
                           stripe_of[idx][0] if c else 0)
             cost, slack = cost_npu_op(op, arch, ctx, stripe_of.get(idx))
             prev_free = max(limit - cost.buffer_bytes, 0)
+            if ic is not None:
+                cost = with_copy(cost, copy, ic.nbytes)
         if cost.device == "npu":
             npu_index += 1
         if lw.kind not in (FREE, FUSED):

@@ -38,6 +38,8 @@ class OpCost:
     buffer_bytes: int = 0  # SRAM of this op's weight buffers
     wbuf: Buffering | None = None  # the weight-buffering decision (weightbuf.py)
     elements: tuple[int, int, int] = (0, 0, 0)  # element reads of IFM, IFM2 and writes of the OFM
+    input_copy: int = 0    # SRAM bytes of a graph input copied before this op (inputcopy.py; its cost included)
+    copy_cycles: int = 0   # cycles of that copy (included in ``cycles``)
 
 
 def encoded_weight_bytes(lw: Lowered, arch: U65Config) -> tuple[int, int]:
@@ -92,6 +94,16 @@ def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: 
                   tr.write, total, bound, cfg.ofm, cfg.traversal, buffer_bytes=wbuf.buffer_bytes, wbuf=wbuf,
                   elements=element_reads(op, cfg, arch))
     return cost, (wbuf.slack_next if staged else oc.cycles)
+
+
+def with_copy(cost: OpCost, copy: OpCost, nbytes: int) -> OpCost:
+    """An op's cost with the MemoryCopy of its input run before it added (cycles, access cycles and bytes add);
+    ``nbytes``: the SRAM buffer the copy writes."""
+    acc = {m: cost.access_cycles.get(m, 0) + copy.access_cycles.get(m, 0) for m in (SRAM, OFFCHIP)}
+    rd = {m: cost.read_bytes.get(m, 0) + copy.read_bytes.get(m, 0) for m in (SRAM, OFFCHIP)}
+    wr = {m: cost.write_bytes.get(m, 0) + copy.write_bytes.get(m, 0) for m in (SRAM, OFFCHIP)}
+    return replace(cost, npu_cycles=cost.npu_cycles + copy.npu_cycles, cycles=cost.cycles + copy.cycles,
+                   access_cycles=acc, read_bytes=rd, write_bytes=wr, input_copy=nbytes, copy_cycles=copy.cycles)
 
 
 def stripe_op(op: NpuOp, stripe: tuple[int, int]) -> NpuOp:
