@@ -37,6 +37,7 @@ import math
 from dataclasses import dataclass, replace
 
 from cnncc.backends.ethos_u65.blocks import BlockConfig, NpuOp
+from cnncc.backends.ethos_u65.codec import SAMPLE
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.cycles import npu_cycles
 from cnncc.backends.ethos_u65.memory import element_reads, mem_to_mem_cycles, spatial_blocks
@@ -44,6 +45,12 @@ from cnncc.backends.ethos_u65.weights import WeightCodes, depth_range_bytes, sca
 
 SPLIT = 16              # OFM split depth (channels) of Ethos-U55/U65
 STARTUP = 1000          # cycles: Vela's startup-delay allowance
+#: A depth slice's streams are sized exactly up to this many values (64 Ki), beyond from samples of their sections
+#: (a whole layer's stays exact up to a 128 Ki section, codec.EXACT_VALUES): slicing cuts a layer that is sized from
+#: samples as one long stream into slices of up to a section, and sizing those exactly made an Ethos-U compile of
+#: MobileNetV1-CIFAR ~1.2x slower. Sampled sizes of the sample models' 92 distinct 16-128 Ki-value streams: mean
+#: -0.008 %, p95 0.39 %, at most 0.61 % off the exact size.
+SLICE_EXACT_VALUES = 4 * SAMPLE
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ def _ranges(op: NpuOp, cfg: BlockConfig, arch: U65Config, slices: list[int]) -> 
         return [full]
     codes = op.codes
     if isinstance(codes, WeightCodes) and codes.channels == c:
-        return list(depth_range_bytes(codes, cfg.traversal, cfg.ofm[2], arch, tuple(slices)))
+        return list(depth_range_bytes(codes, cfg.traversal, cfg.ofm[2], arch, tuple(slices), SLICE_EXACT_VALUES))
     return [int(full * (b - a) / c) for a, b in zip(slices, slices[1:])]
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnncc.backends.ethos_u65.codec import stream_bytes
+from cnncc.backends.ethos_u65.codec import EXACT_VALUES, stream_bytes
 
 CODE_OVERHEAD_BITS = 0.16
 PAD_BYTES = 0.5          # the old estimate's cost of a padded weight (used only without the layer's weights)
@@ -136,11 +136,13 @@ class WeightCodes:
         return int(self.ohwi.shape[0])
 
     def range_bytes(self, traversal: str, block_depth: int, ofm_ublock: int, cores: int,
-                    depth_offsets: tuple[int, ...] | None = None) -> tuple[int, ...]:
-        """Encoded bytes (scales + weights, every stream padded to 16 B) of each OFM depth range."""
+                    depth_offsets: tuple[int, ...] | None = None, exact_values: int = EXACT_VALUES
+                    ) -> tuple[int, ...]:
+        """Encoded bytes (scales + weights, every stream padded to 16 B) of each OFM depth range; streams longer
+        than ``exact_values`` values sized from samples of their sections (codec.stream_bytes)."""
         c = self.channels
         offs = tuple(depth_offsets) if depth_offsets else (0, c)
-        key = (traversal, min(block_depth, c), ofm_ublock, cores, offs)
+        key = (traversal, min(block_depth, c), ofm_ublock, cores, offs, exact_values)
         if key not in self._cache:
             sizes = []
             for a, b in zip(offs, offs[1:]):
@@ -151,7 +153,8 @@ class WeightCodes:
                         continue
                     share = (key[1] + cores - 1 - core) // cores
                     total += _ru(SCALE_BYTES * part.shape[0], 16)
-                    total += stream_bytes(stream_order(part, traversal, share, ofm_ublock, self.dilation))
+                    total += stream_bytes(stream_order(part, traversal, share, ofm_ublock, self.dilation),
+                                          exact_values)
                 sizes.append(total)
             self._cache[key] = tuple(sizes)
         return self._cache[key]
@@ -192,15 +195,15 @@ def exact_weight_bytes(lw, arch, mems: tuple[str, str, str] = ("sram", "sram", "
     return int(math.ceil(max(total - SCALE_BYTES * lw.out_channels, 0) * arch.weight_compression)), scales
 
 
-def depth_range_bytes(codes: WeightCodes, traversal: str, block_depth: int, arch, offsets: tuple[int, ...]
-                      ) -> tuple[int, ...]:
+def depth_range_bytes(codes: WeightCodes, traversal: str, block_depth: int, arch, offsets: tuple[int, ...],
+                      exact_values: int = EXACT_VALUES) -> tuple[int, ...]:
     """Bytes of each OFM depth range ``offsets`` (channel boundaries, 0 … C) when Vela encodes every range as its
     own streams (weight buffering in depth slices): per range the encoded total as :meth:`WeightCodes.range_bytes`
     gives it, its weight part (the total less 10 B per channel) × the target's ``weight_compression``, plus the
     target's scale/bias bytes per channel, so the ranges of one slice (0, C) equal :func:`exact_weight_bytes`."""
     import math
 
-    totals = codes.range_bytes(traversal, block_depth, arch.ublock[2], arch.cores, tuple(offsets))
+    totals = codes.range_bytes(traversal, block_depth, arch.ublock[2], arch.cores, tuple(offsets), exact_values)
     out = []
     for total, a, b in zip(totals, offsets, offsets[1:]):
         weights = int(math.ceil(max(total - SCALE_BYTES * (b - a), 0) * arch.weight_compression))
