@@ -6,6 +6,7 @@ name (the exporter names each op's output tensor after its IR layer) and print t
 the share of NPU layers within ±10 %, the network total ratio and the wall time of both tools.
 
     .venv/bin/python bench/vela_fidelity.py [--models a.onnx,b.onnx] [--systems X,Y] [--accel ethos-u65-256]
+    .venv/bin/python bench/vela_fidelity.py --random 16 | --seeds 200-247 | --padded 100 [--vela-cache DIR]
 
 Needs the ``bench`` extra (``ethos-u-vela``). Exit 1 when Vela is missing.
 """
@@ -139,8 +140,10 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
             parent[max(ra, rb, key=order.get)] = min(ra, rb, key=order.get)
 
     order = {x.name: k for k, x in enumerate(graph.layers)}
+    gone = {d["name"] for d in layers if d.get("fused_into")}
     for layer in graph.layers:
-        if layer.kind in ("Concat", "Pad"):  # producers write into the concatenated / padded map
+        # producers write into the concatenated / padded map (not into a Pad a conv took as its own padding)
+        if layer.kind in ("Concat", "Pad") and layer.name not in gone:
             for t in layer.inputs[:1] if layer.kind == "Pad" else layer.inputs:
                 q = graph.producer(t)
                 if q is not None:
@@ -192,17 +195,23 @@ CONFIGS = (("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB"),
            ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram"))
 
 
-def random_sweep(seeds, configs=CONFIGS, workdir: Path | None = None, verbose: bool = False) -> list[dict]:
-    """Agreement on the seeded random networks (tests/ethos_u65/randnet.py) per configuration: NPU layers within
-    ±10 %, networks within ±5 %, and peak SRAM within ±10 % of Vela's; one dict per configuration."""
+def random_sweep(seeds, configs=CONFIGS, workdir: Path | None = None, verbose: bool = False,
+                 padded: bool = False) -> list[dict]:
+    """Agreement on the seeded random networks (tests/ethos_u65/randnet.py; ``padded``: the Pad → conv networks of
+    tests/ethos_u65/padnet.py) per configuration: NPU layers within ±10 %, networks within ±5 %, and peak SRAM
+    within ±10 % of Vela's; one dict per configuration."""
     sys.path.insert(0, str(ROOT))
     from cnncc.frontend.tflite.writer import write_tflite
-    from tests.ethos_u65.randnet import random_network
+
+    if padded:
+        from tests.ethos_u65.padnet import padded_network as make
+    else:
+        from tests.ethos_u65.randnet import random_network as make
 
     out = []
     with tempfile.TemporaryDirectory() as td:
         wd = workdir or Path(td)
-        graphs = {s: random_network(s) for s in seeds}
+        graphs = {s: make(s) for s in seeds}
         paths = {}
         for s, g in graphs.items():
             paths[s] = wd / f"{g.name}.tflite"
@@ -269,6 +278,8 @@ def main(argv=None) -> int:
     ap.add_argument("--accel", default="ethos-u65-256")
     ap.add_argument("--random", type=int, default=0, help="also sweep N seeded random networks over CONFIGS")
     ap.add_argument("--seeds", default="", help="random-network seeds instead of 0..N-1: 'A-B' (inclusive) or 'a,b,c'")
+    ap.add_argument("--padded", type=int, default=0,
+                    help="sweep N seeded Pad -> conv networks (tests/ethos_u65/padnet.py; --seeds picks others)")
     ap.add_argument("--verbose", action="store_true", help="print every layer")
     ap.add_argument("--vela-cache", default="", help="keep Vela's results in this folder and reuse them")
     ap.add_argument("--kws", action="store_true", help="peak SRAM on the trained wake-word models over CONFIGS")
@@ -289,8 +300,9 @@ def main(argv=None) -> int:
             print(f"{' '.join(r['config']):62s} peak SRAM cnncc/Vela: {cells}")
         print(f"peak SRAM within ±10%: {ok}/{n}")
         return 0
-    if a.random or a.seeds:
-        for r in random_sweep(parse_seeds(a.seeds) if a.seeds else range(a.random), verbose=a.verbose):
+    if a.random or a.seeds or a.padded:
+        seeds = parse_seeds(a.seeds) if a.seeds else range(a.padded or a.random)
+        for r in random_sweep(seeds, verbose=a.verbose, padded=bool(a.padded)):
             print(f"{r['accel']:14s} {r['system']:24s} {r['mode']:22s} NPU layers {r['within']}/{r['layers']} "
                   f"({100 * r['within'] / max(r['layers'], 1):.1f}%) within ±10%; totals within ±5%: "
                   f"{r['totals_ok']}/{r['nets']}; peak SRAM within ±10%: {r['sram_ok']}/{r['sram_n']} "

@@ -7,8 +7,12 @@ Which ops: a chain grows from an op along links producer -> next op in order, wh
 op as its only consumer and is its primary (first) IFM of the same shape. An op joins while its uncascaded SRAM
 need (primary IFM + OFM; an elementwise op writes in place, so the larger of the two) exceeds the SRAM budget;
 the first op that would fit joins too when its IFM is over half the budget (the rolling buffer saves more than
-it costs; measured: MobileNetV2 block2.project joins, block4.project does not), then the chain ends. Chains of
-one op are no cascade.
+it costs; measured: MobileNetV2 block2.project joins, block4.project does not), then the chain ends. That last op
+stays only if, at the stripes chosen for the chain, it pays for its buffer as Regor's cascade builder weighs it
+(the cascade with it needs less SRAM than without it, or than the op alone: :func:`_tail_pays`); else the chain
+ends before it and its stripes are chosen again (Regor re-builds the cascades for every stripe it proposes;
+measured: rand103's 1×9 conv and 2×2 pool cascade with 16-row stripes and the 7×7 conv after them runs alone,
+Vela 5.2.0 u65-512 High_End). Chains of one op are no cascade.
 
 Stripes: the last op's OFM stripe height h is the largest whose buffers fit the budget; going backwards an op
 reads (h - 1)·stride + dilated kernel rows and its producer writes h·stride rows per stripe. Every link holds a
@@ -95,6 +99,18 @@ def best_stripe(ops: list[ChainOp], budget: int) -> tuple[list[tuple[int, int]],
     return best, buffer_bytes(ops, best)
 
 
+def _tail_pays(chain: list[ChainOp], stripes: list[tuple[int, int]]) -> bool:
+    """Whether the last op of ``chain`` (one that fits SRAM alone) keeps its place at these stripes: the cascade
+    with it needs less SRAM than without it (its rolling buffer and whole OFM below its producer's whole OFM), or
+    less than the op run alone (the chain's first IFM and buffers below the op's whole IFM)."""
+    *_, prev, tail = chain
+    ring = ring_rows(stripes[-2][0], stripes[-1][1]) * tail.ifm[1] * _ru16(tail.ifm[2])
+    full_ifm = tail.ifm[0] * tail.ifm[1] * _ru16(tail.ifm[2])
+    full_ofm = tail.ofm[0] * tail.ofm[1] * _ru16(tail.ofm[2])
+    first = chain[0].ifm[0] * chain[0].ifm[1] * _ru16(chain[0].ifm[2])
+    return ring + full_ofm < full_ifm or first + buffer_bytes(chain, stripes) < full_ifm
+
+
 def find_cascades(ops: list[ChainOp], budget: int) -> list[Cascade]:
     """The cascades of an op sequence (see module doc); ``budget``: SRAM bytes for feature maps."""
     out: list[Cascade] = []
@@ -112,6 +128,10 @@ def find_cascades(ops: list[ChainOp], budget: int) -> list[Cascade]:
         if j > i:
             chain = ops[i:j + 1]
             stripes, size = best_stripe(chain, budget)
+            if j > i + 1 and _need(ops[j]) <= budget and not _tail_pays(chain, stripes):
+                j -= 1  # the last op fits SRAM alone and costs the cascade more than it saves: it runs alone
+                chain = ops[i:j + 1]
+                stripes, size = best_stripe(chain, budget)
             if size <= budget:  # a chain whose buffers do not fit even with 1-row stripes is no cascade
                 out.append(Cascade(i, j, tuple(stripes), size))
             i = j + 1

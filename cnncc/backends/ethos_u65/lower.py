@@ -180,6 +180,7 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
 
 
 ACTIVATIONS = (O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)
+MIN_FUSED_DEPTH = 8  # a conv with fewer OFM channels keeps its activation apart (actsplit.py)
 FUSES_ACTIVATION = (CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE)
 
 
@@ -188,9 +189,9 @@ def fuse_activations(graph: Graph, layers: Sequence[Layer], lowered: list[Lowere
     """Vela's packing of a standalone activation into the NPU op producing its input (Regor's scheduler packing:
     the activation becomes a sub-op of the primary op, whose OFM is then the activation's output): the producer
     is an NPU compute op without an activation of its own, its output has the activation as its only consumer and
-    is no graph output, nor is the activation's. Int8 Sigmoid/Tanh/HardSwish/LeakyRelu fuse as a LUT, the ReLU
-    family as a clamp. Returns the lowered list (producers carry the activation, the activation layers are FUSED)
-    and {activation layer: producer layer}."""
+    is no graph output, nor is the activation's, and it is no convolution of fewer than 8 output channels. Int8
+    Sigmoid/Tanh/HardSwish/LeakyRelu fuse as a LUT, the ReLU family as a clamp. Returns the lowered list
+    (producers carry the activation, the activation layers are FUSED) and {activation layer: producer layer}."""
     out = list(lowered)
     fused: dict[str, str] = {}
     index = {layer.name: k for k, layer in enumerate(layers)}
@@ -205,6 +206,8 @@ def fuse_activations(graph: Graph, layers: Sequence[Layer], lowered: list[Lowere
         plw = out[j]
         if plw.kind not in FUSES_ACTIVATION or plw.act != "none" or plw.lut or len(prod.outputs) != 1:
             continue
+        if plw.kind in (CONV, DEPTHWISE) and plw.ofm[2] < MIN_FUSED_DEPTH:
+            continue  # Vela keeps the activation of a conv with few output channels apart (actsplit.py)
         out[j] = replace(plw, act=act_kind(layer.op))
         out[k] = Lowered(FUSED, ifm=plw.ofm, ofm=plw.ofm, reason=f"fused into {prod.name}")
         fused[layer.name] = prod.name

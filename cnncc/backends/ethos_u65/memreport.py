@@ -27,17 +27,18 @@ def memory_use(graph: Graph, est: Estimate, arch: U65Config) -> MemoryUse:
     weights = sum(encoded_weight_bytes(lw, arch)[0] + encoded_weight_bytes(lw, arch)[1]
                   for _, lw, _ in est.rows if lw.weight_elems)
     pl = est.placement
+    compiled = est.compiled or graph  # the maps placed are those of the network Vela compiles
     placement: dict[str, str] = {}
     act_sram = act_off = 0
     seen: set[str] = set()
     for t, mem in sorted(pl.memory.items()):
-        if graph.is_weight(t):
+        if compiled.is_weight(t):
             continue
         placement[t] = _where(mem, arch)
         if t in seen:
             continue
         seen.add(t)
-        size = int(math.prod(graph.type_of(t).shape))
+        size = int(math.prod(compiled.type_of(t).shape))
         if mem == SRAM:
             act_sram += size
         else:
