@@ -18,6 +18,7 @@ like any other weight.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,7 +75,19 @@ def padded_weights(kind: str, cout: int, cin: int, kernel: tuple[int, int], part
 
 def _block_index(o0: int, ob: int, i0: int, ib: int, y0: int, x0: int, sh: int, sw: int, traversal: str,
                  ofm_ublock: int, shape: tuple[int, int, int, int]) -> np.ndarray:
-    """Flat OHWI indices (-1: a zero) of one (OFM block, IFM block, sub-kernel) in read order."""
+    """Flat OHWI indices (-1: a zero) of one (OFM block, IFM block, sub-kernel) in read order: the block's
+    pattern at OFM/IFM offset 0 (:func:`_block_pattern`, computed once per block shape) moved to (o0, i0)."""
+    o_n, kh, kw, i_n = shape
+    idx, o_rel, i_rel, valid = _block_pattern(ob, ib, y0, x0, sh, sw, traversal, ofm_ublock, shape)
+    ok = valid & (o_rel < o_n - o0) & (i_rel < i_n - i0)
+    return np.where(ok, idx + (o0 * kh * kw * i_n + i0), -1)
+
+
+@functools.lru_cache(maxsize=256)
+def _block_pattern(ob: int, ib: int, y0: int, x0: int, sh: int, sw: int, traversal: str, ofm_ublock: int,
+                   shape: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(flat indices, OFM offsets, IFM offsets, kernel-element validity) of a block at OFM/IFM offset 0, flat in
+    read order (read-only arrays)."""
     o_n, kh, kw, i_n = shape
     elems = sh * sw if traversal == DEPTH_FIRST else _ru(sh * sw, 4)
     e = np.arange(elems)
@@ -82,23 +95,33 @@ def _block_index(o0: int, ob: int, i0: int, ib: int, y0: int, x0: int, sh: int, 
     ou = np.arange(0, ob, ofm_ublock)[:, None] + np.arange(ofm_ublock)[None, :]   # [ublock, lane] OFM offsets
     if traversal == DEPTHWISE:
         # [ofm ublock, element, lane]
-        o = o0 + ou[:, None, :]
-        ok = (o < o_n) & (ky < sh)[None, :, None]
+        o = ou[:, None, :]
+        valid = np.broadcast_to((ky < sh)[None, :, None], (o.shape[0], elems, ofm_ublock))
         idx = ((o * kh + (y0 + ky)[None, :, None]) * kw + (x0 + kx)[None, :, None]) * i_n
-        return np.where(ok, idx, -1).ravel()
+        return _frozen(idx, np.broadcast_to(o, valid.shape), np.zeros(valid.shape, np.int64), valid)
     iu = np.arange(0, ib, IFM_UBLOCK)[:, None] + np.arange(IFM_UBLOCK)[None, :]    # [ublock, lane] IFM offsets
     if traversal == PART_KERNEL:   # [ifm ublock, ofm ublock, element, ofm lane, ifm lane]
-        o = o0 + ou[None, :, None, :, None]
-        i = i0 + iu[:, None, None, None, :]
+        o = ou[None, :, None, :, None]
+        i = iu[:, None, None, None, :]
         yy, xx = (y0 + ky)[None, None, :, None, None], (x0 + kx)[None, None, :, None, None]
-        ok = (o < o_n) & (i < i_n) & (ky < sh)[None, None, :, None, None]
+        kv = (ky < sh)[None, None, :, None, None]
     else:                          # [ofm ublock, element, ifm ublock, ofm lane, ifm lane]
-        o = o0 + ou[:, None, None, :, None]
-        i = i0 + iu[None, None, :, None, :]
+        o = ou[:, None, None, :, None]
+        i = iu[None, None, :, None, :]
         yy, xx = (y0 + ky)[None, :, None, None, None], (x0 + kx)[None, :, None, None, None]
-        ok = (o < o_n) & (i < i_n)
+        kv = np.ones((1,) * 5, bool)
     idx = ((o * kh + yy) * kw + xx) * i_n + i
-    return np.where(ok, idx, -1).ravel()
+    full = idx.shape
+    return _frozen(idx, np.broadcast_to(o, full), np.broadcast_to(i, full), np.broadcast_to(kv, full))
+
+
+def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    out = []
+    for a in arrays:
+        a = np.ascontiguousarray(a).ravel()
+        a.flags.writeable = False
+        out.append(a)
+    return tuple(out)
 
 
 def stream_order(ohwi: np.ndarray, traversal: str, block_depth: int, ofm_ublock: int,
