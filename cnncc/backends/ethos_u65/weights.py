@@ -115,13 +115,15 @@ def _block_pattern(ob: int, ib: int, y0: int, x0: int, sh: int, sw: int, travers
     return _frozen(idx, np.broadcast_to(o, full), np.broadcast_to(i, full), np.broadcast_to(kv, full))
 
 
-def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    out = []
-    for a in arrays:
+def _frozen(idx: np.ndarray, o: np.ndarray, i: np.ndarray, valid: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The four arrays flat, contiguous and read-only (they are shared through the cache)."""
+    def flat(a: np.ndarray) -> np.ndarray:
         a = np.ascontiguousarray(a).ravel()
         a.flags.writeable = False
-        out.append(a)
-    return tuple(out)
+        return a
+
+    return flat(idx), flat(o), flat(i), flat(valid)
 
 
 def stream_order(ohwi: np.ndarray, traversal: str, block_depth: int, ofm_ublock: int,
