@@ -142,9 +142,11 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
     order = {x.name: k for k, x in enumerate(graph.layers)}
     gone = {d["name"] for d in layers if d.get("fused_into")}
     for layer in graph.layers:
-        # producers write into the concatenated / padded map (not into a Pad a conv took as its own padding)
-        if layer.kind in ("Concat", "Pad") and layer.name not in gone:
-            for t in layer.inputs[:1] if layer.kind == "Pad" else layer.inputs:
+        # producers write into the concatenated / padded map (not into a Pad a conv took as its own padding; into
+        # the PAD the exporter writes for a conv's own padding, which Vela names "<conv>/pad")
+        padded = layer.kind == "Pad" or f"{layer.name}/pad" in v["per"]
+        if (layer.kind == "Concat" or padded) and layer.name not in gone:
+            for t in layer.inputs[:1] if padded else layer.inputs:
                 q = graph.producer(t)
                 if q is not None:
                     union(layer.name, q.name)
