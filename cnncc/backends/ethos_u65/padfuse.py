@@ -19,7 +19,7 @@ stays a graph input, which Vela may copy into SRAM, inputcopy.py); the Pad itsel
 its output. The other way round, a conv whose own pads are not TFLite's SAME is written by the exporter as PAD +
 VALID CONV_2D; where the rule above refuses that padding (a pad as large as the kernel), Vela runs the PAD as
 copies, and the network Vela compiles has that Pad (:func:`exported_pad`). Measured (``bench/vela_fidelity.py
---padded 100``, six configurations): totals within ±5 % 305 → 585 of 600. :func:`fuse_pads` returns the graph Vela
+--padded 100``, six configurations): totals within ±5 % 305 → 591 of 600. :func:`fuse_pads` returns the graph Vela
 compiles, which Pad went into which convolution and which conv brought its own Pad.
 """
 
