@@ -64,46 +64,19 @@ class Estimate:
 
 def estimate(graph: Graph, arch: U65Config) -> Estimate:
     """Cost every layer in Vela's execution order (order.py; the rows come back in ``graph``'s order), on the
-    network as Vela compiles it: a zero Pad a convolution can take as its own padding is gone (padfuse.py; its row
-    costs nothing and names the convolution it went into), a PAD the exporter writes for a conv's own padding and
-    the activation of a conv with few output channels (actsplit.py) are ops of their own, costed on the conv's
-    row."""
-    from cnncc.backends.ethos_u65.actsplit import split_activations
+    network as Vela compiles it (compiled.py: a zero Pad a convolution takes as its own padding is gone, a conv's
+    exported PAD and the activation of a conv with few output channels are ops of their own, on the conv's row)."""
+    from cnncc.backends.ethos_u65.compiled import as_vela_compiles, rows_back
     from cnncc.backends.ethos_u65.order import in_vela_order
-    from cnncc.backends.ethos_u65.padfuse import fuse_pads
 
-    fusion = fuse_pads(graph)
-    compiled, act_parts = split_activations(fusion.graph)
-    run, position = in_vela_order(compiled)
+    compiled = as_vela_compiles(graph)
+    run, position = in_vela_order(compiled.graph)
     est = _estimate(run, arch)
-    if run is not compiled:
+    if run is not compiled.graph:
         est = replace(est, rows=[est.rows[pos] for pos in position])
-    if compiled is graph:
+    if compiled.graph is graph:
         return est
-    by_name = {layer.name: (lw, c) for layer, lw, c in est.rows}
-    rows = []
-    for layer in graph.layers:
-        if layer.name in fusion.into:
-            why = f"fused into {fusion.into[layer.name]}"
-            lw = Lowered(FREE, ofm=lower(graph, layer).ofm, reason=why)
-            rows.append((layer, lw, OpCost("none", 0, 0, 0, 0, {SRAM: 0, OFFCHIP: 0}, {}, {}, 0, "none", None, "",
-                                           why)))
-            continue
-        names = [n for p in fusion.parts.get(layer.name, (layer.name,)) for n in act_parts.get(p, (p,))]
-        lw, cost = by_name[names[0]]
-        for n in names[1:]:  # ops Vela runs for this layer besides its main one (a PAD's copies, an activation)
-            cost = _with_copies(cost, by_name[n][1])
-        rows.append((layer, lw, cost))
-    return replace(est, rows=rows, compiled=compiled)
-
-
-def _with_copies(cost: OpCost, copies: OpCost) -> OpCost:
-    """An op's cost with another op run for the same layer added (cycles, access cycles and bytes)."""
-    acc = {m: cost.access_cycles.get(m, 0) + copies.access_cycles.get(m, 0) for m in (SRAM, OFFCHIP)}
-    rd = {m: cost.read_bytes.get(m, 0) + copies.read_bytes.get(m, 0) for m in (SRAM, OFFCHIP)}
-    wr = {m: cost.write_bytes.get(m, 0) + copies.write_bytes.get(m, 0) for m in (SRAM, OFFCHIP)}
-    return replace(cost, npu_cycles=cost.npu_cycles + copies.npu_cycles, cycles=cost.cycles + copies.cycles,
-                   access_cycles=acc, read_bytes=rd, write_bytes=wr)
+    return replace(est, rows=rows_back(graph, compiled, est.rows), compiled=compiled.graph)
 
 
 def _estimate(graph: Graph, arch: U65Config) -> Estimate:
