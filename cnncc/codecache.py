@@ -50,6 +50,9 @@ def _magic() -> bytes:
 def _exec(source: Any, globals: Any = None, locals: Any = None, /, **kwargs: Any) -> None:
     """``exec`` with the code of a source text compiled once per text (see the module docstring)."""
     global _new
+    if globals is None:  # the builtin's defaults are the *caller's* namespaces, not this function's
+        frame = sys._getframe(1)
+        globals, locals = frame.f_globals, (frame.f_locals if locals is None else locals)
     if type(source) is not str:
         return _builtin_exec(source, globals, locals, **kwargs)
     code = _codes.get(source)

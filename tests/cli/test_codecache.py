@@ -97,6 +97,13 @@ def test_cache_serves_the_compiled_code_object_of_the_same_text():
     f1, f2 = ns1["__create_fn__"](), ns2["__create_fn__"]()
     assert f1.__code__ is f2.__code__ and f1(None) == 42
     assert codecache._codes[src].co_filename == "<string>"
+    def caller() -> int:
+        here = 5  # noqa: F841 - read by the executed text through the caller's locals
+        ns: dict = {}
+        codecache._exec("ns['v'] = here + 1")  # no namespaces given: the caller's, as the builtin
+        return ns["v"]
+
+    assert caller() == 6
     code = compile("y = 7", "<x>", "exec")
     ns3: dict = {}
     codecache._exec(code, ns3)  # a code object goes to the builtin exec untouched
