@@ -21,7 +21,8 @@ under 1000 cycles a slice is not counted for op-dominated ops) and, for weights 
 the read from SRAM stays under the unbuffered op.
 
 Sizes: Vela encodes every depth slice as its own streams, so with the layer's weights known each slice's bytes are
-its exact encoded size (weights.depth_range_bytes; slightly more than its share of the whole layer), used for the
+its own encoded size (weights.depth_range_bytes, exact up to SLICE_EXACT_VALUES per stream; slightly more than
+its share of the whole layer), used for the
 buffer fit, double/single choice, each slice's DMA and the op's weight traffic; the whole-layer size still gives
 the full transfer and the first slicing guess, as in Regor. IFM reads (ifm_read_estimate: every slice fetches the
 IFM again; the stripe's input area) count in both the buffered and unbuffered estimate: from the IFM's memory, or
