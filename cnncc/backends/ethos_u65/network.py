@@ -42,8 +42,8 @@ from cnncc.backends.ethos_u65.sramalloc import sram_peak
 from cnncc.backends.ethos_u65.weightbuf import Context
 from cnncc.ir.graph import Graph, Layer
 
-__all__ = ["Estimate", "OpCost", "cascades_of", "cost_npu_op", "cost_transpose", "encoded_weight_bytes",
-           "estimate", "isolated_cycles", "stripe_op"]
+__all__ = ["Estimate", "OpCost", "cascades_and_copies", "cascades_of", "cost_npu_op", "cost_transpose",
+           "encoded_weight_bytes", "estimate", "isolated_cycles", "stripe_op"]
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,7 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
     lowered = [Lowered(FREE, ofm=lw.ofm, reason="cancelling transposes") if layer.name in gone else lw
                for layer, lw in zip(graph.layers, (lower(graph, x) for x in graph.layers))]
     lowered, _ = fuse_activations(graph, graph.layers, lowered)
-    cascades = cascades_of(graph, lowered, arch)
-    pl = place(graph, lowered, arch, cascades)
-    copies = input_copies(graph, lowered, arch, pl, cascades)
+    cascades, pl, copies = cascades_and_copies(graph, lowered, arch)
     costs, slacks = _cost_pass(graph, lowered, arch, pl, cascades, copies=copies)
     n = len(graph.layers)
     fixed = [0] * n
@@ -121,6 +119,18 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
     rows = [(layer, lw, c) for layer, lw, c in zip(graph.layers, lowered, costs)]
     return Estimate(rows, replace(pl, peak_sram_bytes=peak), max((c.buffer_bytes for c in costs), default=0),
                     max(use, default=0))
+
+
+def cascades_and_copies(graph: Graph, lowered: list[Lowered], arch: U65Config):
+    """Vela's cascades, the map placement around them and its copies of graph inputs into SRAM (inputcopy.py); a
+    copy before a cascade's first op lives beside the cascade, whose stripes are then chosen again."""
+    cascades = cascades_of(graph, lowered, arch)
+    pl = place(graph, lowered, arch, cascades)
+    copies = input_copies(graph, lowered, arch, pl, cascades)
+    if any(c.start in copies for c in cascades):
+        cascades = cascades_of(graph, lowered, arch, copies)
+        pl = place(graph, lowered, arch, cascades)
+    return cascades, pl, copies
 
 
 def casc_member(cascades: list[Cascade], k: int) -> bool:
@@ -312,11 +322,15 @@ def _cascadable(lw: Lowered) -> bool:
     return lw.kind in CASCADABLE and not lw.lut
 
 
-def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[Cascade]:
+def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config, copies: dict | None = None) -> list[Cascade]:
     """Vela's cascades of the layer sequence (cascade.py); none when feature maps live in SRAM anyway. Activations
-    fused into their producer are no ops of their own: the producer writes the activation's output."""
+    fused into their producer are no ops of their own: the producer writes the activation's output. ``copies``:
+    Vela's copies of graph inputs into SRAM (inputcopy.py), which live beside the cascade their reader starts."""
+    from cnncc.backends.ethos_u65.cascadeweights import schedule_weights
+
     if arch.arena_mem != OFFCHIP or not arch.cache_bytes:
         return []
+    fmt, copies = place(graph, lowered, arch).fmt, copies or {}
     layers = graph.layers
     keep = [k for k, lw in enumerate(lowered) if lw.kind != FUSED]
     out_of = {}
@@ -326,7 +340,7 @@ def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[C
             src = graph.producer(layer.inputs[0])
             j = next(i for i in range(k) if layers[i] is src)
             out_of[j] = layer.outputs[0]
-    chain = []
+    chain, fmts, from_input = [], [], []
     for n, k in enumerate(keep):
         layer, lw = layers[k], lowered[k]
         link = False
@@ -335,11 +349,17 @@ def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config) -> list[C
             acts = [t for t in nxt.inputs if not graph.is_weight(t)]
             link = (len(graph.consumers(out)) == 1 and out not in graph.outputs and acts[0] == out
                     and lowered[keep[n + 1]].ifm == lw.ofm)
-        # Regor builds cascades on the unbuffered schedule: the ops' weights are no part of the cascade's memory
+        # the weight buffers of the final schedule are no part of the cascade's buffers (costed per op)
+        ifm = next((t for t in layer.inputs if not graph.is_weight(t)), out_of[k])
         chain.append(ChainOp(lw.ifm, lw.ofm, (lw.kernel[0] - 1) * lw.dilation[0] + 1, lw.stride[0],
-                             lw.kind == ELEMENTWISE, 0, link))
+                             lw.kind == ELEMENTWISE, 0, link, fmt.get(ifm) == "NHWC", fmt.get(out_of[k]) == "NHWC"))
+        fmts.append((fmt.get(ifm, "NHCWB16"), fmt.get(out_of[k], "NHCWB16")))
+        from_input.append(ifm in graph.inputs)
+    staged = schedule_weights([lowered[k] for k in keep], arch, fmts, [_cascadable(lowered[k]) for k in keep],
+                              [k in copies for k in keep], from_input)
     result: list[Cascade] = []
-    for c in find_cascades(chain, arch.cache_bytes):
+    reserved = {n: copies[k].nbytes for n, k in enumerate(keep) if k in copies}
+    for c in find_cascades(chain, arch.cache_bytes, staged, reserved):
         stripes, last = [], c.stripes[0]
         for k in range(keep[c.start], keep[c.end] + 1):
             if k in keep:
