@@ -10,7 +10,7 @@ of their cycles, access cycles and bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM
 from cnncc.backends.ethos_u65.lower import FREE, Lowered, lower
@@ -26,18 +26,21 @@ class Compiled:
     graph: Graph
     into: dict[str, str]
     parts: dict[str, tuple[str, ...]]
+    folded: dict[str, str] = field(default_factory=dict)  # a requantisation the export folds -> why (requant.py)
 
 
 def as_vela_compiles(graph: Graph) -> Compiled:
     """The network Vela compiles for ``graph`` (module doc); ``graph`` itself when nothing changes."""
     from cnncc.backends.ethos_u65.actsplit import split_activations
     from cnncc.backends.ethos_u65.padfuse import fuse_pads
+    from cnncc.backends.ethos_u65.requant import fold_requantizes
 
+    graph, folded = fold_requantizes(graph)
     fusion = fuse_pads(graph)
     out, act_parts = split_activations(fusion.graph)
     parts = {x.name: tuple(n for p in fusion.parts.get(x.name, (x.name,)) for n in act_parts.get(p, (p,)))
              for x in graph.layers if x.name in fusion.parts or x.name in act_parts}
-    return Compiled(out, fusion.into, parts)
+    return Compiled(out, fusion.into, parts, folded)
 
 
 def rows_back(graph: Graph, compiled: Compiled, rows: list[tuple[Layer, Lowered, OpCost]]
@@ -46,8 +49,8 @@ def rows_back(graph: Graph, compiled: Compiled, rows: list[tuple[Layer, Lowered,
     by_name = {layer.name: (lw, c) for layer, lw, c in rows}
     out = []
     for layer in graph.layers:
-        if layer.name in compiled.into:
-            why = f"fused into {compiled.into[layer.name]}"
+        if layer.name in compiled.into or layer.name in compiled.folded:
+            why = compiled.folded.get(layer.name) or f"fused into {compiled.into[layer.name]}"
             lw = Lowered(FREE, ofm=lower(graph, layer).ofm, reason=why)
             out.append((layer, lw, OpCost("none", 0, 0, 0, 0, {SRAM: 0, OFFCHIP: 0}, {}, {}, 0, "none", None, "",
                                           why)))

@@ -3,8 +3,9 @@
 Vela lowers a Concat to one MemoryCopy per input into the concatenated map, except that an NPU op whose only
 consumer is the Concat writes straight into its slot (for a channel Concat only at a 16-channel brick boundary).
 A Slice (or Split output) that feeds Concats is folded into those copies (the copy reads the sub-box); one whose
-every reader is an NPU op that can read the sub-box itself costs no copy (moved_to_consumers); any other Slice is a
-MemoryCopy of its output. A Pad is a copy into the padded map. Vela's rows for the copies are named
+every reader is an NPU op that can read the sub-box itself, or a Concat's copy, costs no copy (moved_to_consumers); a
+Concat input that needs the export's requantisation is a copy too, never written in place (requant.py); any
+other Slice is a MemoryCopy of its output. A Pad is a copy into the padded map. Vela's rows for the copies are named
 after the Concat's output tensor, so the copies' cost is reported on the Concat layer.
 
 A MemoryCopy is an NPU 1×1 pooling pass (measured: cycles = 16 per micro-block of MAC time × blocks + 0.25
@@ -18,6 +19,7 @@ import math
 from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL, VECTOR, NpuOp
 from cnncc.backends.ethos_u65.config import U65Config
 from cnncc.backends.ethos_u65.lower import hwc
+from cnncc.backends.ethos_u65.requant import requantised_input
 from cnncc.ir import ops as O
 from cnncc.ir.graph import Graph, Layer
 
@@ -63,8 +65,9 @@ def moved_to_consumers(graph: Graph, layer: Layer, index: int, kinds: dict[str, 
     """Does Vela drop the MemoryCopy of output ``index`` of a Slice/Split because every reader reads the sub-box
     itself? (Regor's MoveSplitSliceToConsumer, our formulation: each reader is an NPU op of a class in
     READS_SUB_BOX that reads the slice, through views only, as its IFM — or IFM2 of a binary elementwise op —
-    with the same shape; a reader that is itself a copy with an offset (another Slice) or a host op keeps the
-    copy.)"""
+    with the same shape, or a Concat (its MemoryCopy or requantising Quantize reads the sub-box; measured with
+    Vela 5.2.0 on Split -> conv / Add / Concat blocks, tests/ethos_u65/test_requant.py); a reader that is itself a
+    copy with an offset (another Slice) or a host op keeps the copy.)"""
     if not isinstance(layer.op, (O.Slice, O.Split)):
         return False
     o = layer.outputs[index]
@@ -76,8 +79,11 @@ def moved_to_consumers(graph: Graph, layer: Layer, index: int, kinds: dict[str, 
         acts = [x for x in r.inputs if not graph.is_weight(x)]
         slot = acts.index(t) if t in acts else -1
         binary = kinds.get(r.name) == ELEMENTWISE and len(acts) == 2
-        if kinds.get(r.name) not in READS_SUB_BOX or not (slot == 0 or (slot == 1 and binary)) \
-                or [d for d in graph.type_of(t).shape if d != 1] != shape:
+        if [d for d in graph.type_of(t).shape if d != 1] != shape:
+            return False
+        if isinstance(r.op, O.Concat):
+            continue  # the Concat's copy (or the export's QUANTIZE into it, requant.py) reads the sub-box
+        if kinds.get(r.name) not in READS_SUB_BOX or not (slot == 0 or (slot == 1 and binary)):
             return False
     return True
 
@@ -88,6 +94,8 @@ def written_in_place(graph: Graph, concat: Layer, index: int, kinds: dict[str, s
     input or output; a channel offset that is not a multiple of 16 makes the concatenated map NHWC instead.)"""
     t = concat.inputs[index]
     prod = graph.producer(t)
+    if isinstance(concat.op, O.Concat) and requantised_input(graph, concat, index):
+        return False  # the export's QUANTIZE writes it there, run by Vela as a copy with a rescale (requant.py)
     return not (prod is None or kinds.get(prod.name) not in COMPUTE or len(graph.consumers(t)) != 1
                 or t in graph.outputs)
 
