@@ -45,6 +45,7 @@ class Lowered:
     weight_ratio: float = 1.0  # estimated encoded bytes per int8 weight (weights.py)
     reason: str = ""
     lut: bool = False          # a standalone LUT op (Sigmoid, Tanh, HardSwish, LeakyRelu as Vela lowers int8 ones)
+    deepened: bool = False     # run on the map reshaped to >= 16 channels, its maps NHWC (actsplit.deepened)
     codes: object = field(default=None, compare=False, repr=False)  # weights.WeightCodes: exact encoded size
 
 
@@ -141,14 +142,22 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
         return Lowered(POOL, ifm=ifm, ofm=(1, 1, ifm[2]), kernel=(ifm[0], ifm[1]),
                        ao_kind="maxpool" if isinstance(op, O.GlobalMaxPool) else "conv")
     if isinstance(op, (O.Add, O.Sub, O.Mul)) and len(layer.inputs) == 2:
+        from cnncc.backends.ethos_u65.actsplit import deepened, elementwise_deepened
+
         shapes = [hwc(graph.type_of(t).shape) for t in layer.inputs]
+        if elementwise_deepened(graph, layer):  # few channels: run on the map reshaped deeper (actsplit.py)
+            shapes = [deepened(out) if math.prod(x) != 1 else x for x in shapes]
+            out = deepened(out)
         return Lowered(ELEMENTWISE, ifm=shapes[0], ifm2=shapes[1], ofm=out,
-                       ao_kind="mul" if isinstance(op, O.Mul) else "add_sub", act=act_kind(op.act))
+                       ao_kind="mul" if isinstance(op, O.Mul) else "add_sub", act=act_kind(op.act),
+                       deepened=out != hwc(graph.type_of(layer.outputs[0]).shape))
     if isinstance(op, (O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)):
         # a standalone activation is an AvgPool no-op; Vela's AO cost counts only a *fused* activation, so the op
         # itself is costed as a plain pass (int8 Sigmoid/Tanh/HardSwish/LeakyRelu become a 256-entry LUT)
-        ifm = hwc(graph.type_of(layer.inputs[0]).shape)
-        return Lowered(POOL, ifm=ifm, ofm=out, lut=act_kind(op) == "lut")
+        from cnncc.backends.ethos_u65.actsplit import deepened
+
+        deep = deepened(out)
+        return Lowered(POOL, ifm=deep, ofm=deep, lut=act_kind(op) == "lut", deepened=deep != out)
     from cnncc.backends.ethos_u65.composite import lowers_to_chain
 
     if lowers_to_chain(graph, layer):
@@ -180,7 +189,6 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
 
 
 ACTIVATIONS = (O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)
-MIN_FUSED_DEPTH = 8  # a conv with fewer OFM channels keeps its activation apart (actsplit.py)
 FUSES_ACTIVATION = (CONV, DEPTHWISE, VECTOR, POOL, ELEMENTWISE)
 
 
@@ -189,9 +197,12 @@ def fuse_activations(graph: Graph, layers: Sequence[Layer], lowered: list[Lowere
     """Vela's packing of a standalone activation into the NPU op producing its input (Regor's scheduler packing:
     the activation becomes a sub-op of the primary op, whose OFM is then the activation's output): the producer
     is an NPU compute op without an activation of its own, its output has the activation as its only consumer and
-    is no graph output, nor is the activation's, and it is no convolution of fewer than 8 output channels. Int8
-    Sigmoid/Tanh/HardSwish/LeakyRelu fuse as a LUT, the ReLU family as a clamp. Returns the lowered list
-    (producers carry the activation, the activation layers are FUSED) and {activation layer: producer layer}."""
+    is no graph output, nor is the activation's, and ``actsplit.packs`` holds (a clamp's scales, the reshape of
+    few-channel maps). Int8 Sigmoid/Tanh/HardSwish/LeakyRelu fuse as a LUT, the ReLU family as a clamp. Returns
+    the lowered list (producers carry the activation, the activation layers are FUSED) and {activation layer:
+    producer layer}."""
+    from cnncc.backends.ethos_u65.actsplit import packs
+
     out = list(lowered)
     fused: dict[str, str] = {}
     index = {layer.name: k for k, layer in enumerate(layers)}
@@ -206,8 +217,8 @@ def fuse_activations(graph: Graph, layers: Sequence[Layer], lowered: list[Lowere
         plw = out[j]
         if plw.kind not in FUSES_ACTIVATION or plw.act != "none" or plw.lut or len(prod.outputs) != 1:
             continue
-        if plw.kind in (CONV, DEPTHWISE) and plw.ofm[2] < MIN_FUSED_DEPTH:
-            continue  # Vela keeps the activation of a conv with few output channels apart (actsplit.py)
+        if not packs(graph, layer, prod):
+            continue
         out[j] = replace(plw, act=act_kind(layer.op))
         out[k] = Lowered(FUSED, ifm=plw.ofm, ofm=plw.ofm, reason=f"fused into {prod.name}")
         fused[layer.name] = prod.name

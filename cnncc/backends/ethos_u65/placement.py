@@ -79,7 +79,7 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, cascades=(), ke
     boundary = {root[t] for t in list(graph.inputs) + list(graph.outputs)}
     nhwc = set(boundary)
     for layer, lw in zip(layers, lowered):
-        if lw.kind in (FREE, CPU):
+        if lw.kind in (FREE, CPU) or lw.deepened:  # a reshaped op reads and writes NHWC (actsplit.py)
             nhwc.update(root[t] for t in layer.inputs if t in root)
             nhwc.update(root[o] for o in layer.outputs)
         elif layer.kind == "Concat" and misaligned_concat(graph, layer):
