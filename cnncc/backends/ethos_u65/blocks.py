@@ -48,6 +48,7 @@ class NpuOp:
     lut: bool = False                        # the op itself is a LUT lookup (standalone Sigmoid/Tanh/...)
     ifm2_fmt: str = ""                       # IFM2's own format ("": the IFM's); a map keeps its own layout
     codes: object = field(default=None, compare=False, repr=False)   # weights.WeightCodes or None
+    resample: str = "none"                   # IFM upscaling ×2 by the hardware: none | nearest | zeros (resize.py)
 
     @property
     def fmt2(self) -> str:
@@ -88,7 +89,7 @@ def find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
     Cached on what the search reads (shapes, kernel, stride, dilation, LUT use) and the configuration: the cost
     passes ask again for every placement, and real networks repeat layer shapes."""
     key = NpuOp(op.kind, op.ifm, op.ofm, op.kernel, op.stride, op.dilation, op.ifm2,
-                act="lut" if op.act == "lut" else "none", lut=op.lut)
+                act="lut" if op.act == "lut" else "none", lut=op.lut, resample=op.resample)
     ck = (key, _arch_key(arch))
     hit = _BLOCKS.get(ck)
     if hit is None:
@@ -154,8 +155,10 @@ def _find_block_config(op: NpuOp, arch: U65Config) -> BlockConfig:
         raise ValueError(f"no OFM block fits SHRAM for {op}")
     kw = min(dil_w, arch.subkernel_max[0])
     kh = min(dil_h, arch.subkernel_max[1])
-    ibw = _ru_v((ws - 1) * op.stride[1] + kw, arch.ublock[0])
-    ibh = _ru_v((hs - 1) * op.stride[0] + kh, arch.ublock[1])
+    # an IFM the hardware upscales ×2 feeds the block from half the rows and columns (+1 for nearest's rounding)
+    up, rnd = (1, 0) if op.resample == "none" else (2, 1 if op.resample == "nearest" else 0)
+    ibw = _ru_v(-(-((ws - 1) * op.stride[1] + kw + rnd) // up), arch.ublock[0])
+    ibh = _ru_v(-(-((hs - 1) * op.stride[0] + kh + rnd) // up), arch.ublock[1])
     obh = np.minimum(hs, oh) if (oh == 1 and op.kernel[0] == 1 and ub_h == 2) else hs
     by = F32(oh) / obh.astype(F32)
     bx = F32(ow) / ws.astype(F32)

@@ -47,6 +47,8 @@ class Lowered:
     lut: bool = False          # a standalone LUT op (Sigmoid, Tanh, HardSwish, LeakyRelu as Vela lowers int8 ones)
     deepened: bool = False     # run on the map reshaped to >= 16 channels, its maps NHWC (actsplit.deepened)
     codes: object = field(default=None, compare=False, repr=False)  # weights.WeightCodes: exact encoded size
+    resample: str = "none"     # the hardware upscales the IFM ×2: none | nearest | zeros (resize.py, transconv.py)
+    upscale: int = 1           # a Resize's whole factor (2, 4, 8): log2 of it ×2 NPU ops (resize.py)
 
 
 def hwc(shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -185,6 +187,14 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
         if no_op_transpose(graph, layer):
             return Lowered(FREE, ofm=out, reason="transpose of unit axes")
         return Lowered(TRANSPOSE, ifm=hwc(graph.type_of(acts[0]).shape), ofm=out)
+    if isinstance(op, O.Resize):
+        from cnncc.backends.ethos_u65.resize import lower_resize
+
+        return lower_resize(graph, layer)
+    if isinstance(op, O.ConvTranspose):
+        from cnncc.backends.ethos_u65.transconv import lower_transconv
+
+        return lower_transconv(graph, layer)
     return Lowered(CPU, ofm=out, reason=f"{layer.kind} has no Ethos-U mapping in this model")
 
 

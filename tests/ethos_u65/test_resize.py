@@ -1,0 +1,115 @@
+"""Resize and ConvTranspose on the Ethos-U NPU as Vela 5.2.0 runs them (resize.py, transconv.py): which ones Vela
+keeps on the NPU, the upscaled-IFM block configs, and totals of generated networks (tests/ethos_u65/upnet.py)
+against the totals Vela 5.2.0 reported for the same networks (measured once with ``bench/vela_fidelity.compare``
+on the TFLite export; no Vela needed here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnncc.backends.ethos_u65.backend import arch_of
+from cnncc.backends.ethos_u65.blocks import CONV, POOL, NpuOp, find_block_config
+from cnncc.backends.ethos_u65.lower import CPU, lower
+from cnncc.backends.ethos_u65.network import estimate
+from cnncc.backends.ethos_u65.opcost import cost_npu_op
+from cnncc.backends.ethos_u65.resize import stages, vela_factor
+from cnncc.backends.ethos_u65.transconv import vela_refusal
+from cnncc.target import load_target
+from tests.ethos_u65.upnet import upscaling_network
+
+CS256 = ("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB")
+HE512 = ("ethos-u65-512", "Ethos_U65_High_End", "Dedicated_Sram_384KB")
+SH256 = ("ethos-u65-256", "Ethos_U65_Client_Server", "Shared_Sram")
+U55 = ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram")
+B16 = "NHCWB16"
+
+
+def _arch(config):
+    accel, system, mode = config
+    return arch_of(load_target(accel, {"system": system, "memory_mode": mode}))
+
+
+def test_which_resizes_vela_runs_on_the_npu():
+    assert vela_factor((40, 40), (80, 80), "nearest", False, False) == (2, "")
+    assert vela_factor((10, 10), (80, 80), "nearest", False, True) == (8, "")
+    assert vela_factor((7, 14), (13, 27), "linear", True, False) == (2, "")      # (13 − 1) / (7 − 1)
+    assert vela_factor((16, 1), (121, 1), "linear", True, False) == (8, "")     # a 1-wide axis keeps scale 1
+    assert vela_factor((18, 3), (52, 7), "nearest", True, False)[0] == 0        # ×3: host CPU
+    assert vela_factor((4, 4), (64, 64), "nearest", False, False)[0] == 0       # ×16
+    assert vela_factor((8, 8), (16, 32), "nearest", False, False)[0] == 0       # different scales
+    assert vela_factor((18, 5), (72, 20), "linear", False, True)[0] == 0        # half-pixel bilinear ×4
+    assert vela_factor((1, 1), (8, 8), "nearest", False, False)[0] == 0         # 1×1 map: not modelled
+
+
+def test_which_transpose_convs_vela_runs_on_the_npu():
+    assert vela_refusal((80, 80), (160, 160), (2, 2), (2, 2), "VALID") == ""
+    assert vela_refusal((9, 9), (18, 19), (2, 3), (2, 2), "VALID") == ""        # 9·2 + max(3 − 2, 0)
+    assert vela_refusal((1, 4), (2, 8), (2, 3), (2, 2), "SAME") == ""
+    assert vela_refusal((4, 4), (7, 7), (1, 1), (2, 2), "VALID") != ""          # kernel < stride: (h−1)·s+k ≠ h·s
+    assert vela_refusal((12, 4), (12, 8), (2, 3), (1, 2), "SAME") != ""         # stride (1, 2) on a 4-wide IFM
+    assert vela_refusal((8, 8), (24, 24), (3, 3), (3, 3), "SAME") != ""         # stride 3
+
+
+#: PP-OCRv4 det's resizes and ConvTransposes as single ops (u65-256 Client_Server Dedicated): Vela's per-op NPU
+#: cycles and its OFM / IFM blocks (--verbose-schedule: OFM 18×14×16 over IFM 10×8×16, W×H×C here)
+@pytest.mark.parametrize("ifm,ofm,mems,vela", [
+    ((40, 40, 96), (80, 80, 96), ("offchip", "offchip"), 309400),   # p2o.Resize.2
+    ((40, 40, 24), (80, 80, 24), ("sram", "sram"), 78204),          # p2o.Resize.5
+    ((10, 10, 96), (20, 20, 96), ("sram", "sram"), 20604),          # p2o.Resize.0
+    ((20, 20, 24), (40, 40, 24), ("sram", "offchip"), 20906)])      # p2o.Resize.3's middle op
+def test_upscaling_avgpool_costs_as_vela(ifm, ofm, mems, vela):
+    arch = _arch(CS256)
+    op = NpuOp(POOL, ifm, ofm, ifm_fmt=B16, ofm_fmt=B16, ifm_mem=mems[0], ofm_mem=mems[1], resample="nearest")
+    cfg = find_block_config(op, arch)
+    assert (cfg.ofm, cfg.ifm) == ((14, 18, 16), (8, 10, 16))
+    assert cost_npu_op(op, arch)[0].npu_cycles == vela
+
+
+def test_zero_upscaled_conv_blocks_as_vela():
+    arch = _arch(CS256)
+    ct0 = NpuOp(CONV, (80, 80, 24), (160, 160, 24), kernel=(2, 2), ifm_fmt=B16, ofm_fmt=B16, resample="zeros")
+    ct2 = NpuOp(CONV, (160, 160, 24), (320, 320, 1), kernel=(2, 2), ifm_fmt=B16, ofm_fmt=B16, resample="zeros")
+    assert find_block_config(ct0, arch).ofm == (16, 10, 24) and find_block_config(ct0, arch).ifm == (10, 6, 16)
+    assert find_block_config(ct2, arch).ofm == (22, 22, 8) and find_block_config(ct2, arch).ifm == (12, 12, 16)
+    plain = NpuOp(CONV, (160, 160, 24), (160, 160, 24), kernel=(2, 2), ifm_fmt=B16, ofm_fmt=B16)
+    assert find_block_config(plain, arch).ifm != find_block_config(ct0, arch).ifm
+
+
+def test_a_x8_resize_is_three_doubling_avgpools():
+    last = NpuOp(POOL, (10, 10, 24), (80, 80, 24), ifm_fmt="NHWC", ofm_fmt=B16, ifm_mem="offchip", ofm_mem="sram")
+    ops = stages(last, 8)
+    assert [(x.ifm, x.ofm) for x in ops] == [((10, 10, 24), (20, 20, 24)), ((20, 20, 24), (40, 40, 24)),
+                                             ((40, 40, 24), (80, 80, 24))]
+    assert ops[0].ifm_mem == "offchip" and ops[0].ifm_fmt == "NHWC" and ops[-1].ifm_mem == "sram"
+    assert all(x.resample == "nearest" for x in ops)
+    # a 1-wide map doubles along H only
+    assert [x.ofm for x in stages(NpuOp(POOL, (16, 1, 8), (128, 1, 8)), 8)] == [(32, 1, 8), (64, 1, 8), (128, 1, 8)]
+
+
+#: Vela 5.2.0 totals (cycles) of generated networks whose upscaling op Vela runs on the NPU (before resize.py /
+#: transconv.py cnncc costed the op on the host CPU: 1.6–256× these totals); after: within 0.5 %
+MEASURED = [(0, CS256, 17778), (0, U55, 29679),                                   # bilinear align_corners ×2
+            (2, CS256, 118244), (2, HE512, 67566), (2, SH256, 118969),            # nearest half_pixel ×4
+            (6, CS256, 9569), (6, U55, 14660),                                    # nearest ×2 + ReLU
+            (8, HE512, 6575), (8, SH256, 7303),                                   # bilinear asymmetric ×2
+            (34, CS256, 23993), (34, HE512, 14959),                               # bilinear align_corners ×8, 1 wide
+            (64, CS256, 58947),                                                   # nearest align_corners ×4 (depthwise)
+            (1, CS256, 101866), (1, HE512, 55945),                                # ConvTranspose 4×3 stride 1
+            (9, CS256, 6808), (9, U55, 20880),                                    # 2×3 stride 2, SAME, 1 high
+            (11, CS256, 14139), (11, HE512, 11747), (11, SH256, 12807)]           # 2×3 stride 2 VALID + ReLU
+
+
+@pytest.mark.parametrize("seed,config,vela", MEASURED)
+def test_upscaling_networks_cost_as_vela(seed, config, vela):
+    est = estimate(upscaling_network(seed), _arch(config))
+    assert est.rows[1][2].device == "npu"
+    assert abs(sum(c.cycles for _, _, c in est.rows) / vela - 1) <= 0.005
+
+
+@pytest.mark.parametrize("seed", [4, 5, 7, 10])
+def test_what_vela_keeps_off_the_npu_stays_on_the_host(seed):
+    """Seeds 4 (nearest align_corners ×3), 5 (ConvTranspose stride (1, 2) on a 4-wide map), 7 (1×1 kernel stride
+    2), 10 (half-pixel bilinear ×4): Vela lists the op as a CPU Passthrough."""
+    g = upscaling_network(seed)
+    lw = lower(g, g.layer("up"))
+    assert lw.kind == CPU and lw.reason
