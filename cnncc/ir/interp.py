@@ -266,6 +266,16 @@ KERNELS[O.Mul] = _binary(np.multiply)
 KERNELS[O.Div] = _binary(np.divide)
 
 
+@kernel(O.PRelu)
+def _prelu(op: O.PRelu, x, slope):
+    """x where x >= 0, else slope·x (float32 like onnxruntime; integer arrays in int64, wrapped to int32)."""
+    if _is_int(x) and _is_int(slope):
+        v = x.astype(np.int64)
+        return [_wrap32(np.where(v >= 0, v, v * slope.astype(np.int64)))]
+    v = x.astype(np.float32)
+    return [np.where(v >= 0, v, v * slope.astype(np.float32)).astype(np.float32)]
+
+
 @kernel(O.Concat)
 def _concat(op, *xs):
     return [np.concatenate(xs, axis=op.axis)]

@@ -8,7 +8,8 @@ ADD/SUB follow TFLite's 20-bit (int16: 15-bit) left-shifted common-scale scheme,
 the input quantisation (average: round half away from zero over the valid taps), LOGISTIC/TANH/HARD_SWISH use
 the 256-entry (int16: per-value) table TFLite builds from float, SOFTMAX computes in float and quantises.
 Graphs read from ONNX (``meta["quant_rounding"] == "onnx"``) requantise like onnxruntime instead: float32
-multiply, round half to even. Layers without any quantised tensor run the float kernels of ``interp``.
+multiply, round half to even; an op without an integer kernel runs there as its QDQ nodes mean (dequantize,
+the float kernel, quantize). Layers without any quantised tensor run the float kernels of ``interp``.
 
 The kernels live in :mod:`interp_int_ctx` (registry, context, requantisation), :mod:`interp_int_accum`
 (reductions and pooling) and :mod:`interp_int_pointwise` (elementwise, activations, conversions).
@@ -42,9 +43,23 @@ def run_layer(ctx: Ctx, args: list[np.ndarray]) -> list[np.ndarray]:
     if isinstance(layer.op, _MOVES):
         return run_float(layer, args)
     fn = INT_KERNELS.get(type(layer.op))
+    if fn is None and ctx.onnx:
+        return _qdq_float(ctx, args)
     if fn is None:
         raise UnsupportedError.op(layer.kind, layer.name, "integer reference interpreter")
     return fn(ctx, layer.op, *args)
+
+
+def _qdq_float(ctx: Ctx, args: list[np.ndarray]) -> list[np.ndarray]:
+    """An op without an integer kernel in a QDQ graph means what onnxruntime runs: its quantised inputs
+    dequantized (float32), the float op, each quantised output quantized (round half to even)."""
+    from cnncc.ir.interp import run_layer as run_float
+    from cnncc.ir.quant import dequantize, quantize
+
+    vals = [dequantize(a, t.quant) if t.quant is not None and np.issubdtype(a.dtype, np.integer) else a
+            for a, t in zip(args, ctx.tin)]
+    outs = run_float(ctx.layer, vals)
+    return [quantize(y, t.quant, t.dtype, "onnx") if t.quant is not None else y for y, t in zip(outs, ctx.tout)]
 
 
 def run(graph: Graph, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,

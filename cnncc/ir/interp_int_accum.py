@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnncc.errors import UnsupportedError
 from cnncc.ir import ops as O
 from cnncc.ir.interp_int_ctx import Ctx, _scales, _zp, kernel, requant
 from cnncc.ir.quant import dequantize, multipliers, qrange, rescale
@@ -85,10 +86,11 @@ def _matmul(ctx: Ctx, op: O.MatMul, a, bm):
 # ---------------------------------------------------------------------------------------------- pooling
 @kernel(O.MaxPool)
 def _maxpool(ctx: Ctx, op: O.MaxPool, x):
-    from cnncc.ir.interp import windows
+    from cnncc.ir.interp import _ceil_pad, windows
 
     lo = qrange(ctx.tin[0].dtype)[0]
-    y = windows(x.astype(np.int64), op.kernel, op.strides, op.dilations, op.pads, lo).max(axis=(4, 5))
+    xe = _ceil_pad(op, x.astype(np.int64))  # ceil_mode: the overhang holds -inf, never a window's max
+    y = windows(xe, op.kernel, op.strides, op.dilations, op.pads, lo).max(axis=(4, 5)).astype(np.int64)
     return [_same_quant(ctx, y)]
 
 
@@ -96,6 +98,8 @@ def _maxpool(ctx: Ctx, op: O.MaxPool, x):
 def _avgpool(ctx: Ctx, op: O.AveragePool, x):
     from cnncc.ir.interp import windows
 
+    if op.ceil_mode:
+        raise UnsupportedError.op("AveragePool", ctx.layer.name, "integer reference interpreter (ceil_mode)")
     xi = x.astype(np.int64)
     s = windows(xi, op.kernel, op.strides, op.dilations, op.pads, 0).sum(axis=(4, 5))
     cnt = windows(np.ones((1, 1) + x.shape[2:], np.int64), op.kernel, op.strides, op.dilations, op.pads,

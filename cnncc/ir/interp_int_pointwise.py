@@ -1,7 +1,7 @@
 """Pointwise integer kernels (``interp_int``): ADD/SUB in TFLite's 20-bit (int16: 15-bit) left-shifted
 common-scale scheme, MUL with one multiplier, the LUT activations (256-entry, int16: per-value table built from
-float32), ReLU/Clip/LeakyRelu by requantisation, SOFTMAX in float, and the conversions (Quantize, Dequantize,
-Concat, Pad, Resize)."""
+float32), ReLU/Clip/LeakyRelu by requantisation, PRELU with its two multipliers, a QDQ Div in float (onnxruntime's
+meaning), SOFTMAX in float, and the conversions (Quantize, Dequantize, Concat, Pad, Resize)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from cnncc.errors import UnsupportedError
 from cnncc.ir import ops as O
 from cnncc.ir.interp_int_ctx import Ctx, kernel, requant
 from cnncc.ir.quant import (
@@ -27,7 +28,8 @@ from cnncc.ir.quant import (
 
 # ---------------------------------------------------------------------------------------------- elementwise
 def _float_binary(ctx: Ctx, op, fn, xs) -> np.ndarray:
-    vals = [dequantize(x, ctx.qin(i)).astype(np.float32) for i, x in enumerate(xs)]
+    vals = [x.astype(np.float32) if np.issubdtype(x.dtype, np.floating) and ctx.tin[i].quant is None
+            else dequantize(x, ctx.qin(i)) for i, x in enumerate(xs)]  # a float constant operand stays float
     y = vals[0]
     for v in vals[1:]:
         y = fn(y, v).astype(np.float32)
@@ -53,6 +55,15 @@ def _addsub(ctx: Ctx, op, *xs):
     y = rescale(raw, mo[0], sho[0]) + qo.zero_point[0]
     lo, hi = act_range(op.act, qo, ctx.out_dtype)
     return [np.clip(y, lo, hi).astype(ctx.out_dtype)]
+
+
+@kernel(O.Div)
+def _div(ctx: Ctx, op, *xs):
+    """A quantised Div as its QDQ graph means it (onnxruntime): dequantize, float32 divide, quantize. TFLite's
+    int8 DIV has no integer kernel to follow (the exporter writes a Div by a constant as MUL)."""
+    if not ctx.onnx:
+        raise UnsupportedError.op("Div", ctx.layer.name, "integer reference interpreter (TFLite rounding)")
+    return [_float_binary(ctx, op, np.divide, xs)]
 
 
 @kernel(O.Mul)
@@ -109,6 +120,34 @@ def _leaky(ctx: Ctx, op: O.LeakyRelu, x):
     mi, si = multipliers([np.float64(qi.scale[0]) / np.float64(qo.scale[0])])
     ma, sa = multipliers([np.float64(qi.scale[0]) * np.float64(np.float32(op.alpha)) / np.float64(qo.scale[0])])
     y = np.where(v >= 0, rescale(v, mi[0], si[0]), rescale(v, ma[0], sa[0])) + qo.zero_point[0]
+    lo, hi = qrange(ctx.out_dtype)
+    return [np.clip(y, lo, hi).astype(ctx.out_dtype)]
+
+
+@kernel(O.PRelu)
+def _prelu(ctx: Ctx, op: O.PRelu, x, slope):
+    """ONNX (QDQ): dequantize, float32 ``x if x >= 0 else slope·x``, quantize (the slope float, or dequantized).
+    TFLite PRELU (reference kernel): ``v = x - zx``; ``v ≥ 0``: rescale(v, s_x/s_y), else
+    rescale(v·(α - zα), s_x·s_α/s_y) (scales multiplied in float32 as the kernel's Prepare), + zy, clamped;
+    α is a per-tensor quantised weight. A float slope in a TFLite-rounded graph computes in float32."""
+    qi, qo = ctx.qin(0), ctx.qout()
+    qa = ctx.tin[1].quant
+    int_alpha = qa is not None and np.issubdtype(slope.dtype, np.integer)
+    if ctx.onnx or not int_alpha:
+        a = dequantize(slope, qa) if qa is not None and int_alpha else slope.astype(np.float32)
+        v = dequantize(x, qi)
+        y = np.where(v >= 0, v, v * a).astype(np.float32)
+        return [quantize(y, qo, ctx.out_dtype, ctx.rounding)]
+    assert qa is not None
+    if qa.per_axis:
+        raise UnsupportedError(f"layer {ctx.layer.name!r} (PRelu): per-channel quantised alpha has no TFLite "
+                               f"integer semantics (PRELU takes one alpha scale)")
+    si, sa, so = np.float32(qi.scale[0]), np.float32(qa.scale[0]), np.float32(qo.scale[0])
+    m1, s1 = multipliers([float(si / so)])
+    m2, s2 = multipliers([float(si * sa / so)])
+    v = x.astype(np.int64) - qi.zero_point[0]
+    av = slope.astype(np.int64) - qa.zero_point[0]
+    y = np.where(v >= 0, rescale(v, m1[0], s1[0]), rescale(v * av, m2[0], s2[0])) + qo.zero_point[0]
     lo, hi = qrange(ctx.out_dtype)
     return [np.clip(y, lo, hi).astype(ctx.out_dtype)]
 

@@ -56,6 +56,24 @@ class Div(Binary):
     kind: ClassVar[str] = "Div"
 
 
+@register
+@dataclass(frozen=True, eq=False, repr=False)
+class PRelu(Op):
+    """Parametric ReLU: ``y = x if x >= 0 else slope·x``. Inputs: x (any rank) and slope, which broadcasts to x
+    (numpy rules; ONNX's unidirectional broadcast: the output has x's shape). Element-wise, no loop nest (as
+    Add/Mul); the slope is usually a per-channel weight ([C, 1, 1] for an NCHW map, [N] for a vector)."""
+
+    kind: ClassVar[str] = "PRelu"
+
+    def infer(self, ins):
+        if len(ins) != 2:
+            _fail(f"PRelu needs two inputs (x, slope), got {len(ins)}")
+        x, slope = ins
+        if broadcast_shapes(x.shape, slope.shape) != x.shape:
+            _fail(f"PRelu slope {slope.shape} does not broadcast to the input {x.shape}")
+        return [x]
+
+
 # ---------------------------------------------------------------------------------------------- data movement
 def _axis(axis: int, rank: int) -> int:
     if not -rank <= axis < rank:

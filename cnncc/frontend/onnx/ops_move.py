@@ -36,6 +36,22 @@ def _leaky(ctx, node, a):
     ctx.emit(node, O.LeakyRelu(float(a.get("alpha", 0.01))), [node.input[0]])
 
 
+@handles("PRelu")
+def _prelu(ctx, node, a):
+    ins = [t for t in node.input if t]
+    if len(ins) != 2:
+        raise InvalidModelError(f"node {node_name(node)!r} (PRelu): needs 2 inputs (X, slope), got {len(ins)}")
+    x, slope = ctx.type(ins[0]).shape, ctx.type(ins[1]).shape
+    try:
+        ok = np.broadcast_shapes(x, slope) == tuple(x)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise InvalidModelError(f"node {node_name(node)!r} (PRelu): slope {tuple(slope)} does not broadcast to "
+                                f"X {tuple(x)}")
+    ctx.emit(node, O.PRelu(), ins)
+
+
 @handles("HardSigmoid")
 def _hsig(ctx, node, a):
     ctx.emit(node, O.HardSigmoid(float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))), [node.input[0]])

@@ -126,9 +126,34 @@ def _quantize_linear(ctx, node, a):
         ctx.types[out] = ty.with_quant(q)
         ctx.alias[x] = out
         qrecords(ctx)[out] = q
+        _quant_through_moves(ctx, ctx.layers[idx], q)
         return
     ctx.emit(node, Quantize(dtype), [x], [out])
     set_quant(ctx, out, q)
+
+
+#: ops for which quantising the input with the output's per-tensor scale gives the same integers as quantising
+#: the output (a per-tensor affine quantisation is monotone: it commutes with max and with moving elements)
+_ORDER_KEEPING = (O.MaxPool, O.GlobalMaxPool, O.Flatten, O.Reshape, O.Transpose, O.Slice, O.Identity)
+
+
+def _quant_through_moves(ctx, layer, q: QuantParams) -> None:
+    """A float chain ``DQ -> op -> MaxPool/Flatten/... -> Q`` (onnxruntime keeps ``op``'s output float: e.g. a
+    PRelu, which its quantiser leaves unquantised): ``op``'s output inherited its input's quantisation when the
+    handler ran; give it the Q's instead, so the integers match the float chain's exactly (no double rounding).
+    Walks back through order-keeping ops whose input has no other reader and no Q of its own."""
+    records = qrecords(ctx)
+    while isinstance(layer.op, _ORDER_KEEPING) and not q.per_axis:
+        src = layer.inputs[0]
+        ty = ctx.types.get(src)
+        readers = [la for la in ctx.layers if src in la.inputs]
+        if ty is None or ty.quant is None or src in records or len(readers) != 1 or src in ctx.graph_outputs:
+            return
+        ctx.types[src] = ty.with_quant(q)
+        records[src] = q
+        layer = next((la for la in reversed(ctx.layers) if src in la.outputs), None)
+        if layer is None:
+            return
 
 
 @handles("DequantizeLinear")

@@ -105,7 +105,7 @@ class _Emitter:
                     attrs["dilations"] = list(op.dilations)
                 attrs["count_include_pad"] = int(op.count_include_pad)
             return self.node(k, ins, outs, name, **attrs)
-        if k in ("GlobalAveragePool", "GlobalMaxPool", "Identity"):
+        if k in ("GlobalAveragePool", "GlobalMaxPool", "Identity", "PRelu"):
             return self.node(k, ins, outs, name)
         if k == "LRN":
             return self.node(k, ins, outs, name, size=op.size, alpha=float(op.alpha), beta=float(op.beta),
