@@ -24,6 +24,16 @@ def _binary(b: Builder, op, ins, outs):
     b.emit(cls(b.fused(o)), args, outs[:1])
 
 
+@handles("PRELU")
+def _prelu(b: Builder, op, ins, outs):
+    rank = len(b.ts[outs[0]].shape)
+    x = b.act(ins[0])
+    alpha = b.bcast_const(ins[1], rank) if b.is_const(ins[1]) else b.act(ins[1])
+    if alpha not in b.weights and b.ir_rank(alpha) != rank and rank == 4:
+        b.fail("broadcasting a lower-rank alpha activation against a 4-D map is not supported")
+    b.emit(O.PRelu(), [x, alpha], outs[:1])
+
+
 @handles("CONCATENATION")
 def _concat(b: Builder, op, ins, outs):
     o = b.options("ConcatenationOptions")
@@ -98,6 +108,22 @@ def _pad(b: Builder, op, ins, outs):
     elif tq is not None:
         value = 0.0  # TFLite pads a quantised tensor with its zero point (real 0)
     b.emit(O.Pad(pads, "constant", value), [x], outs[:1])
+
+
+@handles("MIRROR_PAD")
+def _mirror_pad(b: Builder, op, ins, outs):
+    """REFLECT -> Pad reflect; SYMMETRIC (the edge value repeated, mirrored) -> Pad edge when no pad is wider
+    than 1, the only case where the two agree (what cnncc's exporter writes for a MaxPool's overhang)."""
+    o = b.options("MirrorPadOptions")
+    x = b.act(ins[0])
+    r = b.ir_rank(x)
+    p = np.asarray(b.const(ins[1])[0]).reshape(r, 2)
+    order = TO_NCHW if r == 4 else tuple(range(r))
+    pads = tuple(int(p[order[i], 0]) for i in range(r)) + tuple(int(p[order[i], 1]) for i in range(r))
+    symmetric = o is not None and int(o.Mode()) == 1
+    if symmetric and max(pads) > 1:
+        b.fail(f"SYMMETRIC padding wider than 1 ({max(pads)}) is not supported")
+    b.emit(O.Pad(pads, "edge" if symmetric else "reflect"), [x], outs[:1])
 
 
 @handles("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR")

@@ -1,5 +1,6 @@
 """Per-op emitters of the TFLite exporter: IR layer -> TFLite operator(s) on NHWC int8 tensors — the MAC
-layers (Conv, ConvTranspose, Gemm, MatMul), pools, element-wise ops, activations, Softmax, ReduceMean, Pad.
+layers (Conv, ConvTranspose, Gemm, MatMul), pools, element-wise ops (PRelu as PRELU), activations, Softmax,
+ReduceMean, Pad.
 
 Composite lowerings live in ``writer_lower`` (BatchNormalization, Div, HardSigmoid, Clip, LRN, Softmax),
 ``writer_pool`` (pooling padding, Pad modes) and ``writer_move`` (data movement, and ``EMITTERS``, which maps
@@ -229,6 +230,27 @@ def _binary(ex, layer):
         ex.mb.op("ADD", ins[:2], [mid], ("AddOptions", {"FusedActivationFunction": 0}))
         ins = [mid] + ins[2:]
     binary_op(ex, layer, code, opt, ins)
+
+
+@emitter(O.PRelu)
+def _prelu(ex, layer):
+    """PRELU with a constant alpha in stored layout ([1, 1, 1, C] for a per-channel slope of an NCHW map): int8,
+    per tensor, the model's own integers when the slope was quantised per tensor, else asymmetric over its range
+    (TFLite's PRELU takes one alpha scale). An activation slope is passed as it is."""
+    x, slope = layer.inputs
+    rank = ex.g.type_of(layer.outputs[0]).rank
+    if slope in ex.tmap:
+        alpha = _operand(ex, layer, slope, rank)
+    else:
+        a = ex.stored(ex.g.weights[slope], rank)
+        q = ex.g.weights.quant.get(slope)
+        if q is not None and not q.per_axis and q.zero_point[0] in range(-128, 128):
+            ints = np.clip(np.round(a / q.scale[0]) + q.zero_point[0], -128, 127)
+            alpha = ex.mb.tensor(f"{layer.name}/alpha", a.shape, "int8", ints, scales=[q.scale[0]],
+                                 zps=[q.zero_point[0]])
+        else:
+            alpha = ex.const_i8(f"{layer.name}/alpha", a)
+    ex.mb.op("PRELU", [ex.tmap[x], alpha], [ex.out_tensor(layer)])
 
 
 @emitter(O.Div)
