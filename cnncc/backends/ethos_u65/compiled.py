@@ -33,9 +33,10 @@ def as_vela_compiles(graph: Graph) -> Compiled:
     """The network Vela compiles for ``graph`` (module doc); ``graph`` itself when nothing changes."""
     from cnncc.backends.ethos_u65.actsplit import split_activations
     from cnncc.backends.ethos_u65.padfuse import fuse_pads
+    from cnncc.backends.ethos_u65.prelu import uniform_as_leaky
     from cnncc.backends.ethos_u65.requant import fold_requantizes
 
-    graph, folded = fold_requantizes(graph)
+    graph, folded = fold_requantizes(uniform_as_leaky(graph))
     fusion = fuse_pads(graph)
     out, act_parts = split_activations(fusion.graph)
     parts = {x.name: tuple(n for p in fusion.parts.get(x.name, (x.name,)) for n in act_parts.get(p, (p,)))

@@ -4,6 +4,7 @@ as that chain: every operator is an NPU op the model already costs (elementwise,
 * BatchNormalization (not folded) -> MUL by a per-channel constant, ADD a per-channel constant;
 * Div by a constant -> MUL by the reciprocal (a constant of the divisor's shape);
 * HardSigmoid -> MUL by a scalar, ADD a scalar;
+* PRelu -> MUL / MAXIMUM or RELU / MINIMUM / MUL / ADD, as Vela lowers the PRELU (prelu.py);
 * LRN with 4β ∈ {1, 2, 3, 4} -> x·x, a 1×1 convolution C -> C summing the channel window (a banded weight matrix),
   ADD the bias, RSQRT (a LUT pass), for odd quarters a MUL and a second RSQRT, then one MUL per factor.
 
@@ -30,7 +31,7 @@ def lowers_to_chain(graph: Graph, layer: Layer) -> bool:
         return graph.type_of(layer.inputs[0]).rank == 4 and all(graph.is_weight(t) for t in layer.inputs[1:5])
     if isinstance(op, O.Div):
         return graph.is_weight(layer.inputs[1]) and not graph.is_weight(layer.inputs[0])
-    if isinstance(op, O.HardSigmoid):
+    if isinstance(op, (O.HardSigmoid, O.PRelu)):
         return True
     if isinstance(op, O.LRN):
         k4 = op.beta * 4
@@ -53,6 +54,10 @@ def chain_ops(graph: Graph, layer: Layer, arch: U65Config, src: str, dst: str, f
                      ofm_mem=dst)
 
     one = (1, 1, 1)
+    if isinstance(op, O.PRelu):
+        from cnncc.backends.ethos_u65.prelu import chain
+
+        return chain(graph, layer, arch, x, src, dst, fmts)
     if isinstance(op, O.BatchNormalization):
         return [ew("mul", (1, 1, c), const, True, False), ew("add_sub", (1, 1, c), const, False, True)]
     if isinstance(op, O.Div):
