@@ -7,7 +7,7 @@
   interleaved (depth-to-space in the store addresses). Kernel taps beyond F are zeros the PU still multiplies.
 * Gemm / MatMul: 1 x positions outputs, K outputs each, reducing over C (tiled like any reduction).
 * Pooling (max, average, global): channelwise windows without weights.
-* Binary elementwise (Add, Sub, Mul, Div) of two same-shape activations: the second input plays the weight
+* Binary elementwise (Add, Sub, Mul, Div, PRelu) of two same-shape activations: the second input plays the weight
   operand, following the output tile; with a per-channel constant it is a weight of K elements; activations and
   BatchNormalization are channelwise 1x1 layers (BatchNormalization: 2 weights per channel).
 * Concat: the producers store into slices of its output (a view; nothing moves).
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from cnncc.ir.graph import Graph, Layer
 
 VIEWS = ("Reshape", "Flatten", "Identity", "Transpose", "Concat", "Dropout")
-BINARY = ("Add", "Sub", "Mul", "Div")
+BINARY = ("Add", "Sub", "Mul", "Div", "PRelu")  # PRelu: x and its per-channel slope, as a Mul
 UNARY = ("Relu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "LeakyRelu", "BatchNormalization")
 
 

@@ -113,7 +113,7 @@ ELEMWISE = ("lw", "alu", "sw", "alu", "bt")            # unary op per element (l
 BINARY = ("lw", "lw", "alu", "sw", "alu", "alu", "bt")  # binary op per element
 WINDOW = ("lw", "alu", "alu", "bt")                     # pooling: per window element (load, max/add, index)
 VIEW_OPS = {"Reshape", "Flatten", "Identity", "Squeeze", "Unsqueeze", "Dropout"}
-BINARY_OPS = {"Add", "Sub", "Mul", "Div", "Max", "Min"}
+BINARY_OPS = {"Add", "Sub", "Mul", "Div", "Max", "Min", "PRelu"}  # PRelu: x and its slope per element
 #: cycles per element of ops with no cheap integer form on the host (software exp / divide), an estimate
 TRANSCENDENTAL_CYCLES = 40
 
