@@ -4,10 +4,11 @@ and Vela 5.2.0 (bench/real_models_vs_vela.py prints the full table, RESULTS-etho
 
 Asserted at the level measured on PP-OCR mobile v2's direction classifier (150 layers, MobileNetV3-style: hard-swish
 as Clip/Div, squeeze-excite with HardSigmoid, FC + Softmax): its int8 TFLite export computes what onnxruntime
-computes on the QDQ file (2.68 LSB at the softmax output, identical in cnncc's interpreter and LiteRT's reference
+computes on the QDQ file (6.32 LSB at the softmax output, identical in cnncc's interpreter and LiteRT's reference
 kernels), Vela compiles it, and on u65-256 Client_Server / u55-128 Shared_Sram ≥ 98 % of NPU layers are within
-±10 % and the total without the graph-edge Quantize within ±1 % (measured 145/145, 143/145; 1.000, 1.000). The
-models cnncc cannot read are refused with exit 3 naming the op and the node.
+±10 % and the total without the graph-edge Quantize within ±1 % (measured 145/145, 143/145; 1.000, 1.000). MTCNN's
+PRelu nets agree with onnxruntime within 1 LSB. The models cnncc cannot read are refused with exit 3 naming the op
+and the node.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,21 +58,18 @@ def test_export_computes_what_onnxruntime_computes(cls_export):
     from real_models_vs_vela import export_vs_onnxruntime, interp_vs_onnxruntime
 
     import cnncc
-    from cnncc.errors import UnsupportedError
-    from cnncc.ir.interp import run
 
     path, _, tfl = cls_export
     g = cnncc.load(path)
     assert g.meta["quant_rounding"] == "onnx" and sum(1 for x in g.layers if x.kind == "Conv") == 53
     got = export_vs_onnxruntime(path, g, tfl)
-    assert got["export_interp_lsb"] <= 3.0
+    # measured 6.32 LSB at the softmax output (2.68 while the hard-swish output feeding a MaxPool kept its Mul's
+    # scale instead of the QuantizeLinear's after the MaxPool; the export is now 0.006 from the float model's
+    # probabilities, was 0.025): TFLite's integer kernels vs onnxruntime's float requantisation
+    assert got["export_interp_lsb"] <= 6.5
     assert got["export_interp_lsb"] == got["export_litert_lsb"]
-    direct = interp_vs_onnxruntime(path, g)
-    if isinstance(direct, str):  # the integer interpreter has no kernel for an ONNX Div yet: refused, named
-        with pytest.raises(UnsupportedError, match=r"'Div' \(node 'Div@0'\)"):
-            run(g, {"x": np.zeros(g.types["x"].shape, np.float32)})
-    else:
-        assert direct <= 2.0
+    direct = interp_vs_onnxruntime(path, g)  # the QDQ Divs of hard-swish run as onnxruntime runs them
+    assert isinstance(direct, float) and direct <= 1.0  # measured 1.00 (the Softmax output)
 
 
 @pytest.mark.parametrize("accel,system,mode,within", [
@@ -99,7 +96,30 @@ def test_cls_agrees_with_vela(cls_export, tmp_path, accel, system, mode, within)
     assert abs(r["ours_sram_bytes"] / r["vela_sram_bytes"] - 1) <= 0.01
 
 
-@pytest.mark.parametrize("name,op", [("mtcnn_pnet_int8", "PRelu"), ("ppocr_rec_int8", "Pow")])
+@pytest.mark.parametrize("name,export_lsb", [("mtcnn_pnet_int8", 2.0), ("mtcnn_onet_int8", 5.0)])
+def test_mtcnn_prelu_computes_what_onnxruntime_computes(tmp_path, name, export_lsb):
+    """MTCNN's per-channel PRelu (float in the QDQ file: onnxruntime runs DQ -> PRelu -> MaxPool / Gemm -> Q):
+    cnncc's interpreter on the ONNX graph within 1 LSB of onnxruntime (every quantised tensor exact, the Softmax
+    output 1 LSB: measured), the int8 export (PRELU with a per-channel alpha) the same in cnncc and LiteRT."""
+    pytest.importorskip("ai_edge_litert")
+    from real_models_vs_vela import export_vs_onnxruntime, interp_vs_onnxruntime
+    from vela_fidelity import load_sample
+
+    import cnncc
+    from cnncc.frontend.tflite.writer import write_tflite
+
+    path = _model(name)
+    g = cnncc.load(path)
+    assert sum(1 for x in g.layers if x.kind == "PRelu") >= 3
+    direct = interp_vs_onnxruntime(path, g)
+    assert isinstance(direct, float) and direct <= 1.0
+    tfl = tmp_path / f"{name}.tflite"
+    write_tflite(load_sample(path, "ethos-u65-256"), tfl)
+    got = export_vs_onnxruntime(path, g, tfl)
+    assert got["export_interp_lsb"] == got["export_litert_lsb"] <= export_lsb + 1e-3
+
+
+@pytest.mark.parametrize("name,op", [("ppocr_rec_int8", "Pow")])
 def test_unreadable_models_are_refused_naming_the_op(name, op):
     path = _model(name)
     cli = str(Path(sys.executable).parent / "cnncc")
