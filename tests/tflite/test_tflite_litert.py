@@ -38,7 +38,7 @@ def _real_models() -> list[Path]:
     manifest = THIRDPARTY / "MANIFEST.json"
     if not manifest.is_file():
         return []
-    return [THIRDPARTY / m["file"] for m in json.loads(manifest.read_text())["models"]]
+    return [THIRDPARTY / m["file"] for m in json.loads(manifest.read_text())["models"] if m["file"].endswith(".tflite")]
 
 
 @pytest.mark.skipif(not _real_models(), reason="samples/thirdparty/ not fetched (run `make samples` online)")
