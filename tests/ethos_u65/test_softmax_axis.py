@@ -1,0 +1,84 @@
+"""int8 Softmax over maps of many rows and over any axis against Vela 5.2.0 (cnncc/backends/ethos_u65/softmax.py):
+generated one-layer networks x (int8) -> Softmax(axis) -> y, exported by cnncc's TFLite writer (a non-last axis goes
+through the exporter's RESHAPE/TRANSPOSE moves), and YOLOv8n's DFL Softmax (a 4×2100 map of 16 values).
+
+The Vela totals were measured with Vela 5.2.0 on those exports (u65-256, Ethos_U65_Client_Server,
+Dedicated_Sram_384KB, ``--verbose-performance``); the live test reruns Vela when it is installed."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnncc.ir import Graph, Layer, tensor_type
+from cnncc.ir import ops as O
+from cnncc.ir.graph import WeightTable
+from cnncc.ir.types import QuantParams
+
+SYSTEM, ACCEL, MODE = "Ethos_U65_Client_Server", "ethos-u65-256", "Dedicated_Sram_384KB"
+
+#: (IR shape, softmax axis) -> Vela 5.2.0's total cycles of the exported one-Softmax network
+VELA = {((1, 16, 4, 210), 1): 131194, ((1, 32, 5, 38), 3): 64923, ((1, 8, 3, 51), 2): 26134,
+        ((1, 16, 17, 55), 2): 203690, ((1, 8, 14, 20), 1): 34051, ((1, 16, 10, 14), 3): 24541}
+
+
+def softmax_net(shape: tuple[int, ...], axis: int) -> Graph:
+    """x (int8, scale 0.1, zero point 3) -> Softmax(axis) -> y (1/256, -128)."""
+    q = {"x": QuantParams.tensor(0.1, 3), "y": QuantParams.tensor(1 / 256, -128)}
+    name = "sm_" + "x".join(map(str, shape)) + f"_a{axis}"
+    return Graph.build(name, {"x": tensor_type(shape, "int8", q["x"])}, ["y"],
+                       [Layer("sm", O.Softmax(axis), ("x",), ("y",))], WeightTable({}, quant=q))
+
+
+def _total(g: Graph) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from vela_fidelity import ours
+
+    from cnncc.target import load_target
+
+    return ours(g, load_target(ACCEL, {"system": SYSTEM, "memory_mode": MODE}))[1]
+
+
+@pytest.mark.parametrize("case", sorted(VELA))
+def test_softmax_over_rows_and_axes_as_vela_measured(case):
+    shape, axis = case
+    assert _total(softmax_net(shape, axis)) == pytest.approx(VELA[case], rel=0.10)
+
+
+def test_yolo_dfl_softmax_ops():
+    """YOLOv8n's /model.22/dfl/Softmax: Vela 1,309,809 cycles over its 28 NPU ops, the map read from and written
+    to SRAM; its 32-bit 4×2100×16 intermediates (537,600 B) do not fit the 384 KB cache and are off-chip. The
+    per-row steps run on the sums reshaped deeper: 9,450 cycles each (Vela: 9,450), not 16 times that."""
+    from cnncc.backends.ethos_u65.backend import arch_of
+    from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM
+    from cnncc.backends.ethos_u65.opcost import cost_npu_op
+    from cnncc.backends.ethos_u65.softmax import softmax_ops, wide_mem
+    from cnncc.target import load_target
+
+    arch = arch_of(load_target(ACCEL, {"system": SYSTEM, "memory_mode": MODE}))
+    ifm = (4, 2100, 16)
+    assert wide_mem(ifm, arch) == OFFCHIP and wide_mem((4, 210, 16), arch) == SRAM
+    costs = [cost_npu_op(op, arch)[0].cycles for op in softmax_ops(ifm, arch, SRAM, SRAM)]
+    assert len(costs) == 28
+    assert costs[0] == pytest.approx(268909, rel=1e-4)  # the row maximum, as Vela's MaxPool
+    assert costs[6] == 9450                        # a Newton-Raphson step on the 8,400 row sums
+    assert sum(costs) == pytest.approx(1309809, rel=0.10)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela) not installed")
+def test_softmax_axis_live_vela(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from vela_fidelity import run_vela
+
+    from cnncc.frontend.tflite.writer import write_tflite
+
+    shape, axis = (1, 8, 3, 51), 2
+    g = softmax_net(shape, axis)
+    path = tmp_path / f"{g.name}.tflite"
+    write_tflite(g, path)
+    vela = run_vela(path, SYSTEM, ACCEL, MODE, tmp_path)["total"]
+    assert vela == VELA[(shape, axis)]
+    assert _total(g) == pytest.approx(vela, rel=0.10)
