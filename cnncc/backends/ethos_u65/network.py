@@ -301,7 +301,7 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
                           c is not None and c.start == idx, -(-lw.ofm[0] // stripe_of[idx][0]) if c else 1,
                           forced[idx] if forced else None, pl.root.get(acts[0]) not in inputs,
                           stripe_of[idx][0] if c else 0)
-            if getattr(lw, "upscale", 1) > 2:  # a ×4 / ×8 Resize: Vela's chain of ×2 upscaling AvgPools (resize.py)
+            if lw.upscale > 2:  # a ×4 / ×8 Resize: Vela's chain of ×2 upscaling AvgPools (resize.py)
                 from cnncc.backends.ethos_u65.resize import cost_resize
 
                 cost, slack = cost_resize(op, lw.upscale, arch, ctx)
@@ -324,7 +324,7 @@ CASCADABLE = (CONV, DEPTHWISE, POOL, ELEMENTWISE)
 def _cascadable(lw: Lowered) -> bool:
     """Whether Vela may cascade the op: convolutions, pooling and elementwise ops; a standalone LUT op (int8
     Sigmoid/Tanh/HardSwish/LeakyRelu) is none of these in Regor's op classes."""
-    return lw.kind in CASCADABLE and not lw.lut and getattr(lw, "resample", "none") == "none"  # upscaling: alone
+    return lw.kind in CASCADABLE and not lw.lut and lw.resample == "none"  # upscaling: alone
 
 
 def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config, copies: dict | None = None) -> list[Cascade]:
@@ -410,7 +410,7 @@ def isolated_cycles(graph: Graph, layer: Layer, arch: U65Config, cpu_cost) -> fl
         pl = SimpleNamespace(memory=_Const(SRAM), fmt=_Const("NHCWB16"))
         return float(cost_copies(graph, layer, kinds, pl, arch)[0].cycles)
     op = npu_op(lw, arch, (SRAM, SRAM, SRAM), ("NHCWB16", "NHCWB16"))
-    if getattr(lw, "upscale", 1) > 2:
+    if lw.upscale > 2:
         from cnncc.backends.ethos_u65.resize import cost_resize
 
         return float(cost_resize(op, lw.upscale, arch)[0].cycles)

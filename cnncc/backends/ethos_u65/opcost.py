@@ -66,7 +66,7 @@ def npu_op(lw: Lowered, arch: U65Config, mems: tuple[str, str, str], fmts: tuple
     wb, sb = encoded_weight_bytes(lw, arch) if lw.weight_elems else (0, 0)
     return NpuOp(lw.kind, lw.ifm, lw.ofm, lw.kernel, lw.stride, lw.dilation, lw.ifm2, lw.ao_kind, lw.act,
                   fmts[0], fmts[1], mems[0], mems[1], mems[2], wb, sb, lw.lut, ifm2_fmt, lw.codes,
-                  getattr(lw, "resample", "none"))
+                  lw.resample)
 
 
 def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: tuple[int, int] | None = None

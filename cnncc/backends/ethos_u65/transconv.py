@@ -29,21 +29,6 @@ from cnncc.ir import ops as O
 from cnncc.ir.graph import Graph, Layer
 
 
-def full_size(op: O.ConvTranspose, ifm: tuple[int, int], ofm: tuple[int, int]) -> tuple[tuple[int, int], str]:
-    """(the map the exported TRANSPOSE_CONV writes, "SAME" | "VALID"), or ((0, 0), reason) when the export
-    refuses it (the exporter's rule: no pads → VALID; ONNX cropping as TFLite's SAME → SAME; else VALID to the
-    full map, then a SLICE)."""
-    full = ((ifm[0] - 1) * op.strides[0] + op.kernel[0], (ifm[1] - 1) * op.strides[1] + op.kernel[1])
-    if not any(op.pads) and op.output_padding == (0, 0):
-        return ofm, "VALID"
-    if ofm == (ifm[0] * op.strides[0], ifm[1] * op.strides[1]) and \
-            (op.pads[0], op.pads[1]) == ((full[0] - ofm[0]) // 2, (full[1] - ofm[1]) // 2):
-        return ofm, "SAME"
-    if op.pads[0] + ofm[0] <= full[0] and op.pads[1] + ofm[1] <= full[1]:
-        return full, "VALID"
-    return (0, 0), "the TFLite export refuses its pads / output_padding"
-
-
 def vela_refusal(ifm: tuple[int, int], out: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
                  padding: str) -> str:
     """Why Vela keeps a TRANSPOSE_CONV of an (H, W) ``ifm`` writing ``out`` off the NPU ("" when it runs it)."""
@@ -73,8 +58,13 @@ def lower_transconv(graph: Graph, layer: Layer) -> Lowered:
     if len(ishape) != 4 or op.groups != 1 or op.dilations != (1, 1) or not graph.is_weight(layer.inputs[1]):
         return Lowered(CPU, ifm=ifm, ofm=ofm, reason="ConvTranspose with groups, dilation or non-constant weights "
                                                       "has no TFLite export")
-    out, padding = full_size(op, ifm[:2], ofm[:2])
-    why = padding if out == (0, 0) else vela_refusal(ifm[:2], out, op.kernel, op.strides, padding)
+    from cnncc.frontend.tflite.writer_ops import transpose_conv_layout
+
+    layout = transpose_conv_layout(op, ifm[:2], ofm[:2])
+    if layout is None:
+        return Lowered(CPU, ifm=ifm, ofm=ofm, reason="the TFLite export refuses its pads / output_padding")
+    out, padding = layout
+    why = vela_refusal(ifm[:2], out, op.kernel, op.strides, padding)
     if why:
         return Lowered(CPU, ifm=ifm, ofm=ofm, reason=why)
     w = np.asarray(graph.weights[layer.inputs[1]])          # [C, K, FY, FX]

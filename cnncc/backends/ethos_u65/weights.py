@@ -214,7 +214,7 @@ def exact_weight_bytes(lw, arch, mems: tuple[str, str, str] = ("sram", "sram", "
 
     op = NpuOp(lw.kind, lw.ifm, lw.ofm, lw.kernel, lw.stride, lw.dilation, lw.ifm2, lw.ao_kind, lw.act,
                fmts[0], fmts[1], mems[0], mems[1], mems[2], 1, 1, lw.lut,
-               resample=getattr(lw, "resample", "none"))
+               resample=lw.resample)
     cfg = find_block_config(op, arch)
     total = lw.codes.range_bytes(cfg.traversal, cfg.ofm[2], arch.ublock[2], arch.cores)[0]
     scales = arch.scale_bytes_per_channel * lw.out_channels

@@ -19,7 +19,7 @@ from cnncc.frontend.tflite.writer import _NCHW_TO_NHWC, quantize_weights
 from cnncc.frontend.tflite.writer_move import _ACT, _PAD, EMITTERS, _to_onnx_order, emitter, relayout, stored_axis
 from cnncc.ir import ops as O
 
-__all__ = ["EMITTERS", "binary_op"]
+__all__ = ["EMITTERS", "binary_op", "transpose_conv_layout"]
 
 def _bias(ex, layer, name: str, n: int, in_scale: float, w_scales: np.ndarray, extra=None) -> int:
     b = np.zeros(n, np.float64)
@@ -62,10 +62,27 @@ def _conv(ex, layer):
     ex.emit_with_act(layer, op.act, emit)
 
 
+def transpose_conv_layout(op: O.ConvTranspose, ifm: tuple[int, int], ofm: tuple[int, int]
+                          ) -> tuple[tuple[int, int], str] | None:
+    """(the (H, W) map the exported TRANSPOSE_CONV writes, "SAME" | "VALID") for ``op`` from an (H, W) map ``ifm``
+    to the ONNX output ``ofm``: VALID without pads, SAME when ONNX crops what TFLite's SAME crops (total // 2
+    first, output = input·stride), else VALID to the full map (then a SLICE of the ONNX window); None when the
+    pads / output_padding reach past the full map (no export)."""
+    full = ((ifm[0] - 1) * op.strides[0] + op.kernel[0], (ifm[1] - 1) * op.strides[1] + op.kernel[1])
+    if not any(op.pads) and op.output_padding == (0, 0):
+        return ofm, "VALID"
+    if ofm == (ifm[0] * op.strides[0], ifm[1] * op.strides[1]) and \
+            (op.pads[0], op.pads[1]) == ((full[0] - ofm[0]) // 2, (full[1] - ofm[1]) // 2):
+        return ofm, "SAME"
+    if op.pads[0] + ofm[0] <= full[0] and op.pads[1] + ofm[1] <= full[1]:
+        return full, "VALID"
+    return None
+
+
 @emitter(O.ConvTranspose)
 def _conv_transpose(ex, layer):
-    """TRANSPOSE_CONV (weights [K, FY, FX, C], no flip): VALID without pads, SAME when ONNX crops what TFLite's
-    SAME crops (total // 2 first, output = input·stride), else VALID then a SLICE of the ONNX window."""
+    """TRANSPOSE_CONV (weights [K, FY, FX, C], no flip) in the layout of :func:`transpose_conv_layout`, then a
+    SLICE of the ONNX window when that is the full map."""
     op: O.ConvTranspose = layer.op
     if op.groups != 1 or op.dilations != (1, 1) or not ex.g.is_weight(layer.inputs[1]):
         raise UnsupportedError.op("ConvTranspose", layer.name, "tflite export (groups, dilation or non-constant "
@@ -75,24 +92,17 @@ def _conv_transpose(ex, layer):
     k = w.shape[1]
     _, _, h, wd = ex.g.type_of(layer.inputs[0]).shape
     _, _, oy, ox = ex.g.type_of(layer.outputs[0]).shape
-    full = ((h - 1) * op.strides[0] + op.kernel[0], (wd - 1) * op.strides[1] + op.kernel[1])
     bias = np.asarray(ex.g.weights[layer.inputs[2]], np.float64) if len(layer.inputs) > 2 else None
     wt = w.transpose(1, 2, 3, 0)
     q, sc = quantize_weights(wt, 0, ex.g.weights.quant.get(layer.inputs[1]))
     wi = ex.mb.tensor(f"{layer.name}/weights", wt.shape, "int8", q, scales=sc, zps=[0] * k, qdim=0)
     bi = _bias(ex, layer, f"{layer.name}/bias", k, ex.mb.scale_of(x), sc, bias)
     t, lft = op.pads[0], op.pads[1]
-    same = (oy, ox) == (h * op.strides[0], wd * op.strides[1]) and \
-        (t, lft) == ((full[0] - oy) // 2, (full[1] - ox) // 2)
-    if not any(op.pads) and op.output_padding == (0, 0):
-        pad, shape = "VALID", (oy, ox)
-    elif same:
-        pad, shape = "SAME", (oy, ox)
-    elif t + oy <= full[0] and lft + ox <= full[1]:
-        pad, shape = "VALID", full
-    else:
+    layout = transpose_conv_layout(op, (h, wd), (oy, ox))
+    if layout is None:
         raise UnsupportedError.op("ConvTranspose", layer.name, f"tflite export (pads {op.pads} with output_padding "
                                                                f"{op.output_padding} reach past the full output)")
+    shape, pad = layout
 
     def emit(out, act):
         oshape = ex.mb.tensor(f"{layer.name}/output_shape", (4,), "int32", np.array([1, *shape, k]))
@@ -106,7 +116,7 @@ def _conv_transpose(ex, layer):
     fname, rest = ex.fused(op.act, layer)
     if rest is not None:
         raise UnsupportedError.op("ConvTranspose", layer.name, f"tflite export (cropped output with {rest.kind})")
-    full_t = ex.mid(f"{layer.name}/full", (1, *full, k), ex.ranges.get(layer.outputs[0], (-4.0, 4.0)))
+    full_t = ex.mid(f"{layer.name}/full", (1, *shape, k), ex.ranges.get(layer.outputs[0], (-4.0, 4.0)))
     ex.relu_cap(op.act, full_t)
     emit(full_t, fname)
     out = ex.out_tensor(layer)
