@@ -184,7 +184,7 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--configs", default="", help="indices into vela_fidelity.CONFIGS (default: all nine)")
     ap.add_argument("--vela-cache", default="", help="keep Vela's results in this folder and reuse them")
-    ap.add_argument("--verbose", action="store_true", help="print every NPU layer off by more than 10 %")
+    ap.add_argument("--verbose", action="store_true", help="print every NPU layer off by more than 10 %%")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
     a = ap.parse_args(argv)
     try:
