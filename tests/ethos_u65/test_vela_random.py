@@ -2,7 +2,9 @@
 accelerators × system configurations × memory modes, and on the exporter's NPU chains (BatchNormalization, Div,
 HardSigmoid, LRN). Each network is exported with cnncc's TFLite writer and compiled by Vela; the figures asserted
 are the measured ones (bench/vela_fidelity.py --random 16 runs the larger sweep; README and bench/RESULTS-ethos-u65.md
-report it). Skipped only when Vela (``ethosu``) is not installed."""
+report it), and on seeded Pad → convolution networks (tests/ethos_u65/padnet.py, seeds 100–107, which the rules
+were not tuned on: ``bench/vela_fidelity.py --padded 100`` sweeps seeds 0–99). Skipped only when Vela (``ethosu``)
+is not installed."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("ethosu") is None,
                                 reason="Vela (ethos-u-vela) not installed")
 
 SEEDS = (100, 101, 102, 103)
+PADDED_SEEDS = tuple(range(100, 108))
 
 #: (accelerator, system, memory mode, NPU layers within ±10 %, networks within ±5 %, peak SRAM within ±10 %) as
 #: measured on SEEDS (33 NPU layers per configuration, 4 networks)
@@ -26,6 +29,13 @@ CASES = [
     ("ethos-u65-512", "Ethos_U65_Client_Server", "Shared_Sram", 33, 4, 4),
     ("ethos-u65-512", "Ethos_U65_High_End", "Dedicated_Sram_384KB", 32, 4, 4),  # rand103's cascade (was 30, 3, 3)
     ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram", 33, 4, 4),
+]
+
+
+#: the same figures on PADDED_SEEDS (23 NPU layers per configuration, 8 networks; before padfuse.py: 5 of 8 totals)
+PADDED_CASES = [
+    ("ethos-u65-512", "Ethos_U65_High_End", "Dedicated_Sram_384KB", 23, 8, 8),
+    ("ethos-u65-256", "Ethos_U65_Client_Server", "Shared_Sram", 23, 8, 8),
 ]
 
 
@@ -42,13 +52,27 @@ def sweep():
     return {(r["accel"], r["system"], r["mode"]): r for r in res}
 
 
-@pytest.mark.parametrize("accel,system,mode,layers_ok,nets_ok,sram_ok", CASES)
-def test_random_networks_agree_with_vela(sweep, accel, system, mode, layers_ok, nets_ok, sram_ok):
-    r = sweep[(accel, system, mode)]
-    assert r["nets"] == len(SEEDS) and r["layers"] >= 6 * len(SEEDS)
+@pytest.fixture(scope="module")
+def padded_sweep():
+    res = _bench().random_sweep(PADDED_SEEDS, [c[:3] for c in PADDED_CASES], padded=True)
+    return {(r["accel"], r["system"], r["mode"]): r for r in res}
+
+
+def _agrees(r: dict, seeds, layers_per_net: int, layers_ok: int, nets_ok: int, sram_ok: int) -> None:
+    assert r["nets"] == len(seeds) and r["layers"] >= layers_per_net * len(seeds)
     assert r["within"] >= layers_ok, r
     assert r["totals_ok"] >= nets_ok, r
     assert r["sram_ok"] >= sram_ok, r
+
+
+@pytest.mark.parametrize("accel,system,mode,layers_ok,nets_ok,sram_ok", CASES)
+def test_random_networks_agree_with_vela(sweep, accel, system, mode, layers_ok, nets_ok, sram_ok):
+    _agrees(sweep[(accel, system, mode)], SEEDS, 6, layers_ok, nets_ok, sram_ok)
+
+
+@pytest.mark.parametrize("accel,system,mode,layers_ok,nets_ok,sram_ok", PADDED_CASES)
+def test_vela_padded_networks_agree(padded_sweep, accel, system, mode, layers_ok, nets_ok, sram_ok):
+    _agrees(padded_sweep[(accel, system, mode)], PADDED_SEEDS, 2, layers_ok, nets_ok, sram_ok)
 
 
 def _chain_graph(seed: int):
