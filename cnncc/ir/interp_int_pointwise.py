@@ -78,14 +78,17 @@ def _mul(ctx: Ctx, op, *xs):
 
 # ---------------------------------------------------------------------------------------------- activations
 def _table(ctx: Ctx, fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
-    """TFLite's LUT activations: every input value dequantised (float32), transformed, requantised."""
+    """LUT activations (TFLite's; onnxruntime's QLinearSigmoid table alike): every input value dequantised
+    (float32), transformed, requantised."""
     qi, qo = ctx.qin(0), ctx.qout()
     lo, hi = qrange(ctx.tin[0].dtype)
     vals = np.arange(lo, hi + 1, dtype=np.int64)
     deq = np.float32(qi.scale[0]) * (vals - qi.zero_point[0]).astype(np.float32)
     f = fn(deq.astype(np.float32)).astype(np.float32)
-    inv = np.float32(1.0) / np.float32(qo.scale[0])
-    r = np.rint(f * inv) if ctx.onnx else round_away(f * inv)
+    if ctx.onnx:  # QuantizeLinear divides by the scale (onnxruntime's QLinearSigmoid table too), half to even
+        r = np.rint(f / np.float32(qo.scale[0]))
+    else:  # TFLite multiplies by the reciprocal
+        r = round_away(f * (np.float32(1.0) / np.float32(qo.scale[0])))
     olo, ohi = qrange(ctx.out_dtype)
     table = np.clip(r.astype(np.int64) + qo.zero_point[0], olo, ohi).astype(ctx.out_dtype)
     return table[x.astype(np.int64) - lo]
@@ -102,6 +105,10 @@ _FLOAT_ACTS: dict[type, Callable[[Any, np.ndarray], np.ndarray]] = {
 @kernel(O.Sigmoid, O.Tanh, O.HardSwish, O.HardSigmoid)
 def _lut_act(ctx: Ctx, op, x):
     fn = _FLOAT_ACTS[type(op)]
+    if ctx.onnx and isinstance(op, O.Sigmoid):  # onnxruntime's float Sigmoid is an approximation (ort_float)
+        from cnncc.ir.ort_float import logistic
+
+        return [_table(ctx, logistic, x)]
     return [_table(ctx, lambda v: fn(op, v), x)]
 
 
