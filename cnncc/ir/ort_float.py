@@ -24,9 +24,9 @@ _BETA = (6.10247389755681e-13, 5.76102136993427e-09, 6.29106785017040e-06, 1.701
          1.16817656904453e-01, 9.93151921023180e-01)
 
 
-def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray | np.floating) -> np.ndarray:
     """float32 a·b + c rounded once (the product of two float32 values is exact in float64)."""
-    return (a.astype(np.float64) * b.astype(np.float64) + c.astype(np.float64)).astype(np.float32)
+    return (a.astype(np.float64) * b.astype(np.float64) + np.float64(c)).astype(np.float32)
 
 
 def _horner(x2: np.ndarray, coeffs: tuple[float, ...]) -> np.ndarray:
