@@ -32,6 +32,7 @@ class Placement:
     size: dict = field(default_factory=dict)
     inner: frozenset = frozenset()
     root: dict = field(default_factory=dict)
+    arch: U65Config | None = field(default=None, compare=False, repr=False)  # what was placed for (its SRAM cache)
 
 
 def _bytes(graph: Graph, t: str, fmt: str) -> int:
@@ -103,7 +104,7 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, cascades=(), ke
         mem[t] = SRAM if on_chip else OFFCHIP
     size = {t: -(-_bytes(graph, t, fmt[t]) // 16) * 16 for t in first}
     return Placement({t: mem[r] for t, r in root.items()}, {t: fmt[r] for t, r in root.items()}, 0,
-                     {t: (first[t], last[t]) for t in first}, size, frozenset(inner), dict(root))
+                     {t: (first[t], last[t]) for t in first}, size, frozenset(inner), dict(root), arch)
 
 
 def sram_timeline(pl: Placement, n: int) -> list[int]:

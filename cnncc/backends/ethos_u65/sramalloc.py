@@ -83,9 +83,9 @@ def allocate(ranges: list[Range]) -> tuple[int, list[int]]:
     return best, addr
 
 
-def sram_peak(graph, lowered: list, pl, costs: list, cascades=()) -> int:
+def sram_peak(graph, lowered: list, pl, costs: list, cascades=(), arch=None) -> int:
     """Vela's "Total SRAM used" of a schedule (bytes): the allocation size of its SRAM live ranges
-    (liveranges.live_ranges)."""
+    (liveranges.live_ranges; ``arch`` the U65Config)."""
     from cnncc.backends.ethos_u65.liveranges import live_ranges
 
-    return allocate(live_ranges(graph, lowered, pl, costs, cascades))[0]
+    return allocate(live_ranges(graph, lowered, pl, costs, cascades, arch=arch))[0]
