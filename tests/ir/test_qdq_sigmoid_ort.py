@@ -162,3 +162,39 @@ def test_qdq_hardswish_matches_onnxruntime(tmp_path, seed):
     s = _out_scale(g)
     lsb = {opt: np.max(np.abs(got.astype(np.float64) - _ort(path, x, opt))) / s for opt in (False, True)}
     assert lsb[False] < 1e-3 and lsb[True] < 1e-3, lsb
+
+
+@pytest.mark.parametrize("op,attrs", [("Sigmoid", {}), ("Tanh", {}), ("HardSwish", {}),
+                                      ("HardSigmoid", {"alpha": 0.2, "beta": 0.5}), ("LeakyRelu", {"alpha": 0.1})])
+def test_int8_input_qdq_activation_table_matches_onnxruntime(tmp_path, op, attrs):
+    """An int8 graph input read by a DequantizeLinear (the input carries that node's quantisation) -> activation
+    -> Q -> DQ, every int8 value, seeded scales and zero points: 0 LSB against onnxruntime as written and its
+    default session (QLinearSigmoid/QLinearLeakyRelu tables, or the nodes)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    r = np.random.default_rng(sum(map(ord, op)))
+    x = np.arange(-128, 128, dtype=np.int8).reshape(1, 1, 16, 16)
+    for trial in range(6):
+        si, zi = float(r.uniform(0.005, 0.2)), int(r.integers(-60, 60))
+        lo, hi = {"Sigmoid": (0, 1), "Tanh": (-1, 1), "HardSwish": (-0.4, 6), "HardSigmoid": (0, 1)}.get(
+            op, (0.1 * si * (-128 - zi), si * (127 - zi)))
+        so = float((hi - lo) / 255 * r.uniform(0.3, 1.2))
+        zo = int(np.clip(np.round(-128 - lo / so), -128, 127))
+        nodes = [helper.make_node("DequantizeLinear", ["x", "si", "zi"], ["xf"]),
+                 helper.make_node(op, ["xf"], ["yf"], **attrs),
+                 helper.make_node("QuantizeLinear", ["yf", "so", "zo"], ["yq"]),
+                 helper.make_node("DequantizeLinear", ["yq", "so", "zo"], ["y"])]
+        inits = [numpy_helper.from_array(np.float32(si), "si"), numpy_helper.from_array(np.int8(zi), "zi"),
+                 numpy_helper.from_array(np.float32(so), "so"), numpy_helper.from_array(np.int8(zo), "zo")]
+        g = helper.make_graph(nodes, "t", [helper.make_tensor_value_info("x", TensorProto.INT8, list(x.shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(x.shape))], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)])
+        m.ir_version = 8
+        path = tmp_path / f"{trial}.onnx"
+        onnx.save(m, path)
+        cg, got = _cnncc(path, x)
+        assert cg.type_of("x").quant is not None
+        for optimise in (False, True):
+            ref = _ort(path, x, optimise)
+            assert np.max(np.abs(got - ref)) / so < 1e-3, (trial, optimise)

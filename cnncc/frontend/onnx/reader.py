@@ -276,8 +276,10 @@ def load_onnx(path: str | Path, input_shapes: Mapping[str, tuple[int, ...] | str
     used = {t for layer in ctx.layers for t in layer.inputs}
     qrec = getattr(ctx, "quant", {})  # quantisation records of QDQ/QOperator models (frontend/onnx/quant.py)
     weights = WeightTable({k: _as_weight(v) for k, v in ctx.consts.items() if k in used}, quant=qrec)
+    # an integer graph input read by a DequantizeLinear carries that node's quantisation (recorded on ctx.types)
+    inputs = {k: ctx.types.get(k, ty) for k, ty in types.items()}
     try:
-        return Graph.build(g.name or path.stem, types, outputs, ctx.layers, weights,
+        return Graph.build(g.name or path.stem, inputs, outputs, ctx.layers, weights,
                            {"opset": str(opset), "producer": model.producer_name or "", "source": str(path),
                             **({"quant_rounding": "onnx"} if qrec else {})})
     except IRVerifyError as e:
