@@ -51,7 +51,7 @@ def chain_ops(graph: Graph, layer: Layer, arch: U65Config, src: str, dst: str, f
     def ew(kind: str, ifm2: tuple[int, int, int], i2mem: str, first: bool, last: bool) -> NpuOp:
         return NpuOp(ELEMENTWISE, x, x, ifm2=ifm2, ao_kind=kind, ifm_fmt=fmts[0] if first else "NHCWB16",
                      ofm_fmt=fmts[1] if last else "NHCWB16", ifm_mem=src if first else dst, ifm2_mem=i2mem,
-                     ofm_mem=dst)
+                     ofm_mem=dst, ifm2_fmt="NHWC" if i2mem == const else "")  # constants are linear (memory.py)
 
     one = (1, 1, 1)
     if isinstance(op, O.PRelu):

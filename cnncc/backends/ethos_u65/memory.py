@@ -12,7 +12,7 @@ during the previous op is read from off-chip and written to SRAM, and the NPU re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cnncc.backends.ethos_u65.blocks import DEPTHWISE, ELEMENTWISE, POOL, VECTOR, BlockConfig, NpuOp
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
@@ -58,6 +58,22 @@ def element_reads(op: NpuOp, cfg: BlockConfig, arch: U65Config) -> tuple[int, in
     iblk_h, iblk_w = min(op.ifm[0], cfg.ifm[1]), min(op.ifm[1], cfg.ifm[0])
     fetch = iblk_h * iblk_w * _round_shape(op.ifm, op.ifm_fmt)[2]
     return fetch * subk * count, 0, math.prod(ofm_w)
+
+
+def constants_placed(op: NpuOp, const: tuple[bool, bool], const_mem: str) -> NpuOp:
+    """The elementwise op with its constant operands where Vela 5.2.0 keeps them: a constant tensor is read-only,
+    so Regor forces it linear (NHWC, never the NHCWB16 brick format of feature maps; scheduler.cpp
+    ``UpdateSchedulerTensor``) and leaves it in the memory holding constants (off-chip flash on Ethos-U55
+    Shared_Sram, where it is read per OFM element in bursts of its own depth; performance.cpp
+    ``EstimateMemoryTransfer``). ``const``: whether the (IFM, IFM2) operands are constants. A scalar costs no
+    reads either way (element_reads)."""
+    if op.kind != ELEMENTWISE or op.ifm2 is None:
+        return op
+    if const[1]:
+        op = replace(op, ifm2_mem=const_mem, ifm2_fmt="NHWC")
+    if const[0]:
+        op = replace(op, ifm2_fmt=op.fmt2, ifm_mem=const_mem, ifm_fmt="NHWC")
+    return op
 
 
 def mem_to_mem_cycles(arch: U65Config, src: str, dst: str, nbytes: int) -> int:

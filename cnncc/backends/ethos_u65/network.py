@@ -24,6 +24,7 @@ from cnncc.backends.ethos_u65.lower import (
     fuse_activations,
     lower,
 )
+from cnncc.backends.ethos_u65.memory import constants_placed
 from cnncc.backends.ethos_u65.opcost import (
     OpCost,
     _sum_costs,
@@ -297,6 +298,8 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
                 prev_npu, prev_free = True, max(limit, 0)
                 npu_index += 1
             op = npu_op(lw, arch, (mems[0], pl.memory[i2], mems[1]), fmts, pl.fmt[i2] if len(acts) > 1 else "")
+            const = [graph.is_weight(t) for t in layer.inputs[:2]] + [False]
+            op = constants_placed(op, (const[0], const[1]), arch.const_mem)  # constant operands: Vela's memory
             ctx = Context(npu_index, prev_npu, slack, max(limit, 0), prev_free, c is not None,
                           c is not None and c.start == idx, -(-lw.ofm[0] // stripe_of[idx][0]) if c else 1,
                           forced[idx] if forced else None, pl.root.get(acts[0]) not in inputs,
