@@ -75,7 +75,7 @@ def _runs(graph: Graph, layer, lw: Lowered, kinds: dict) -> bool:
     return lw.kind not in (FREE, FUSED) and (lw.kind != MEMCOPY or bool(copies(graph, layer, kinds)))
 
 
-def _concat_copies(graph: Graph, lowered: list[Lowered], root: dict) -> dict[int, list[tuple[str, str, int]]]:
+def concat_copies(graph: Graph, lowered: list[Lowered], root: dict) -> dict[int, list[tuple[str, str, int]]]:
     """Per Concat layer index, the copies Vela runs into its map: (source map, Concat map, index of the layer
     after whose op the copy runs, -1: at the Concat). A requantising copy is an op of its own in the export (a
     QUANTIZE, requant.py), which Vela's schedule runs right after the op writing its source (measured: YOLOv8n's
@@ -115,7 +115,7 @@ def schedule(graph: Graph, lowered: list[Lowered], root: dict, cascades=(), copi
     kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
     first_of = {k: c.start for c in cascades for k in range(c.start, c.end + 1)}
     edge = edge_layers(graph, lowered)
-    concat = _concat_copies(graph, lowered, root)
+    concat = concat_copies(graph, lowered, root)
     after: dict[int, list[tuple[str, str]]] = {}
     at_concat: dict[int, list[tuple[str, str]]] = {}
     for k, cps in concat.items():

@@ -5,7 +5,9 @@ inputs and outputs and most maps are off-chip; cascade-internal maps live in SRA
 maps Vela's fast-storage allocator keeps (faststorage.py) are in SRAM. Views (Reshape/Flatten/Identity) share
 their input's storage, a fused activation's producer and a Concat input written in place write into the map they
 feed. Maps only NPU ops touch use Vela's NHCWB16 brick format; maps seen by views, the host CPU, the graph boundary
-or a Concat at a channel offset that is not a multiple of 16 stay NHWC. Sizes are rounded to 16 bytes.
+or a Concat at a channel offset that is not a multiple of 16 stay NHWC. Sizes are rounded to 16 bytes. A map's live
+range (op indices) starts at its first writer; a requantising copy into a Concat counts where Vela runs it, right
+after its source's writer (liveranges.concat_copies), so the fast-storage allocator sees the Concat's map from then.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, cascades=(), ke
           ) -> Placement:
     """Assign every activation a memory and a format (see module doc). With an off-chip arena only the maps inside
     a cascade (rolling buffers, cascade.Cascade) and the root maps in ``kept`` (faststorage.py) are in SRAM."""
+    from cnncc.backends.ethos_u65.liveranges import concat_copies
+
     layers = graph.layers
     root = storage_roots(graph, lowered)
     boundary = {root[t] for t in list(graph.inputs) + list(graph.outputs)}
@@ -88,10 +92,19 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, cascades=(), ke
     fmt = {t: "NHWC" if t in nhwc else "NHCWB16" for t in set(root.values())}
     first: dict[str, int] = {root[i]: 0 for i in graph.inputs}
     last: dict[str, int] = {}
+    # a requantising copy into a Concat runs right after its source's writer (liveranges.schedule): the Concat's
+    # map is written from then on, and the copy is the source's reader there
+    early: dict[tuple[int, str], int] = {}
+    for k, cps in concat_copies(graph, lowered, root).items():
+        for src, dst, w in cps:
+            if 0 <= w < k:
+                early[(k, src)] = w
+                first[dst] = min(first.get(dst, w), w)
     for idx, layer in enumerate(layers):
         for t in layer.inputs:
             if t in root:
-                last[root[t]] = idx
+                r = root[t]
+                last[r] = max(last.get(r, -1), early.get((idx, r), idx))
         for o in layer.outputs:
             first.setdefault(root[o], idx)
             last.setdefault(root[o], idx)
