@@ -11,9 +11,20 @@ from cnncc.errors import UnsupportedError
 from cnncc.ir import ops as O
 from cnncc.ir.interp_int_ctx import Ctx, _scales, _zp, kernel, requant
 from cnncc.ir.quant import dequantize, multipliers, qrange, rescale
+from cnncc.ir.types import QuantParams
 
 
 # ---------------------------------------------------------------------------------------------- reductions
+def _acc_scale(ctx: Ctx, s_in: float, qw: QuantParams) -> np.ndarray:
+    """The accumulator's rescale ``s_in·s_w[k]/s_out`` per output channel. TFLite: in double. onnxruntime
+    (QLinearConv, QLinearMatMul): in float32, the product rounded, then the quotient; a last-bit difference in the
+    scale moves a value within an ulp of a .5 tie by 1 LSB (tests/ir/test_qlinear_requant_ort.py)."""
+    if ctx.onnx:
+        sw = np.asarray(qw.scale, np.float32)
+        return ((np.float32(s_in) * sw).astype(np.float32) / np.float32(ctx.qout().scale[0])).astype(np.float32)
+    return s_in * _scales(qw) / ctx.qout().scale[0]  # TFLite: double(s_in)·double(s_w)/double(s_out)
+
+
 @kernel(O.Conv)
 def _conv(ctx: Ctx, op: O.Conv, x, w, b=None):
     from cnncc.ir.interp import windows
@@ -31,7 +42,7 @@ def _conv(ctx: Ctx, op: O.Conv, x, w, b=None):
     acc = np.rint(acc).astype(np.int64)
     if b is not None:
         acc = acc + b.astype(np.int64).reshape(1, k, 1, 1)
-    real = qx.scale[0] * _scales(qw) / ctx.qout().scale[0]
+    real = _acc_scale(ctx, qx.scale[0], qw)
     return [requant(ctx, acc, real, 1, op.act)]
 
 
@@ -55,7 +66,7 @@ def _convt(ctx: Ctx, op: O.ConvTranspose, x, w, b=None):
     acc = np.rint(acc[:, :, t:full_h - bt, lf:full_w - r]).astype(np.int64)
     if b is not None:
         acc = acc + b.astype(np.int64).reshape(1, kk, 1, 1)
-    real = qx.scale[0] * _scales(qw) / ctx.qout().scale[0]
+    real = _acc_scale(ctx, qx.scale[0], qw)
     return [requant(ctx, acc, real, 1, op.act)]
 
 
@@ -69,7 +80,7 @@ def _gemm(ctx: Ctx, op: O.Gemm, a, bm, c=None):
     acc = np.rint(av @ bv).astype(np.int64)
     if c is not None:
         acc = acc + c.astype(np.int64).reshape(1, -1)
-    real = qa.scale[0] * _scales(qb) / ctx.qout().scale[0]  # TFLite: double(s_in)·double(s_w)/double(s_out)
+    real = _acc_scale(ctx, qa.scale[0], qb)
     return [requant(ctx, acc, real, 1, op.act)]
 
 
@@ -79,7 +90,7 @@ def _matmul(ctx: Ctx, op: O.MatMul, a, bm):
     av = (a.astype(np.int64) - qa.zero_point[0]).astype(np.float64)
     bv = (bm.astype(np.int64) - _zp(qb, bm.ndim)).astype(np.float64)
     acc = np.rint(np.matmul(av, bv)).astype(np.int64)
-    real = qa.scale[0] * _scales(qb) / ctx.qout().scale[0]
+    real = _acc_scale(ctx, qa.scale[0], qb)
     return [requant(ctx, acc, real, acc.ndim - 1, op.act)]
 
 
