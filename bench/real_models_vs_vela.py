@@ -68,7 +68,8 @@ def _lsb(graph, got: dict, ref: dict) -> float:
 def onnxruntime_outputs(path: Path, feeds: dict) -> dict:
     """onnxruntime's default session with its int8 -> uint8 activation rewrite off: that rewrite sends QLinearConv/
     QGemm to U8S8 kernels which, on x86 CPUs with AVX2 but no VNNI, saturate pairs of products to int16 (MTCNN
-    O-Net 17 LSB from the QDQ graph's meaning); the fused S8S8 kernels do not (bench/qdq_vs_onnxruntime.py)."""
+    O-Net 17 LSB from the QDQ graph's meaning). Without it Conv runs as written (float) and the other QDQ groups
+    fused, without saturation (bench/qdq_vs_onnxruntime.py measures all three sessions)."""
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"],
