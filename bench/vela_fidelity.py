@@ -6,7 +6,8 @@ name (the exporter names each op's output tensor after its IR layer) and print t
 the share of NPU layers within ±10 %, the network total ratio and the wall time of both tools.
 
     .venv/bin/python bench/vela_fidelity.py [--models a.onnx,b.onnx] [--systems X,Y] [--accel ethos-u65-256]
-    .venv/bin/python bench/vela_fidelity.py --random 16 | --seeds 200-247 | --padded 100 [--vela-cache DIR]
+    .venv/bin/python bench/vela_fidelity.py --random 16 | --seeds 200-247 | --padded 100 | --pooled 40
+                                            [--vela-cache DIR]
 
 Needs the ``bench`` extra (``ethos-u-vela``). Exit 1 when Vela is missing.
 """
@@ -47,7 +48,9 @@ def run_vela(tflite: Path, system: str, accel: str, mode: str = MODE, workdir: P
         key = hashlib.sha256(tflite.read_bytes() + f"|{system}|{accel}|{mode}".encode()).hexdigest()[:32]
         hit = VELA_CACHE / f"{key}.json"
         if hit.is_file():
-            return json.loads(hit.read_text())
+            got = json.loads(hit.read_text())
+            if "seq" in got:  # results kept before the rows' sequence was recorded are compiled again
+                return got
         res = _run_vela(tflite, system, accel, mode, workdir)
         VELA_CACHE.mkdir(parents=True, exist_ok=True)
         hit.write_text(json.dumps(res))
@@ -67,16 +70,18 @@ def _run_vela(tflite: Path, system: str, accel: str, mode: str, workdir: Path | 
         raise RuntimeError(f"vela failed on {tflite.name}: {(r.stderr or r.stdout).strip()[-500:]}")
     per: dict[str, float] = {}
     rows: dict[str, dict[str, float]] = {}
+    seq: list[tuple[str, str, float]] = []  # every row in Vela's order: (name, original operator, op cycles)
     with open(out / f"{tflite.stem}_per-layer.csv") as f:
         for row in csv.DictReader(f):
             per[row["Name"]] = per.get(row["Name"], 0.0) + float(row["Op Cycles"])
+            seq.append((row["Name"], row["Original Operator"], float(row["Op Cycles"])))
             acc = rows.setdefault(row["Name"], {"NPU": 0.0, "SRAM AC": 0.0, "DRAM AC": 0.0, "OffFlash AC": 0.0,
                                                 "op": row["NNG Operator"]})
             for k in ("NPU", "SRAM AC", "DRAM AC", "OffFlash AC"):
                 acc[k] += float(row[k])
     with open(next(out.glob(f"{tflite.stem}_summary_*.csv"))) as f:
         summ = next(csv.DictReader(f))
-    return {"per": per, "rows": rows, "total": float(summ["cycles_total"]),
+    return {"per": per, "rows": rows, "seq": seq, "total": float(summ["cycles_total"]),
             "sram_bytes": float(summ["sram_memory_used"]) * 1024, "wall_s": wall}
 
 
@@ -111,11 +116,21 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
     names = sorted(by_out, key=len, reverse=True)
     # Vela's copy of a graph input into SRAM ("input_buffer_") belongs to the layer cnncc costs it with
     copier = next((d["name"] for d in layers if d.get("input_copy_cycles")), None)
-    for vname, cyc in v["per"].items():
+    layer_of = {x.name: x for x in graph.layers}
+    seq = _named(v.get("seq") or [(n, "", c) for n, c in v["per"].items()])
+    for vname, orig, cyc in seq:
         key = vname if vname in by_out else next((n for n in names if vname.startswith((n + "_", n + "/"))), None)
         if vname.startswith("input_buffer_") and copier is not None:
             key = copier
         owner = by_out[key] if key is not None else vname
+        named = layer_of.get(owner) if vname == key else None  # a row carrying exactly a layer's tensor name
+        if named is not None and orig and not _same_op(named.kind, orig) and not any(
+                p is not None and _same_op(p.kind, orig) for p in map(graph.producer, named.inputs)):
+            # an op of a lowered layer named after the layer's input (Vela's PRelu MINIMUM carries its IFM's name):
+            # it belongs to the reader of that map whose original operator it is (not when the named layer's own
+            # producer is of that operator: a fused activation's row is named after the activation)
+            readers = [c for o in named.outputs for c in graph.consumers(o) if _same_op(c.kind, orig)]
+            owner = readers[0].name if readers else owner
         if key is not None and vname[len(key):].startswith("_softmax_"):
             # Vela's Softmax lowering names its ops "<IFM name>_softmax_<k>": they belong to the Softmax layer
             sm = [c for c in graph.consumers(next(x.outputs[0] for x in graph.layers if x.name == owner))
@@ -176,6 +191,32 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
             "ours_time_s": ours_wall, "vela_time_s": v["wall_s"]}
 
 
+def _named(seq: list) -> list:
+    """Vela's rows with its unnamed ones ("#<id>": an intermediate op of a lowered operator, e.g. the first ×2
+    upscale of a ×4 Resize, a pass of a Transpose) named as the next named row of the unbroken run of rows of the
+    same original operator (the lowering's last op, which writes the layer's output), else the previous one."""
+    out = [list(r) for r in seq]
+
+    def run(rows: list) -> str | None:  # the first named row of the unbroken run of rows of that operator
+        for x in rows:
+            if x[1] != orig:
+                return None
+            if not x[0].startswith("#"):
+                return x[0]
+        return None
+
+    for i, r in enumerate(out):
+        orig = r[1]
+        if r[0].startswith("#") and orig:
+            r[0] = run(out[i + 1:]) or run(out[i - 1::-1] if i else []) or r[0]
+    return out
+
+
+def _same_op(kind: str, original: str) -> bool:
+    """Whether Vela's "Original Operator" (a TFLite operator name: Prelu, MaxPool, ...) is an IR layer kind."""
+    return kind.replace("_", "").lower() == original.replace("_", "").lower()
+
+
 def load_sample(path: Path, target_name: str = "ethos-u65-256"):
     from cnncc.driver import load_model, run_passes
     from cnncc.target import load_target
@@ -198,15 +239,18 @@ CONFIGS = (("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB"),
 
 
 def random_sweep(seeds, configs=CONFIGS, workdir: Path | None = None, verbose: bool = False,
-                 padded: bool = False) -> list[dict]:
+                 padded: bool = False, pooled: bool = False) -> list[dict]:
     """Agreement on the seeded random networks (tests/ethos_u65/randnet.py; ``padded``: the Pad → conv networks of
-    tests/ethos_u65/padnet.py) per configuration: NPU layers within ±10 %, networks within ±5 %, and peak SRAM
-    within ±10 % of Vela's; one dict per configuration."""
+    tests/ethos_u65/padnet.py; ``pooled``: the conv → padded pool networks of tests/ethos_u65/poolnet.py) per
+    configuration: NPU layers within ±10 %, networks within ±5 %, and peak SRAM within ±10 % of Vela's; one dict
+    per configuration."""
     sys.path.insert(0, str(ROOT))
     from cnncc.frontend.tflite.writer import write_tflite
 
     if padded:
         from tests.ethos_u65.padnet import padded_network as make
+    elif pooled:
+        from tests.ethos_u65.poolnet import pooled_network as make
     else:
         from tests.ethos_u65.randnet import random_network as make
 
@@ -282,6 +326,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="", help="random-network seeds instead of 0..N-1: 'A-B' (inclusive) or 'a,b,c'")
     ap.add_argument("--padded", type=int, default=0,
                     help="sweep N seeded Pad -> conv networks (tests/ethos_u65/padnet.py; --seeds picks others)")
+    ap.add_argument("--pooled", type=int, default=0,
+                    help="sweep N seeded conv -> padded pool networks (tests/ethos_u65/poolnet.py)")
     ap.add_argument("--verbose", action="store_true", help="print every layer")
     ap.add_argument("--vela-cache", default="", help="keep Vela's results in this folder and reuse them")
     ap.add_argument("--kws", action="store_true", help="peak SRAM on the trained wake-word models over CONFIGS")
@@ -302,9 +348,9 @@ def main(argv=None) -> int:
             print(f"{' '.join(r['config']):62s} peak SRAM cnncc/Vela: {cells}")
         print(f"peak SRAM within ±10%: {ok}/{n}")
         return 0
-    if a.random or a.seeds or a.padded:
-        seeds = parse_seeds(a.seeds) if a.seeds else range(a.padded or a.random)
-        for r in random_sweep(seeds, verbose=a.verbose, padded=bool(a.padded)):
+    if a.random or a.seeds or a.padded or a.pooled:
+        seeds = parse_seeds(a.seeds) if a.seeds else range(a.padded or a.pooled or a.random)
+        for r in random_sweep(seeds, verbose=a.verbose, padded=bool(a.padded), pooled=bool(a.pooled)):
             print(f"{r['accel']:14s} {r['system']:24s} {r['mode']:22s} NPU layers {r['within']}/{r['layers']} "
                   f"({100 * r['within'] / max(r['layers'], 1):.1f}%) within ±10%; totals within ±5%: "
                   f"{r['totals_ok']}/{r['nets']}; peak SRAM within ±10%: {r['sram_ok']}/{r['sram_n']} "

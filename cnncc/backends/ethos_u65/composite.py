@@ -5,6 +5,7 @@ as that chain: every operator is an NPU op the model already costs (elementwise,
 * Div by a constant -> MUL by the reciprocal (a constant of the divisor's shape);
 * HardSigmoid -> MUL by a scalar, ADD a scalar;
 * PRelu -> MUL / MAXIMUM or RELU / MINIMUM / MUL / ADD, as Vela lowers the PRELU (prelu.py);
+* MaxPool/AveragePool with padding TFLite pools cannot express -> the pad's copies and the VALID pool (poolpad.py);
 * LRN with 4β ∈ {1, 2, 3, 4} -> x·x, a 1×1 convolution C -> C summing the channel window (a banded weight matrix),
   ADD the bias, RSQRT (a LUT pass), for odd quarters a MUL and a second RSQRT, then one MUL per factor.
 
@@ -33,6 +34,10 @@ def lowers_to_chain(graph: Graph, layer: Layer) -> bool:
         return graph.is_weight(layer.inputs[1]) and not graph.is_weight(layer.inputs[0])
     if isinstance(op, (O.HardSigmoid, O.PRelu)):
         return True
+    if isinstance(op, O._Pool):
+        from cnncc.backends.ethos_u65.poolpad import exported_padding
+
+        return exported_padding(graph, layer) is not None
     if isinstance(op, O.LRN):
         k4 = op.beta * 4
         return (graph.type_of(layer.inputs[0]).rank == 4 and abs(k4 - round(k4)) <= 1e-9 and 1 <= round(k4) <= 4
@@ -54,6 +59,10 @@ def chain_ops(graph: Graph, layer: Layer, arch: U65Config, src: str, dst: str, f
                      ofm_mem=dst, ifm2_fmt="NHWC" if i2mem == const else "")  # constants are linear (memory.py)
 
     one = (1, 1, 1)
+    if isinstance(op, O._Pool):
+        from cnncc.backends.ethos_u65.poolpad import chain as pool_chain
+
+        return pool_chain(graph, layer, arch, src, dst, fmts)
     if isinstance(op, O.PRelu):
         from cnncc.backends.ethos_u65.prelu import chain
 

@@ -131,7 +131,11 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
                        codes=_codes(graph, layer.inputs[1], False, (1, 1), bool(getattr(op, "trans_b", False)),
                                     0 if getattr(op, "trans_b", False) else 1))
     if isinstance(op, O._Pool):
+        from cnncc.backends.ethos_u65.poolpad import exported_padding
+
         ifm = hwc(graph.type_of(layer.inputs[0]).shape)
+        if exported_padding(graph, layer) is not None:  # an explicit pad before a VALID pool (poolpad.py)
+            return Lowered(CHAIN, ifm=ifm, ofm=out)
         return Lowered(POOL, ifm=ifm, ofm=out, kernel=op.kernel, stride=op.strides,
                        ao_kind="maxpool" if isinstance(op, O.MaxPool) else "conv")
     if isinstance(op, (O.GlobalAveragePool, O.GlobalMaxPool, O.ReduceMean)):

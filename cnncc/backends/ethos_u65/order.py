@@ -32,7 +32,15 @@ def vela_order(graph: Graph) -> list[int]:
             stack.extend((False, producer[t]) for t in reversed(graph.layers[k].inputs)
                          if t in producer and producer[t] not in visited)
     order += [index[id(x)] for x in graph.layers if index[id(x)] not in visited]
-    return order
+    # the float graph's edge conversions are no part of the network Vela compiles (the export's inputs and
+    # outputs are int8): the host runs a graph input's Quantize before it and a graph output's Dequantize after it
+    edge_in = [k for k in order if graph.layers[k].kind == "Quantize" and graph.layers[k].inputs[0] in graph.inputs]
+    edge_out = [k for k in order if graph.layers[k].kind == "Dequantize"
+                and graph.layers[k].outputs[0] in graph.outputs]
+    if not edge_in and not edge_out:
+        return order
+    edge = set(edge_in) | set(edge_out)
+    return edge_in + [k for k in order if k not in edge] + edge_out
 
 
 def in_vela_order(graph: Graph) -> tuple[Graph, list[int]]:
