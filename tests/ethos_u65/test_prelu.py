@@ -5,6 +5,10 @@ MINIMUM, MUL, ADD; one alpha for all channels → a LeakyRelu fused into the con
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -67,3 +71,32 @@ def test_one_alpha_is_a_leaky_relu_fused_into_the_conv():
     got = _rows(g, CS256)
     assert got["prelu"] == 0
     assert got == _rows(_net(np.full(16, 0.25), 16, 16, O.LeakyRelu(0.25)), CS256)
+
+
+def _vector_net(n: int) -> Graph:
+    """FC 64 -> n, PRelu with a per-unit alpha (a [n] vector, as large as the map), FC n -> 10 (MTCNN's trunk)."""
+    r = np.random.default_rng(n)
+    w = {"w1": (r.standard_normal((n, 64)) * 0.2).astype(np.float32), "b1": np.zeros(n, np.float32),
+         "a": r.uniform(0.05, 0.5, n).astype(np.float32),
+         "w2": (r.standard_normal((10, n)) * 0.2).astype(np.float32), "b2": np.zeros(10, np.float32)}
+    layers = [Layer("fc1", O.Gemm(trans_b=True), ("x", "w1", "b1"), ("f",)),
+              Layer("prelu", O.PRelu(), ("f", "a"), ("p",)),
+              Layer("fc2", O.Gemm(trans_b=True), ("p", "w2", "b2"), ("y",))]
+    return Graph.build("prelu_vec", {"x": tensor_type((1, 64))}, ["y"], layers, weights=w)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela) not installed")
+@pytest.mark.parametrize("config", [HE512, ("ethos-u65-512", "Ethos_U65_High_End", "Sram_Only"), U55])
+def test_vector_alpha_reads_as_a_linear_constant(config, tmp_path):
+    """Alpha as large as the map (a [N, C] vector): the constant is still linear (NHWC), read once per element —
+    not as a brick-format map four times its size; the MAXIMUM's IFM2 is a map, also where constants are in SRAM
+    (Sram_Only). The PRelu's rows (MUL rescale, MUL alpha, MAXIMUM) against Vela run at test time."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    import vela_fidelity
+
+    accel, system, mode = config
+    g = _vector_net(128)
+    assert form(g, g.layers[1]) == MULMAX
+    r = vela_fidelity.compare(g, system, accel, tmp_path, mode)
+    got = {name: (ours, vela) for name, ours, vela in r["pairs"]}
+    assert got["prelu"][0] == got["prelu"][1], got

@@ -93,22 +93,25 @@ def chain(graph: Graph, layer: Layer, arch: U65Config, x: tuple[int, int, int], 
     rank = graph.type_of(layer.inputs[0]).rank
     shape = graph.type_of(layer.inputs[1]).shape
     a = hwc((1,) * (rank - len(shape)) + shape) if graph.is_weight(layer.inputs[1]) else x  # as broadcast
-    a_mem = const if graph.is_weight(layer.inputs[1]) else src
+    a_const = graph.is_weight(layer.inputs[1])
+    a_mem = const if a_const else src
     mid = "NHCWB16"
 
-    def ew(kind: str, ifm2: tuple[int, int, int], from_src: bool, i2mem: str, last: bool) -> NpuOp:
-        # a constant IFM2 is stored NHWC (broadcast over H, W: read once per OFM element, in bursts of its depth)
+    def ew(kind: str, ifm2: tuple[int, int, int], from_src: bool, i2mem: str, last: bool, constant: bool
+           ) -> NpuOp:
+        # a constant IFM2 (the scalar, the alpha tensor) is stored NHWC — of any shape, also alpha as large as the
+        # map (a [N, C] vector): read once per OFM element, in bursts of its depth; a map IFM2 keeps its format
         return NpuOp(ELEMENTWISE, x, x, ifm2=ifm2, ao_kind=kind, ifm_fmt=fmts[0] if from_src else mid,
                      ofm_fmt=fmts[1] if last else mid, ifm_mem=src if from_src else dst, ifm2_mem=i2mem,
-                     ofm_mem=dst, ifm2_fmt="NHWC" if i2mem == const and ifm2 != x else "")
+                     ofm_mem=dst, ifm2_fmt="NHWC" if constant else "")
 
     one = (1, 1, 1)
     kind = form(graph, layer)
     if kind == LEAKY:  # not converted beforehand (uniform_as_leaky): a standalone LUT pass
         return [NpuOp(POOL, x, x, ifm_fmt=fmts[0], ofm_fmt=fmts[1], ifm_mem=src, ofm_mem=dst, lut=True)]
     if kind == MULMAX:
-        ops = [] if _same_quant(graph, layer) else [ew("mul", one, True, const, False)]
-        return ops + [ew("mul", a, True, a_mem, False), ew("conv", x, False, dst, True)]
+        ops = [] if _same_quant(graph, layer) else [ew("mul", one, True, const, False, True)]
+        return ops + [ew("mul", a, True, a_mem, False, a_const), ew("conv", x, False, dst, True, False)]
     relu = NpuOp(POOL, x, x, ifm_fmt=fmts[0], ofm_fmt=mid, ifm_mem=src, ofm_mem=dst)
-    return [relu, ew("conv", one, True, const, False), ew("mul", a, False, a_mem, False),
-            ew("add_sub", x, False, dst, True)]
+    return [relu, ew("conv", one, True, const, False, True), ew("mul", a, False, a_mem, False, a_const),
+            ew("add_sub", x, False, dst, True, False)]
