@@ -9,7 +9,8 @@ the input quantisation (average: round half away from zero over the valid taps),
 the 256-entry (int16: per-value) table TFLite builds from float, SOFTMAX computes in float and quantises.
 Graphs read from ONNX (``meta["quant_rounding"] == "onnx"``) requantise like onnxruntime instead: float32
 multiply, round half to even; an op without an integer kernel runs there as its QDQ nodes mean (dequantize,
-the float kernel, quantize); a Sigmoid's table there uses onnxruntime's own float Sigmoid (:mod:`ort_float`).
+the float kernel, quantize); a Sigmoid's table there uses onnxruntime's own float Sigmoid (:mod:`ort_float`),
+Softmax and AveragePool compute what onnxruntime's fused QLinearSoftmax / QLinearAveragePool do.
 Layers without any quantised tensor run the float kernels of ``interp``.
 
 The kernels live in :mod:`interp_int_ctx` (registry, context, requantisation), :mod:`interp_int_accum`

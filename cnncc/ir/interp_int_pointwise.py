@@ -1,7 +1,8 @@
 """Pointwise integer kernels (``interp_int``): ADD/SUB in TFLite's 20-bit (int16: 15-bit) left-shifted
 common-scale scheme, MUL with one multiplier, the LUT activations (256-entry, int16: per-value table built from
 float32), ReLU/Clip/LeakyRelu by requantisation, PRELU with its two multipliers, a QDQ Div in float (onnxruntime's
-meaning), SOFTMAX in float, and the conversions (Quantize, Dequantize, Concat, Pad, Resize)."""
+meaning), SOFTMAX in float (ONNX: onnxruntime's QLinearSoftmax), and the conversions (Quantize, Dequantize,
+Concat, Pad, Resize)."""
 
 from __future__ import annotations
 
@@ -161,10 +162,34 @@ def _prelu(ctx: Ctx, op: O.PRelu, x, slope):
 
 @kernel(O.Softmax)
 def _softmax(ctx: Ctx, op: O.Softmax, x):
+    if ctx.onnx:
+        return [_qlinear_softmax(ctx, op, x)]
     v = dequantize(x, ctx.qin(0)).astype(np.float64)
     e = np.exp(v - v.max(axis=op.axis, keepdims=True))
     p = (e / e.sum(axis=op.axis, keepdims=True)).astype(np.float32)
     return [quantize(p, ctx.qout(), ctx.out_dtype, ctx.rounding)]
+
+
+def _qlinear_softmax(ctx: Ctx, op: O.Softmax, x: np.ndarray) -> np.ndarray:
+    """A QDQ Softmax as onnxruntime's CPU provider runs it by default (DQ -> Softmax -> Q fused into
+    com.microsoft QLinearSoftmax, the same on every CPU; onnxruntime ``contrib_ops/cpu/quantization/
+    qlinear_softmax.cc``). Per row along the axis: e_j = float32(exp(((x_j - max) + b)·s_x)) in double, with the
+    headroom b = max(0, ln(FLT_MAX/D) - 5)/s_x; their float32 sum taken in order; y_j = round_half_even(
+    e_j·floor(1/s_y) / sum) + z_y (1/s_y and its floor in float32), clamped to the output dtype. The input zero
+    point cancels; unlike the unfused graph the output scale enters as floor(1/s_y)."""
+    sx, qo = ctx.qin(0).scale[0], ctx.qout()
+    v = np.moveaxis(x.astype(np.int64), op.axis, -1)
+    d = v.shape[-1]
+    headroom = max(0.0, float(np.log(np.float64(np.finfo(np.float32).max) / d)) - 5.0) / float(np.float32(sx))
+    shift = (v - v.max(axis=-1, keepdims=True)).astype(np.float64)
+    e = np.exp((shift + headroom) * float(np.float32(sx))).astype(np.float32)
+    total = np.zeros(v.shape[:-1], np.float32)
+    for j in range(d):  # a float32 running sum, in order
+        total = (total + e[..., j]).astype(np.float32)
+    inv = np.floor(np.float32(1.0) / np.float32(qo.scale[0])).astype(np.float32)
+    y = np.rint(((e * inv).astype(np.float32) / total[..., None]).astype(np.float32)) + qo.zero_point[0]
+    lo, hi = qrange(ctx.out_dtype)
+    return np.moveaxis(np.clip(y, lo, hi).astype(ctx.out_dtype), -1, op.axis)
 
 
 # ---------------------------------------------------------------------------------------------- conversions
