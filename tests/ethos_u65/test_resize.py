@@ -5,6 +5,8 @@ on the TFLite export; no Vela needed here)."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from cnncc.backends.ethos_u65.backend import arch_of
@@ -113,3 +115,60 @@ def test_what_vela_keeps_off_the_npu_stays_on_the_host(seed):
     g = upscaling_network(seed)
     lw = lower(g, g.layer("up"))
     assert lw.kind == CPU and lw.reason
+
+
+def _special_resize_net(h: int, w: int, c: int, size: tuple[int, int], mode: str, coord: str, seed: int):
+    """x -> 1×1 conv stem (ReLU) -> Resize to ``size`` -> 1×1 conv head: a resize of a 1×1 map or to the same size."""
+    import numpy as np
+
+    from cnncc.ir import Graph, Layer, tensor_type
+    from cnncc.ir import ops as O
+    from tests.ethos_u65.upnet import _conv1x1
+
+    rng = np.random.default_rng(seed)
+    wt: dict = {}
+    rnd = "floor" if mode == "nearest" else "round_prefer_floor"
+    layers = [_conv1x1("stem", "x", 3, c, rng, wt),
+              Layer("up", O.Resize(size=size, scales=(size[0] / h, size[1] / w), mode=mode, coord_mode=coord,
+                                   nearest_mode=rnd), ("stem_y",), ("up_y",)),
+              _conv1x1("head", "up_y", c, 8, rng, wt)]
+    return Graph.build(f"rs{seed}_{h}x{w}x{c}_{mode}_{coord}_{size[0]}x{size[1]}", {"x": tensor_type((1, 3, h, w))},
+                       ["head_y"], layers, weights=wt)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela) not installed")
+@pytest.mark.parametrize("config", [CS256, U55])
+def test_one_by_one_and_same_size_resizes_against_live_vela(tmp_path, config):
+    """Regor's RewriteResize (a 1×1 map: a broadcasting Add) and RewriteIdentityResize (same size: a MemoryCopy)
+    on seeded shapes: the resize's own row as Vela's, within 2 %; a same-size half-pixel bilinear stays on the
+    host CPU, as Vela's Passthrough."""
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from vela_fidelity import compare
+
+    rng = random.Random(7)
+    accel, system, mode = config
+    for k in range(4):
+        c = rng.choice([3, 8, 16, 24, 40])
+        if k % 2 == 0:
+            h = w = 1
+            size = (rng.randint(2, 12), rng.randint(2, 12))
+        else:
+            h, w = rng.randint(2, 16), rng.randint(2, 16)
+            size = (h, w)
+        kind = rng.choice(["nearest", "linear"])
+        coord = "asymmetric" if kind == "nearest" else rng.choice(["asymmetric", "align_corners", "half_pixel"])
+        if h * w > 1 and coord == "half_pixel":
+            coord = "align_corners"  # a same-size half-pixel resize stays on the host (below)
+        g = _special_resize_net(h, w, c, size, kind, coord, k)
+        assert lower(g, g.layer("up")).kind != CPU
+        r = compare(g, system, accel, tmp_path, mode)
+        ours, vela = next((cc, v) for n, cc, v in r["pairs"] if n.rstrip("+") == "up")
+        assert ours == pytest.approx(vela, rel=0.02), (g.name, ours, vela)
+    g = _special_resize_net(3, 8, 3, (3, 8), "linear", "half_pixel", 9)
+    assert lower(g, g.layer("up")).kind == CPU
+    r = compare(g, system, accel, tmp_path, mode)
+    assert not any(n.rstrip("+") == "up" for n, _, _ in r["pairs"])  # no NPU row for it

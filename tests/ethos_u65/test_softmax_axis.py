@@ -82,3 +82,63 @@ def test_softmax_axis_live_vela(tmp_path):
     vela = run_vela(path, SYSTEM, ACCEL, MODE, tmp_path)["total"]
     assert vela == VELA[(shape, axis)]
     assert _total(g) == pytest.approx(vela, rel=0.10)
+
+
+HE512 = ("Ethos_U65_High_End", "ethos-u65-512", "Dedicated_Sram_384KB")
+
+
+def _arch(system: str, accel: str, mode: str):
+    from cnncc.backends.ethos_u65.backend import arch_of
+    from cnncc.target import load_target
+
+    return arch_of(load_target(accel, {"system": system, "memory_mode": mode}))
+
+
+def test_burst_rule_at_any_width():
+    """transfer_bytes_at is Regor's burst rule at an element width; at 8 bits it is cycles.transfer_bytes."""
+    import random
+
+    from cnncc.backends.ethos_u65.cycles import transfer_bytes
+    from cnncc.backends.ethos_u65.softmax import transfer_bytes_at
+
+    arch = _arch(*HE512)
+    rng = random.Random(5)
+    for _ in range(200):
+        args = (rng.random() < 0.5, rng.choice(["sram", "offchip"]), rng.choice(["NHWC", "NHCWB16"]),
+                (rng.choice([1, 2, 4, 8]), rng.choice([1, 2, 4]), rng.choice([8, 16, 24, 32])),
+                (rng.randint(1, 40), rng.randint(1, 40), rng.choice([1, 8, 16, 24, 32, 40])), rng.randint(1, 9999))
+        assert transfer_bytes_at(arch, *args, 8) == transfer_bytes(arch, *args)
+    # 32-bit NHWC written off-chip in 16-deep blocks on two cores: 64-byte bursts of the 128-byte DRAM burst
+    assert transfer_bytes_at(arch, False, "offchip", "NHWC", (4, 4, 16), (4, 2100, 16), 1000, 32) == 8000
+
+
+def test_dfl_softmax_32bit_maps_off_chip_as_vela():
+    """YOLOv8n's DFL Softmax on u65-512 High_End Dedicated_Sram: its 32-bit 4×2100×16 maps are off-chip, so the
+    exponentials' write and the shift's read and write cost at 4 bytes an element (Vela 5.2.0's rows: DRAM AC
+    143,360 and 430,114)."""
+    from cnncc.backends.ethos_u65.softmax import cost_wide, op_bits, softmax_ops
+
+    arch = _arch(*HE512)
+    ops = softmax_ops((4, 2100, 16), arch, "sram", "sram")
+    bits = op_bits(ops)
+    assert cost_wide(ops[1], bits[1], arch).access_cycles["offchip"] == 143360
+    assert cost_wide(ops[2], bits[2], arch).access_cycles["offchip"] == pytest.approx(430114, rel=1e-3)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela) not installed")
+@pytest.mark.parametrize("config", [HE512, ("Ethos_U55_High_End_Embedded", "ethos-u55-128", "Shared_Sram")])
+def test_moved_axis_softmax_live_vela(tmp_path, config):
+    """A Softmax over H: the exporter's transposes there and back as NPU transpose passes, the chain on the moved
+    map in SRAM (before: the chain costed on the off-chip graph input, 1.64× Vela on u65-512 High_End)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from vela_fidelity import ours, run_vela
+
+    from cnncc.frontend.tflite.writer import write_tflite
+    from cnncc.target import load_target
+
+    system, accel, mode = config
+    g = softmax_net((1, 16, 17, 55), 2)
+    path = tmp_path / f"{g.name}.tflite"
+    write_tflite(g, path)
+    vela = run_vela(path, system, accel, mode, tmp_path)["total"]
+    assert ours(g, load_target(accel, {"system": system, "memory_mode": mode}))[1] == pytest.approx(vela, rel=0.02)

@@ -31,7 +31,6 @@ from cnncc.backends.ethos_u65.opcost import (
     cost_copies,
     cost_mean,
     cost_npu_op,
-    cost_softmax,
     cost_transpose,
     encoded_weight_bytes,
     npu_op,
@@ -39,7 +38,10 @@ from cnncc.backends.ethos_u65.opcost import (
     with_copy,
 )
 from cnncc.backends.ethos_u65.placement import Placement, place, sram_timeline
+from cnncc.backends.ethos_u65.resize import with_zero_constant
+from cnncc.backends.ethos_u65.softmax import cost_softmax, softmax_moves
 from cnncc.backends.ethos_u65.sramalloc import sram_peak
+from cnncc.backends.ethos_u65.transposes import cost_passes, vela_transposes, with_exported_transposes
 from cnncc.backends.ethos_u65.weightbuf import Context
 from cnncc.ir.graph import Graph, Layer
 
@@ -90,6 +92,7 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
     gone = cancelling_transposes(graph)
     lowered = [Lowered(FREE, ofm=lw.ofm, reason="cancelling transposes") if layer.name in gone else lw
                for layer, lw in zip(graph.layers, (lower(graph, x) for x in graph.layers))]
+    lowered = with_exported_transposes(graph, lowered)
     lowered, _ = fuse_activations(graph, graph.layers, lowered)
     cascades, pl, copies = cascades_and_copies(graph, lowered, arch)
     costs, slacks = _cost_pass(graph, lowered, arch, pl, cascades, copies=copies)
@@ -243,6 +246,7 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
     kinds = {layer.name: lw.kind for layer, lw in zip(graph.layers, lowered)}
     split_slack: dict[str, int] = {}  # a Split output's map -> the slack its copy leaves its first reader
     inputs = {pl.root.get(t, t) for t in graph.inputs}  # graph inputs: maps no op of the network writes
+    tmoves = vela_transposes(graph)  # the exporter's transposes as Vela runs them (transposes.py)
     for idx, (layer, lw) in enumerate(zip(graph.layers, lowered)):
         if slacks_in is not None:
             slack = slacks_in[idx]
@@ -267,10 +271,11 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
                 copied = [o for k, o in enumerate(layer.outputs) if not moved_to_consumers(graph, layer, k, kinds)]
                 split_slack.update(zip((pl.root[o] for o in copied), copy_slacks))
         elif lw.kind == TRANSPOSE:
-            cost = cost_transpose(lw, arch, mems[0], mems[1])
+            passes = tmoves.get(layer.name)
+            cost = cost_passes(passes, arch, mems[0], mems[1]) if passes else cost_transpose(lw, arch, *mems)
             slack = cost.cycles
         elif lw.kind == SOFTMAX:
-            cost = cost_softmax(lw, arch, mems[0], mems[1], fmts)
+            cost = cost_softmax(lw, arch, mems[0], mems[1], fmts, softmax_moves(graph, layer))
             slack = 0
         elif lw.kind == CHAIN:
             from cnncc.backends.ethos_u65.composite import chain_ops
@@ -298,6 +303,7 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
                 prev_npu, prev_free = True, max(limit, 0)
                 npu_index += 1
             op = npu_op(lw, arch, (mems[0], pl.memory[i2], mems[1]), fmts, pl.fmt[i2] if len(acts) > 1 else "")
+            op = with_zero_constant(layer, lw, op, arch)  # a 1×1 map's resize: an Add of a constant (resize.py)
             const = [graph.is_weight(t) for t in layer.inputs[:2]] + [False]
             op = constants_placed(op, (const[0], const[1]), arch.const_mem)  # constant operands: Vela's memory
             ctx = Context(npu_index, prev_npu, slack, max(limit, 0), prev_free, c is not None,
@@ -393,6 +399,9 @@ def isolated_cycles(graph: Graph, layer: Layer, arch: U65Config, cpu_cost) -> fl
     from types import SimpleNamespace
 
     lw = lower(graph, layer)
+    passes = vela_transposes(graph).get(layer.name)
+    if passes is not None and lw.kind in (FREE, TRANSPOSE):  # the exporter's transposes (transposes.py)
+        return float(cost_passes(passes, arch, SRAM, SRAM).cycles)
     if lw.kind == FREE:
         return 0.0
     if lw.kind == CPU:
@@ -400,7 +409,7 @@ def isolated_cycles(graph: Graph, layer: Layer, arch: U65Config, cpu_cost) -> fl
     if lw.kind == TRANSPOSE:
         return float(cost_transpose(lw, arch, SRAM, SRAM).cycles)
     if lw.kind == SOFTMAX:
-        return float(cost_softmax(lw, arch, SRAM, SRAM, ("NHWC", "NHWC")).cycles)
+        return float(cost_softmax(lw, arch, SRAM, SRAM, ("NHWC", "NHWC"), softmax_moves(graph, layer)).cycles)
     if lw.kind == CHAIN:
         from cnncc.backends.ethos_u65.composite import chain_ops
 

@@ -10,9 +10,15 @@ then the last one — a 1×1 AvgPool for nearest, a factor×factor AvgPool (padd
 align_corners) for bilinear, a factor×factor depthwise convolution picking the centre element for nearest with
 align_corners. The intermediate maps of a ×4 / ×8 chain are costed in SRAM.
 
-Not modelled (costed on the host CPU): half-pixel-centre bilinear ×2 (Vela: reflect-pad copies and four
-interleaved depthwise convolutions), a 1×1 IFM (Vela: a broadcasting Add), a resize to the same size (Vela removes
-it), other coordinate transforms the TFLite export does not write.
+A resize of a 1×1 map is, whatever the mode and factor, an Add of the map broadcast over a constant of zero points
+of the OFM's shape (Regor's RewriteResize; measured: 1×1×16 -> 6×6×16 432 cycles, -> 2×2×16 143, as our elementwise
+op with the constant off-chip); a resize to the same size is a MemoryCopy (RewriteIdentityResize: 8×10×16 992
+cycles as our copy; fewer than 8 channels: on the map reshaped deeper, 15×10×3 622, ours 628), except with
+half-pixel centres (Vela: host CPU).
+
+Not modelled (costed on the host CPU): half-pixel-centre bilinear ×2 (Vela: reflect-pad copies into a padded map,
+which cost as our MemoryCopies, then four 2×2 depthwise convolutions writing every other OFM element, which do not
+yet), other coordinate transforms the TFLite export does not write.
 
 Measured against Vela 5.2.0 (u65-256 Client_Server, PP-OCRv4 det's nearest ×2 / ×4 / ×8 resizes): the AvgPool
 block configs (OFM 14×18×16, IFM 8×10×16) and NPU cycles equal Vela's per op (``tests/ethos_u65/test_resize.py``).
@@ -23,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from cnncc.backends.ethos_u65.blocks import DEPTHWISE, POOL, NpuOp
+from cnncc.backends.ethos_u65.blocks import DEPTHWISE, ELEMENTWISE, POOL, NpuOp
 from cnncc.backends.ethos_u65.config import SRAM, U65Config
 from cnncc.backends.ethos_u65.lower import CPU, Lowered, hwc
 from cnncc.ir import ops as O
@@ -40,9 +46,11 @@ def vela_factor(ifm: tuple[int, int], ofm: tuple[int, int], mode: str, align: bo
     (0, the reason). ``mode``: nearest | linear; ``align`` / ``half_pixel``: the TFLite flags."""
     (ih, iw), (oh, ow) = ifm, ofm
     if ih == iw == 1:
-        return 0, "a resize of a 1×1 map (Vela: a broadcasting Add) is not modelled"
+        return 0, "a resize of a 1×1 map is a broadcasting Add (lower_resize)"
     if (ih, iw) == (oh, ow):
-        return 0, "a resize to the same size (Vela removes it) is not modelled"
+        if half_pixel:
+            return 0, "Vela keeps a same-size resize with half-pixel centres on the host CPU"
+        return 0, "a resize to the same size is a MemoryCopy (lower_resize)"
 
     def scale(i: int, o: int) -> float:
         if align:
@@ -75,6 +83,16 @@ def lower_resize(graph: Graph, layer: Layer) -> Lowered:
     ifm, ofm = hwc(ishape), hwc(oshape)
     if len(ishape) != 4 or op.coord_mode not in _FLAGS:
         return Lowered(CPU, ifm=ifm, ofm=ofm, reason=f"Resize ({op.coord_mode}) has no Ethos-U mapping")
+    if ifm[:2] == (1, 1):
+        # Regor's RewriteResize: the 1×1 map plus a constant of zero points of the OFM's shape, broadcast
+        return Lowered(ELEMENTWISE, ifm=ifm, ifm2=ofm, ofm=ofm, ao_kind="add_sub")
+    if ifm[:2] == ofm[:2] and not _FLAGS[op.coord_mode][1]:
+        # Regor's RewriteIdentityResize: a MemoryCopy (a 1×1 pooling pass), elementwise-like: a map of few
+        # channels runs reshaped deeper (actsplit.py); with half-pixel centres Vela keeps it on the host CPU
+        from cnncc.backends.ethos_u65.actsplit import deepened
+
+        deep = deepened(ofm)
+        return Lowered(POOL, ifm=deep, ofm=deep, deepened=deep != ofm)
     align, half = _FLAGS[op.coord_mode]
     factor, why = vela_factor(ifm[:2], ofm[:2], op.mode, align, half)
     if not factor:
@@ -126,3 +144,11 @@ def cost_resize(op: NpuOp, factor: int, arch: U65Config, ctx=None):
     # element accesses of the layer's own maps: the first op reads the IFM, the last writes the OFM
     return replace(cost, block=last.block, traversal=last.traversal, wbuf=last.wbuf, buffer_bytes=last.buffer_bytes,
                    elements=(first.elements[0], 0, last.elements[2])), slack
+
+
+def with_zero_constant(layer: Layer, lw: Lowered, op: NpuOp, arch: U65Config) -> NpuOp:
+    """``op`` with the IFM2 of a 1×1 map's resize (the Add's constant of zero points, lower_resize) where Vela keeps
+    a constant: NHWC in the memory holding constants (off-chip flash on Ethos-U55 Shared_Sram)."""
+    if isinstance(layer.op, O.Resize) and lw.kind == ELEMENTWISE:
+        return replace(op, ifm2_mem=arch.const_mem, ifm2_fmt="NHWC")
+    return op

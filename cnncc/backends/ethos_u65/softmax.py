@@ -75,3 +75,116 @@ def softmax_ops(ifm: tuple[int, int, int], arch: U65Config, src: str, dst: str, 
             NpuOp(ELEMENTWISE, vec, vec, ifm2=one, ao_kind="ew32_binary", ifm_fmt=b16, ofm_fmt=dst_fmt, ifm_mem=big,
                   ofm_mem=dst, ifm2_fmt=row)]
     return ops
+
+
+def op_bits(ops: list[NpuOp]) -> list[tuple[int, int, int]]:
+    """Element widths (IFM, IFM2, OFM bits) of :func:`softmax_ops`' ops, in order: int8 in, the row maximum int8,
+    every map from the exponentials on 32-bit, the last op writing int8."""
+    n = len(ops)
+    out = [(8, 8, 8), (8, 8, 32)] + [(32, 32, 32)] * (n - 3) + [(32, 32, 8)]
+    return out[:n]
+
+
+def transfer_bytes_at(arch: U65Config, read: bool, mem: str, fmt: str, block: tuple[int, int, int],
+                      shape: tuple[int, int, int], elements: float, bits: int) -> float:
+    """Bytes on the bus for ``elements`` elements of ``bits`` bits: Regor's burst rule (EthosU55Performance's
+    EstimateMemoryTransfer, our own formulation; cycles.transfer_bytes is its 8-bit case): a burst is as long as
+    the block's contiguous run, in bits, up to the memory's burst length."""
+    bw, _, bc = block
+    _h, w, c = shape
+    if fmt == "NHCWB16":
+        if w * bits * 16 // 8 == bc:
+            burst = bits * bw * bc
+        else:
+            burst = 16 * bits * bw * (1 if read else arch.cores)
+    elif read:
+        burst = bits * bw * bc if c * bits // 8 == bc else bits * bc
+    else:
+        burst = bits * bw * bc if (bc <= 16 and c * bits // 8 == bc) else min(64 * 8, 16 * bits * arch.cores,
+                                                                           bc * bits)
+    m = arch.mem(mem)
+    nbytes = int(elements * bits) // 8
+    return int(nbytes * m.burst_bytes) // max(min(m.burst_bytes, burst // 8), 1)
+
+
+def cost_wide(op: NpuOp, bits: tuple[int, int, int], arch: U65Config):
+    """An op's cost (opcost.cost_npu_op) with its 32-bit maps' traffic at 4 bytes an element: each such side's
+    bytes on the bus are replaced by :func:`transfer_bytes_at` at its width, the access cycles follow, and the op
+    costs the larger of its NPU and access cycles."""
+    from dataclasses import replace
+
+    from cnncc.backends.ethos_u65.blocks import find_block_config
+    from cnncc.backends.ethos_u65.cycles import transfer_bytes
+    from cnncc.backends.ethos_u65.memory import element_reads
+    from cnncc.backends.ethos_u65.opcost import cost_npu_op
+
+    cost = cost_npu_op(op, arch)[0]
+    if bits == (8, 8, 8):
+        return cost
+    cfg = find_block_config(op, arch)
+    r1, r2, wr = element_reads(op, cfg, arch)
+    sides = [(True, op.ifm_mem, op.ifm_fmt, cfg.ifm, op.ifm, r1, bits[0]),
+             (False, op.ofm_mem, op.ofm_fmt, cfg.ofm, op.ofm, wr, bits[2])]
+    if op.ifm2 is not None and r2:
+        sides.append((True, op.ifm2_mem, op.fmt2, cfg.ifm, op.ifm2, r2, bits[1]))
+    rd, wt = dict(cost.read_bytes), dict(cost.write_bytes)
+    for read, mem, fmt, block, shape, n, b in sides:
+        if b == 8:
+            continue
+        extra = transfer_bytes_at(arch, read, mem, fmt, block, shape, n, b) - \
+            transfer_bytes(arch, read, mem, fmt, block, shape, n)
+        (rd if read else wt)[mem] = (rd if read else wt).get(mem, 0) + int(extra)
+    acc = {m: int((rd.get(m, 0) + wt.get(m, 0)) / arch.mem(m).bytes_per_cycle) for m in (SRAM, OFFCHIP)}
+    acc = {m: max(acc[m], cost.access_cycles.get(m, 0)) for m in acc}
+    return replace(cost, access_cycles=acc, read_bytes=rd, write_bytes=wt,
+                   cycles=max([cost.npu_cycles] + list(acc.values())))
+
+
+def axis_moves(shape: tuple[int, ...], axis: int) -> tuple[list, list] | None:
+    """The NPU transpose passes (transposes.decompose) of the exporter's moves of a Softmax axis to the last
+    stored axis and back (cnncc/frontend/tflite/writer_lower.softmax: [1, A, Q] -> [1, Q, A], or [P, A, Q] ->
+    [A, P, Q] -> [A, P·Q] -> [P·Q, A]) for an IR tensor of ``shape``; None when a pass is not modelled."""
+    import math
+
+    from cnncc.backends.ethos_u65.transposes import decompose
+
+    s = (shape[0], shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape)
+    ax = axis % len(shape)
+    ax = {0: 0, 1: 3, 2: 1, 3: 2}[ax] if len(shape) == 4 else ax
+    p, a, q = math.prod(s[:ax]), s[ax], math.prod(s[ax + 1:])
+    if q == 1:
+        return [], []
+    if p == 1:
+        fwd, back = decompose((1, a, q), (0, 2, 1)), decompose((1, q, a), (0, 2, 1))
+        return None if fwd is None or back is None else (fwd, back)
+    f1, f2 = decompose((p, a, q), (1, 0, 2)), decompose((a, p * q), (1, 0))
+    b1, b2 = decompose((p * q, a), (1, 0)), decompose((a, p, q), (1, 0, 2))
+    if None in (f1, f2, b1, b2):
+        return None
+    return f1 + f2, b1 + b2  # type: ignore[operator]
+
+
+def cost_softmax(lw, arch: U65Config, src: str, dst: str, fmts: tuple[str, str], moves=None):
+    """A Softmax as Vela's chain of NPU ops (:func:`softmax_ops`), each costed with its 32-bit maps at 4 bytes an
+    element (:func:`cost_wide`), plus the exporter's transposes there and back when the softmax axis is not the
+    NHWC depth: ``moves`` (:func:`axis_moves`) as NPU transpose passes (transposes.cost_passes), else
+    opcost.cost_transpose, the chain then on the moved map in SRAM; the parts summed."""
+    from dataclasses import replace
+
+    from cnncc.backends.ethos_u65.opcost import _sum_costs, cost_transpose
+    from cnncc.backends.ethos_u65.transposes import cost_passes
+
+    moved = lw.reason == "transposed"  # then the chain reads and writes the moved map, in SRAM
+    ops = softmax_ops(lw.ifm, arch, SRAM, SRAM) if moved else softmax_ops(lw.ifm, arch, src, dst, *fmts)
+    parts = [cost_wide(op, bits, arch) for op, bits in zip(ops, op_bits(ops))]
+    if moved and moves is not None:
+        parts += [c for c in (cost_passes(moves[0], arch, src, SRAM), cost_passes(moves[1], arch, SRAM, dst))
+                  if c.device == "npu"]
+    elif lw.reason == "transposed":
+        parts += [cost_transpose(lw, arch, src, SRAM), cost_transpose(lw, arch, SRAM, dst)]
+    return replace(_sum_costs(parts), block=None, traversal="")
+
+
+def softmax_moves(graph, layer):
+    """:func:`axis_moves` of a Softmax layer of ``graph``."""
+    return axis_moves(graph.type_of(layer.inputs[0]).shape, layer.op.axis)
