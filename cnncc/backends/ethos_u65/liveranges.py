@@ -147,7 +147,7 @@ def schedule(graph: Graph, lowered: list[Lowered], root: dict, cascades=(), copi
             sub = layer_steps(graph, layer, lw)
             if sub is None:
                 events.append(Event(now, k, acts(layer), tuple(root[o] for o in layer.outputs),
-                                    _in_place(graph, lw) and k not in first_of))
+                                    _in_place(graph, lw, layer) and k not in first_of))
                 now += 2
             else:
                 ins = acts(layer)
@@ -175,8 +175,14 @@ def op_times(graph: Graph, lowered: list[Lowered], cascades=(), copied=frozenset
     return schedule(graph, lowered, storage_roots(graph, lowered), cascades, copied)[1]
 
 
-def _in_place(graph: Graph, lw: Lowered) -> bool:
-    """Whether Vela may write this op's OFM over one of its IFMs (a one-element-to-one-element op)."""
+def _in_place(graph: Graph, lw: Lowered, layer=None) -> bool:
+    """Whether Vela may write this op's OFM over one of its IFMs (a one-element-to-one-element op; a Div by a
+    constant is one too: a single MUL by the reciprocal, composite.py)."""
+    from cnncc.backends.ethos_u65.lower import CHAIN
+    from cnncc.ir import ops as O
+
+    if lw.kind == CHAIN and layer is not None and isinstance(layer.op, O.Div):
+        return True
     return lw.kind == ELEMENTWISE or (lw.kind == POOL and lw.kernel == (1, 1) and lw.stride == (1, 1)
                                       and lw.ifm == lw.ofm)
 
@@ -203,6 +209,25 @@ def live_ranges(graph: Graph, lowered: list[Lowered], pl, costs: list, cascades=
     ``costs`` each layer's OpCost (weight buffers), ``cascades`` cascade.Cascade list, ``arch`` the U65Config
     (the SRAM cache, which decides where a multi-op layer's own intermediates live; None: the placement's, else
     all on chip)."""
+    return ranges_of_schedule(graph, lowered, pl, costs, cascades, times, arch).ranges
+
+
+@dataclass(frozen=True)
+class ScheduleRanges:
+    """:func:`live_ranges` with what the fast-storage allocator needs of them (faststorage.on_schedule): the
+    ranges; per map written over another in place, the map whose range it joined (the range's name); the
+    intermediate maps of multi-op layers in SRAM (key -> (bytes, the layer's index, how many ops read it)); the
+    time point of every op the host CPU runs."""
+
+    ranges: list[Range]
+    joined: dict
+    inter: dict
+    host_times: frozenset
+
+
+def ranges_of_schedule(graph: Graph, lowered: list[Lowered], pl, costs: list, cascades=(), times=None, arch=None
+                       ) -> ScheduleRanges:
+    """:func:`live_ranges` (same arguments) with the in-place merges, intermediates and host-op times."""
     arch = arch if arch is not None else getattr(pl, "arch", None)
 
     layers = graph.layers
@@ -295,7 +320,16 @@ def live_ranges(graph: Graph, lowered: list[Lowered], pl, costs: list, cascades=
             a = t - 1 if p == 0 and oc.wbuf.prebuffered_bytes else t
             b = t + 1 if p == last_part else t
             out.append(Range(f"{layers[k].name}/wbuf{p}", max(a, 0), b, _align(nbytes)))
-    return sorted(out, key=lambda x: (x.start, x.end, x.name))
+    joined = {}
+    for o in share:
+        r = o
+        while r in share:
+            r = share[r]
+        joined[o] = r
+    owner = {e.writes[0]: e.layer for e in events if e.writes}
+    host = frozenset(e.time for e in events if lowered[e.layer].kind == CPU)
+    return ScheduleRanges(sorted(out, key=lambda x: (x.start, x.end, x.name)), joined,
+                          {m: (size[m], owner.get(m, -1), len(readers.get(m, ()))) for m in inter if m in span}, host)
 
 
 def usage(ranges: list[Range]) -> list[int]:
