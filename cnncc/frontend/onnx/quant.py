@@ -118,6 +118,8 @@ def _quantize_linear(ctx, node, a):
     ty = ctx.types.get(x)
     idx = next((i for i in range(len(ctx.layers) - 1, -1, -1) if x in ctx.layers[i].outputs), None)
     later_readers = idx is not None and any(x in layer.inputs for layer in ctx.layers[idx + 1:])
+    if idx is not None and ty is not None and ty.dtype == "float32":
+        ty = _built_type(ctx, ctx.layers[idx], ty)
     if (idx is not None and ctx.layers[idx].outputs == (x,) and ty is not None and ty.dtype == dtype
             and x not in ctx.graph_outputs and not later_readers):
         ctx.layers[idx] = replace(ctx.layers[idx], outputs=(out,),
@@ -130,6 +132,31 @@ def _quantize_linear(ctx, node, a):
         return
     ctx.emit(node, Quantize(dtype), [x], [out])
     set_quant(ctx, out, q)
+
+
+def _built_type(ctx, layer, ty):
+    """The output type ``Graph.build`` will infer for ``layer``: the reader types constants float32, but the
+    graph types a quantised integer constant as what it is, so ``DQ(constant) - DQ(x)`` with the constant first
+    and of x's shape (YOLOv8's anchor decode) is an int8 layer there, whose QuantizeLinear must retarget it (not
+    requantise its output: a second rounding, up to 4 LSB)."""
+    from cnncc.ir.types import TensorType
+
+    ins = []
+    for t in layer.inputs:
+        if t in ctx.types:
+            ins.append(ctx.types[t])
+            continue
+        a = ctx.consts[t]
+        dt = _DT.get(a.dtype)
+        q = qrecords(ctx).get(t) if dt is not None else None
+        ins.append(TensorType(tuple(int(d) for d in a.shape), dt if q is not None else "float32", "", q))
+    if len(layer.outputs) != 1:
+        return ty
+    try:
+        out = layer.op.infer(ins)[0]
+    except Exception:  # noqa: BLE001 - the reader's own type stands; Graph.build reports real errors
+        return ty
+    return out if out.shape == ty.shape else ty
 
 
 #: ops for which quantising the input with the output's per-tensor scale gives the same integers as quantising
