@@ -93,7 +93,19 @@ def ort_run(path: Path, feeds: dict) -> list[np.ndarray]:
 
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"]).run(None, feeds)
+    # onnxruntime's U8S8 integer kernels on x86 CPUs with AVX2 but no VNNI add product pairs in int16 with
+    # saturation (its documented "saturation issue"); the exact-precision kernels compute what the model defines
+    # (they have no int8 x int8 QLinearMatMul: such a model runs on the default session, as before)
+    exact = ort.SessionOptions()
+    exact.log_severity_level = 3
+    exact.add_session_config_entry("session.x64quantprecision", "1")
+    try:
+        sess = ort.InferenceSession(str(path), exact, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime's NotImplemented: no exact-precision kernel for these types
+        if "NOT_IMPLEMENTED" not in str(e):
+            raise
+        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
 
 
 def ort_run_exposed(path: Path, feeds: dict, tmp: Path) -> dict[str, np.ndarray]:
