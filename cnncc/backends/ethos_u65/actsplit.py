@@ -162,6 +162,10 @@ def packs(graph: Graph, layer: Layer, producer: Layer) -> bool:
         return False  # two activations in a row do not pack
     if isinstance(layer.op, CLAMPS) and not unit_scaled(graph, layer):
         return False
+    from cnncc.backends.ethos_u65.transconv import crops
+
+    if crops(graph, producer):
+        return False  # the exported SLICE of a cropping ConvTranspose lies between (transconv.crop_copy)
     return not shape_breaks_packing(graph, producer)
 
 

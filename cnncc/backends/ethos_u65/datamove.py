@@ -70,7 +70,12 @@ def moved_to_consumers(graph: Graph, layer: Layer, index: int, kinds: dict[str, 
     copy with an offset (another Slice) or a host op keeps the copy.)"""
     if not isinstance(layer.op, (O.Slice, O.Split)):
         return False
-    o = layer.outputs[index]
+    return readers_take_sub_box(graph, layer.outputs[index], kinds)
+
+
+def readers_take_sub_box(graph: Graph, o: str, kinds: dict[str, str]) -> bool:
+    """Does every reader of ``o`` (through views) read it as a sub-box of a larger map itself (the rule of
+    :func:`moved_to_consumers`)?"""
     readers = _readers(graph, o, kinds)
     if not readers:
         return False

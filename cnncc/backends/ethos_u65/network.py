@@ -41,6 +41,7 @@ from cnncc.backends.ethos_u65.placement import Placement, place, sram_timeline
 from cnncc.backends.ethos_u65.resize import with_zero_constant
 from cnncc.backends.ethos_u65.softmax import cost_softmax, softmax_moves
 from cnncc.backends.ethos_u65.sramalloc import sram_peak
+from cnncc.backends.ethos_u65.transconv import with_crop_copy
 from cnncc.backends.ethos_u65.transposes import cost_passes, vela_transposes, with_exported_transposes
 from cnncc.backends.ethos_u65.weightbuf import Context
 from cnncc.ir.graph import Graph, Layer
@@ -316,6 +317,8 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
                 cost, slack = cost_resize(op, lw.upscale, arch, ctx)
             else:
                 cost, slack = cost_npu_op(op, arch, ctx, stripe_of.get(idx))
+            if layer.kind == "ConvTranspose":  # the exported SLICE of a cropping ConvTranspose (transconv.py)
+                cost = with_crop_copy(graph, layer, kinds, cost, op, arch, ctx)
             prev_free = max(limit - cost.buffer_bytes, 0)
             if ic is not None:
                 cost = with_copy(cost, copy, ic.nbytes)

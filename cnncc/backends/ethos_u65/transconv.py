@@ -11,7 +11,9 @@ encoded as that Conv2D's; an activation after it fuses as into any conv. Vela do
 
 The TFLite export (cnncc/frontend/tflite/writer_ops.py) writes groups = 1, dilation 1 and constant weights only;
 an ONNX crop that is not TFLite's SAME becomes VALID to the full map then a SLICE: the conv is costed on the full
-map, the SLICE is not. Anything else stays on the host CPU, with the reason.
+map, the SLICE as Vela runs it (:func:`crop_copy`: nothing when every reader reads the window as a sub-box, else a
+MemoryCopy of the window; an activation after it then runs apart, actsplit.packs). Anything else stays on the host
+CPU, with the reason.
 
 Measured against Vela 5.2.0 (u65-256 Client_Server, PP-OCRv4 det's 2×2 stride-2 ConvTransposes): block configs
 (OFM 16×10×24 / IFM 10×6×16, OFM 22×22×8 / IFM 12×12×16) as Vela's, NPU cycles within 0.2 %.
@@ -75,3 +77,52 @@ def lower_transconv(graph: Graph, layer: Layer) -> Lowered:
                    weight_ratio=encoded_ratio(conv, 0) if conv.size else 1.0,
                    codes=codes_for(conv, False, (1, 1), False, 0) if conv.size else None,
                    resample="zeros" if 2 in op.strides else "none")
+
+
+def crops(graph: Graph, layer: Layer) -> bool:
+    """Does the export write this ConvTranspose as a VALID TRANSPOSE_CONV to the full map and a SLICE of the ONNX
+    window (writer_ops.transpose_conv_layout)?"""
+    if not isinstance(layer.op, O.ConvTranspose) or graph.type_of(layer.inputs[0]).rank != 4:
+        return False
+    from cnncc.frontend.tflite.writer_ops import transpose_conv_layout
+
+    ifm, ofm = hwc(graph.type_of(layer.inputs[0]).shape), hwc(graph.type_of(layer.outputs[0]).shape)
+    layout = transpose_conv_layout(layer.op, ifm[:2], ofm[:2])
+    return layout is not None and layout[0] != ofm[:2]
+
+
+def crop_copy(graph: Graph, layer: Layer, kinds: dict[str, str]) -> tuple[int, int, int] | None:
+    """The box of the SLICE's MemoryCopy Vela runs after a cropping ConvTranspose (:func:`crops`), or None: none
+    when every reader reads the window as a sub-box itself (Regor's MoveSplitSliceToConsumer,
+    datamove.readers_take_sub_box; measured: a 1×1 conv after a 3×3 stride-2 pads-1 output_padding-1
+    ConvTranspose costs no copy, a graph output one MemoryCopy of the window)."""
+    from cnncc.backends.ethos_u65.datamove import readers_take_sub_box
+
+    if kinds.get(layer.name) != CONV or not crops(graph, layer):
+        return None
+    o = layer.outputs[0]
+    if o not in graph.outputs and readers_take_sub_box(graph, o, kinds):
+        return None
+    return hwc(graph.type_of(o).shape)
+
+
+def with_crop_copy(graph: Graph, layer: Layer, kinds: dict[str, str], cost, op, arch, ctx=None):
+    """``cost`` of a ConvTranspose (its NpuOp ``op``, weight-buffering context ``ctx``) plus the MemoryCopy of its
+    cropped window (:func:`crop_copy`) into the layer's output map. The full map is an intermediate Vela keeps
+    in SRAM when it fits the SRAM cache of an off-chip arena: the conv is then costed writing SRAM."""
+    box = crop_copy(graph, layer, kinds)
+    if box is None:
+        return cost
+    from dataclasses import replace
+
+    from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM
+    from cnncc.backends.ethos_u65.datamove import copy_op
+    from cnncc.backends.ethos_u65.opcost import _sum_costs, cost_npu_op
+
+    src, fmt = op.ofm_mem, op.ofm_fmt
+    if src == OFFCHIP and arch.arena_mem == OFFCHIP and math.prod(op.ofm) <= arch.cache_bytes:
+        src, fmt = SRAM, "NHCWB16"
+        cost = cost_npu_op(replace(op, ofm_mem=src, ofm_fmt=fmt), arch, ctx)[0]
+    copy = cost_npu_op(copy_op(box, (src, op.ofm_mem), (fmt, op.ofm_fmt)), arch)[0]
+    total = _sum_costs([cost, copy])
+    return replace(total, block=cost.block, traversal=cost.traversal, wbuf=cost.wbuf, elements=cost.elements)
