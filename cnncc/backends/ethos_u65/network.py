@@ -248,6 +248,9 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
     split_slack: dict[str, int] = {}  # a Split output's map -> the slack its copy leaves its first reader
     inputs = {pl.root.get(t, t) for t in graph.inputs}  # graph inputs: maps no op of the network writes
     tmoves = vela_transposes(graph)  # the exporter's transposes as Vela runs them (transposes.py)
+    from cnncc.backends.ethos_u65.prefetch import requantising_copies
+
+    requant_after, at_concat = requantising_copies(graph, lowered, pl, arch)  # copies Vela runs early (prefetch.py)
     for idx, (layer, lw) in enumerate(zip(graph.layers, lowered)):
         if slacks_in is not None:
             slack = slacks_in[idx]
@@ -265,7 +268,8 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
             slack = 0
         elif lw.kind == MEMCOPY:
             cost, copy_slacks = cost_copies(graph, layer, kinds, pl, arch)
-            slack = copy_slacks[0] if copy_slacks else slack  # a Concat written in place runs no op of its own
+            local = [x for x, run in zip(copy_slacks, at_concat.get(idx, [True] * len(copy_slacks))) if run]
+            slack = local[0] if local else slack  # a Concat written in place runs no op of its own
             if layer.kind == "Split" and copy_slacks:
                 from cnncc.backends.ethos_u65.datamove import moved_to_consumers
 
@@ -324,8 +328,10 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
                 cost = with_copy(cost, copy, ic.nbytes)
         if cost.device == "npu":
             npu_index += 1
-        if lw.kind not in (FREE, FUSED):
+        if lw.kind not in (FREE, FUSED) and not (lw.kind == MEMCOPY and idx in at_concat and not any(at_concat[idx])):
             prev_npu = cost.device == "npu"
+        if idx in requant_after:  # a requantising copy into a Concat runs right after this op
+            slack, prev_npu = requant_after[idx], True
         out.append(cost)
     return out, given
 
