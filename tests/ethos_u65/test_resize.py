@@ -230,3 +230,25 @@ def test_cropping_transpose_conv_against_live_vela(tmp_path, config):
             assert "act" in pairs and pairs["act"][0] == pytest.approx(pairs["act"][1], rel=0.01)
         if seed == 4:
             assert r["total_ratio"] == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela) not installed")
+@pytest.mark.parametrize("config", [CS256, U55])
+def test_half_pixel_bilinear_against_live_vela(tmp_path, config):
+    """Half-pixel bilinear ×2 on seeded maps (resize.hpc_ops: reflect-pad copies and four step-2 depthwise ops;
+    before: the host CPU, 0.6-3.2× Vela's totals): totals within 5 % of Vela's."""
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from vela_fidelity import compare
+
+    rng = random.Random(11)
+    accel, system, mode = config
+    for k in range(3):
+        h, w, c = rng.randint(4, 24), rng.randint(4, 24), rng.choice([8, 16, 24, 32])
+        g = _special_resize_net(h, w, c, (2 * h, 2 * w), "linear", "half_pixel", 20 + k)
+        assert lower(g, g.layer("up")).kind != CPU
+        r = compare(g, system, accel, tmp_path, mode)
+        assert r["total_ratio"] == pytest.approx(1.0, abs=0.05), (g.name, r["ours_total"], r["vela_total"])

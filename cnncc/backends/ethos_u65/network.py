@@ -38,7 +38,7 @@ from cnncc.backends.ethos_u65.opcost import (
     with_copy,
 )
 from cnncc.backends.ethos_u65.placement import Placement, place, sram_timeline
-from cnncc.backends.ethos_u65.resize import with_zero_constant
+from cnncc.backends.ethos_u65.resize import multi_op, with_zero_constant
 from cnncc.backends.ethos_u65.softmax import cost_softmax, softmax_moves
 from cnncc.backends.ethos_u65.sramalloc import sram_peak
 from cnncc.backends.ethos_u65.transconv import with_crop_copy
@@ -315,7 +315,7 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
                           c is not None and c.start == idx, -(-lw.ofm[0] // stripe_of[idx][0]) if c else 1,
                           forced[idx] if forced else None, pl.root.get(acts[0]) not in inputs,
                           stripe_of[idx][0] if c else 0)
-            if lw.upscale > 2:  # a ×4 / ×8 Resize: Vela's chain of ×2 upscaling AvgPools (resize.py)
+            if multi_op(lw):  # a ×4 / ×8 Resize (×2 upscaling AvgPools) or half-pixel bilinear (resize.py)
                 from cnncc.backends.ethos_u65.resize import cost_resize
 
                 cost, slack = cost_resize(op, lw.upscale, arch, ctx)
@@ -342,7 +342,7 @@ CASCADABLE = (CONV, DEPTHWISE, POOL, ELEMENTWISE)
 def _cascadable(lw: Lowered) -> bool:
     """Whether Vela may cascade the op: convolutions, pooling and elementwise ops; a standalone LUT op (int8
     Sigmoid/Tanh/HardSwish/LeakyRelu) is none of these in Regor's op classes."""
-    return lw.kind in CASCADABLE and not lw.lut and lw.resample == "none"  # upscaling: alone
+    return lw.kind in CASCADABLE and not lw.lut and lw.resample == "none" and not multi_op(lw)  # upscaling: alone
 
 
 def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config, copies: dict | None = None) -> list[Cascade]:
@@ -431,7 +431,7 @@ def isolated_cycles(graph: Graph, layer: Layer, arch: U65Config, cpu_cost) -> fl
         pl = SimpleNamespace(memory=_Const(SRAM), fmt=_Const("NHCWB16"))
         return float(cost_copies(graph, layer, kinds, pl, arch)[0].cycles)
     op = npu_op(lw, arch, (SRAM, SRAM, SRAM), ("NHCWB16", "NHCWB16"))
-    if lw.upscale > 2:
+    if multi_op(lw):
         from cnncc.backends.ethos_u65.resize import cost_resize
 
         return float(cost_resize(op, lw.upscale, arch)[0].cycles)

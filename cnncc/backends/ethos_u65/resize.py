@@ -16,9 +16,11 @@ op with the constant off-chip); a resize to the same size is a MemoryCopy (Rewri
 cycles as our copy; fewer than 8 channels: on the map reshaped deeper, 15×10×3 622, ours 628), except with
 half-pixel centres (Vela: host CPU).
 
-Not modelled (costed on the host CPU): half-pixel-centre bilinear ×2 (Vela: reflect-pad copies into a padded map,
-which cost as our MemoryCopies, then four 2×2 depthwise convolutions writing every other OFM element, which do not
-yet), other coordinate transforms the TFLite export does not write.
+A half-pixel-centre bilinear ×2 is a reflect pad of one (copies into a linear padded map in SRAM) and four 2×2
+depthwise convolutions writing every other OFM row and column (:func:`hpc_ops`; generated 8×10×16 … 40×40×32 maps:
+totals 0.91–1.05 of Vela's on u65-256 Client_Server / u55-128, up to 1.20 on u65-512 High_End).
+
+Not modelled (costed on the host CPU): other coordinate transforms the TFLite export does not write.
 
 Measured against Vela 5.2.0 (u65-256 Client_Server, PP-OCRv4 det's nearest ×2 / ×4 / ×8 resizes): the AvgPool
 block configs (OFM 14×18×16, IFM 8×10×16) and NPU cycles equal Vela's per op (``tests/ethos_u65/test_resize.py``).
@@ -69,8 +71,6 @@ def vela_factor(ifm: tuple[int, int], ofm: tuple[int, int], mode: str, align: bo
         return 0, f"Vela runs scale factors 2, 4, 8 (half-pixel bilinear: 2) on the NPU, not {up:g}"
     if (sh == 1 and ih != 1) or (sw == 1 and iw != 1):
         return 0, "scale 1 is only allowed along an axis of one element"
-    if bilinear_hpc:
-        return 0, "half-pixel bilinear ×2 (Vela: pad copies and four interleaved depthwise ops) is not modelled"
     return int(up), ""
 
 
@@ -97,6 +97,8 @@ def lower_resize(graph: Graph, layer: Layer) -> Lowered:
     factor, why = vela_factor(ifm[:2], ofm[:2], op.mode, align, half)
     if not factor:
         return Lowered(CPU, ifm=ifm, ofm=ofm, reason=why)
+    if op.mode == "linear" and half:
+        return _half_pixel_bilinear(ifm, ofm)
     # an axis of one element keeps scale 1: the last op's kernel spans the factor along the scaled axes only
     fh, fw = (1 if ifm[0] == ofm[0] == 1 else factor), (1 if ifm[1] == ofm[1] == 1 else factor)
     if op.mode == "nearest" and align:
@@ -111,6 +113,69 @@ def lower_resize(graph: Graph, layer: Layer) -> Lowered:
                        codes=codes_for(w, True, (1, 1), False, 0), resample="nearest", upscale=factor)
     kernel = (fh, fw) if op.mode == "linear" else (1, 1)
     return Lowered(POOL, ifm=ifm, ofm=ofm, kernel=kernel, resample="nearest", upscale=factor)
+
+
+HPC = "half-pixel bilinear ×2"  # Lowered.reason of a resize costed as hpc_ops
+
+
+def _half_pixel_bilinear(ifm: tuple[int, int, int], ofm: tuple[int, int, int]) -> Lowered:
+    """A half-pixel-centre bilinear ×2 (see hpc_ops): the 2×2 depthwise kernel of the first interleaved phase
+    (Regor's coefficients 1, 3, 3, 9 per channel; the four phases permute them, so encode alike)."""
+    import numpy as np
+
+    from cnncc.backends.ethos_u65.weights import codes_for
+
+    c = ifm[2]
+    w = np.tile(np.array([[1, 3], [3, 9]], np.int8), (c, 1, 1, 1))
+    return Lowered(DEPTHWISE, ifm=ifm, ofm=ofm, kernel=(2, 2), weight_elems=w.size, out_channels=c,
+                   codes=codes_for(w, True, (1, 1), False, 0), upscale=2, reason=HPC)
+
+
+def multi_op(lw: Lowered) -> bool:
+    """Whether a lowered Resize runs as several NPU ops (:func:`cost_resize`): ×4 / ×8, or half-pixel bilinear."""
+    return lw.upscale > 2 or lw.reason == HPC
+
+
+def hpc_ops(op: NpuOp, arch: U65Config) -> tuple[list[NpuOp], list[NpuOp]]:
+    """(the copies, the depthwise ops) of a half-pixel-centre bilinear ×2 of an (H, W, C) map (``op``: the
+    resize's lowered depthwise op) as Vela 5.2.0 runs it (Regor's ConvertResizeBilinearHPCToDepthwise, our own
+    formulation): the map copied into the interior of an (H + 2) × (W + 2) map in SRAM, its edge rows and columns
+    copied around it (a reflect pad of one), then four 2×2 depthwise convolutions over (H + 1) × (W + 1) windows of
+    it, each writing every other row and column of the OFM: an OFM slice of (2H − 1) × (2W − 1) at step 2, costed
+    as that slice (Vela's MAC count and block config). Measured: 8×10×16 -> 16×20×16 copies 992 + 4 × 252,
+    depthwise 2,142 + 3 × 1,927 cycles, ours the same."""
+    from cnncc.backends.ethos_u65.datamove import copy_op
+
+    h, w, c = op.ifm
+    lin = "NHWC"  # the padded map is linear (its edges are written reversed); the OFM is written at step 2
+    copies = [copy_op((h, w, c), (op.ifm_mem, SRAM), (op.ifm_fmt, lin))]
+    copies += [copy_op((1, w, c), (SRAM, SRAM), (lin, lin))] * 2
+    copies += [copy_op((h + 2, 1, c), (SRAM, SRAM), (lin, lin))] * 2
+    dw = replace(op, ifm=(h + 1, w + 1, c), ofm=(2 * h - 1, 2 * w - 1, c), ifm_mem=SRAM, ifm_fmt=lin, ofm_fmt=lin)
+    return copies, [dw] * 4
+
+
+def cost_hpc(op: NpuOp, arch: U65Config, ctx=None):
+    """Cost of :func:`hpc_ops` summed, and the slack the last op leaves; each depthwise op's weights are buffered
+    behind the op before it (``ctx``: weightbuf.Context of the first copy's place)."""
+    from cnncc.backends.ethos_u65.opcost import _sum_costs, cost_npu_op
+    from cnncc.backends.ethos_u65.weightbuf import Context
+
+    copies, dws = hpc_ops(op, arch)
+    parts = []
+    slack = 0
+    for x in copies:
+        c, slack = cost_npu_op(x, arch)
+        parts.append(c)
+    base = ctx or Context()
+    last = parts[0]
+    for k, x in enumerate(dws):
+        last, slack = cost_npu_op(x, arch, replace(base, index=base.index + len(copies) + k, prev_npu=True,
+                                                   slack=slack, forced=base.forced if k == 0 else None))
+        parts.append(last)
+    cost = _sum_costs(parts)
+    return replace(cost, block=last.block, traversal=last.traversal, wbuf=last.wbuf, buffer_bytes=last.buffer_bytes,
+                   elements=(parts[0].elements[0], 0, last.elements[2] * 4)), slack
 
 
 def stages(op: NpuOp, factor: int) -> list[NpuOp]:
@@ -136,6 +201,8 @@ def cost_resize(op: NpuOp, factor: int, arch: U65Config, ctx=None):
     (weightbuf.Context) applies to the last op, which holds the weights when there are any."""
     from cnncc.backends.ethos_u65.opcost import _sum_costs, cost_npu_op
 
+    if op.kind == DEPTHWISE and op.kernel == (2, 2) and factor == 2:
+        return cost_hpc(op, arch, ctx)  # the only ×2 resize costed here (multi_op)
     ops = stages(op, factor)
     parts = [cost_npu_op(x, arch)[0] for x in ops[:-1]]
     last, slack = cost_npu_op(ops[-1], arch, ctx)
