@@ -87,7 +87,7 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
     """Cost every layer in order (see module doc). With an off-chip arena, Vela's order: the weight buffering is
     chosen with the feature maps off-chip (its schedule), then the fast-storage allocator (faststorage.py) moves
     maps into SRAM, and the ops are costed again with those placements and the buffering chosen before."""
-    from cnncc.backends.ethos_u65.faststorage import allocate
+    from cnncc.backends.ethos_u65.faststorage import allocate, on_schedule
     from cnncc.backends.ethos_u65.transposes import cancelling_transposes
 
     gone = cancelling_transposes(graph)
@@ -98,22 +98,10 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
     cascades, pl, copies = cascades_and_copies(graph, lowered, arch)
     costs, slacks = _cost_pass(graph, lowered, arch, pl, cascades, copies=copies)
     n = len(graph.layers)
-    fixed = [0] * n
-    for casc in cascades:
-        for k in range(casc.start, casc.end + 1):
-            fixed[k] += casc.buffer_bytes
-    prev = -1
-    for k, oc in enumerate(costs):
-        fixed[k] += oc.input_copy
-        if not casc_member(cascades, k):
-            fixed[k] += oc.buffer_bytes
-            if prev >= 0 and oc.wbuf is not None and oc.wbuf.prebuffered_bytes:
-                fixed[prev] += oc.buffer_bytes  # a pre-buffered weight buffer is live during the op before
-        if oc.device == "npu":
-            prev = k
     if arch.arena_mem == OFFCHIP and arch.cache_bytes:
-        cands = candidates(graph, lowered, pl, costs, cascades)
-        host = {k for k, lw in enumerate(lowered) if lw.kind == CPU}
+        # at Vela's time points, with the other SRAM ranges of its schedule (faststorage.on_schedule)
+        cands, fixed, host = on_schedule(graph, lowered, arch, cascades, costs,
+                                         candidates(graph, lowered, pl, costs, cascades, merge=False))
         kept = allocate(cands, fixed, arch.cache_bytes, host)
         kept |= {a for lr in cands if lr.name in kept for a in lr.aliases}
         kept = sanitize(graph, lowered, pl, kept, cascades)
@@ -142,8 +130,10 @@ def casc_member(cascades: list[Cascade], k: int) -> bool:
     return any(c.start <= k <= c.end for c in cascades)
 
 
-def candidates(graph: Graph, lowered: list[Lowered], pl: Placement, costs: list[OpCost], cascades: list[Cascade]):
-    """The maps Vela's fast-storage allocator may keep in SRAM, with their live ranges and element accesses."""
+def candidates(graph: Graph, lowered: list[Lowered], pl: Placement, costs: list[OpCost], cascades: list[Cascade],
+               merge: bool = True):
+    """The maps Vela's fast-storage allocator may keep in SRAM, with their live ranges and element accesses
+    (``merge``: a map written over another in place joins that one, _merge_in_place)."""
     from cnncc.backends.ethos_u65.faststorage import LiveRange
 
     layers = graph.layers
@@ -154,6 +144,7 @@ def candidates(graph: Graph, lowered: list[Lowered], pl: Placement, costs: list[
     ew_only: dict[str, bool] = {}
     producer: dict[str, tuple[int, str]] = {}
     free_writer: set[str] = set()  # maps written by an NPU op outside every cascade
+    read = {pl.root[t] for layer in layers for t in layer.inputs if t in pl.root and not graph.is_weight(t)}
     for k, (layer, lw) in enumerate(zip(layers, lowered)):
         acts = [t for t in layer.inputs if not graph.is_weight(t)]
         r1, r2, w = costs[k].elements
@@ -176,10 +167,10 @@ def candidates(graph: Graph, lowered: list[Lowered], pl: Placement, costs: list[
         if kind in (CPU, FREE) or r in out_root or r in cpu_read or r in pl.inner or r not in free_writer:
             continue
         a, b = pl.ranges[r]
-        if b <= a:
-            continue  # no reader
+        if b <= a and not (merge is False and r in read):
+            continue  # no reader (with ``merge`` off: its only reader may be a copy run right after its writer)
         out.append(LiveRange(r, a, b, pl.size[r], access.get(r, 0), ew_only.get(r, False)))
-    return _merge_in_place(graph, lowered, pl, cascades, out)
+    return _merge_in_place(graph, lowered, pl, cascades, out) if merge else out
 
 
 def _merge_in_place(graph: Graph, lowered: list[Lowered], pl: Placement, cascades: list[Cascade], cands: list):
