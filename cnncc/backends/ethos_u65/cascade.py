@@ -21,7 +21,9 @@ weights and each op left alone's weights + IFM + OFM, plus ``reserved`` bytes li
 the graph input the chain starts from, inputcopy.py). The last proposal that fits, with no more cascades than
 the first, wins (measured: padnet seed 55, two 3×3 convs after the input copy: 19-row stripes where the buffers
 alone allowed 28). Every link holds a rolling buffer of one producer OFM stripe on top of one consumer IFM stripe,
-rounded up to whole consumer IFM stripes (W × C rounded to 16 channels, NHCWB16).
+rounded up to whole consumer IFM stripes (W × C rounded to 16 channels, NHCWB16); a link whose producer is marked
+``shares_next`` holds none (measured with Vela 5.2.0: the MUL -> ADD link of an exported BatchNormalization inside a
+conv -> BN -> conv cascade adds no bytes to the cascade's size, network.cascades_of).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class ChainOp:
     links_next: bool = False
     ifm_nhwc: bool = False   # the map is stored NHWC (a graph input or output): channels not rounded to 16
     ofm_nhwc: bool = False
+    shares_next: bool = False  # the next op writes over this op's IFM ring: their link holds no buffer of its own
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,14 @@ def _ring(op: ChainOp, producer_rows: int, consumer_rows: int) -> int:
     return ring_rows(producer_rows, consumer_rows) * op.ifm[1] * _ru16(op.ifm[2])
 
 
+def _link(prev: ChainOp, op: ChainOp, producer_rows: int, consumer_rows: int) -> int:
+    """Bytes of the rolling buffer of the link prev -> op (none when ``prev.shares_next``)."""
+    return 0 if prev.shares_next else _ring(op, producer_rows, consumer_rows)
+
+
 def buffer_bytes(ops: list[ChainOp], stripes: list[tuple[int, int]]) -> int:
     """Rolling buffers (ring_rows × IFM width × channels rounded to 16, per link) + all weights of a chain, bytes."""
-    rings = sum(_ring(op, stripes[k - 1][0], stripes[k][1]) for k, op in enumerate(ops) if k)
+    rings = sum(_link(ops[k - 1], op, stripes[k - 1][0], stripes[k][1]) for k, op in enumerate(ops) if k)
     return rings + sum(op.weight_bytes for op in ops)
 
 
@@ -125,7 +133,7 @@ def _build(ops: list[ChainOp], lo: int, hi: int, stripes: list[tuple[int, int]],
             nxt = j + 1
             if stripes[nxt - lo][0] >= ops[nxt].ofm[0]:
                 break
-            size += weights[nxt - lo] + _ring(ops[nxt], stripes[j - lo][0], stripes[nxt - lo][1])
+            size += weights[nxt - lo] + _link(ops[j], ops[nxt], stripes[j - lo][0], stripes[nxt - lo][1])
             if _need(ops[nxt]) < budget or size > budget:
                 break
             j, best = nxt, size
@@ -156,7 +164,8 @@ def _search(ops: list[ChainOp], lo: int, hi: int, budget: int, staged: Staged | 
             base: list[tuple[int, int]]) -> list[Cascade]:
     """Regor's stripe search for the minimal-schedule cascade lo..hi (see module doc)."""
     chain = ops[lo:hi + 1]
-    used = reserved + sum(_ring(chain[k], base[lo + k - 1][0], base[lo + k][1]) for k in range(1, len(chain)))
+    used = reserved + sum(_link(chain[k - 1], chain[k], base[lo + k - 1][0], base[lo + k][1])
+                          for k in range(1, len(chain)))
     weights = (staged(lo, hi, base[lo:hi + 1], max(budget - used, 0)) if staged is not None
                else [op.weight_bytes for op in chain])
     best: list[Cascade] | None = None

@@ -20,7 +20,7 @@ import numpy as np
 
 from cnncc.backends.ethos_u65.blocks import CONV, ELEMENTWISE, POOL, NpuOp
 from cnncc.backends.ethos_u65.config import U65Config
-from cnncc.backends.ethos_u65.lower import hwc
+from cnncc.backends.ethos_u65.lower import Lowered, hwc
 from cnncc.ir import ops as O
 from cnncc.ir.graph import Graph, Layer
 
@@ -43,6 +43,25 @@ def lowers_to_chain(graph: Graph, layer: Layer) -> bool:
         return (graph.type_of(layer.inputs[0]).rank == 4 and abs(k4 - round(k4)) <= 1e-9 and 1 <= round(k4) <= 4
                 and op.bias > 0)
     return False
+
+
+def cascade_parts(graph: Graph, layer: Layer, lw: Lowered) -> list[Lowered]:
+    """The chain's NPU ops as the cascade rules see them (network.cascades_of), when every one is an elementwise op
+    on the layer's map with a constant second operand (BatchNormalization's MUL + ADD, Div's MUL, HardSigmoid's
+    MUL + ADD): Vela 5.2.0 cascades each exported operator like any other elementwise op (measured with
+    ``--verbose-schedule`` on conv -> BatchNormalization -> conv and Add -> BatchNormalization chains,
+    tests/ethos_u65/test_cascade_chain.py). Empty for the other chains (never cascaded)."""
+    op = layer.op
+    x = lw.ifm
+    if isinstance(op, O.BatchNormalization):
+        kinds = [("mul", (1, 1, x[2])), ("add_sub", (1, 1, x[2]))]
+    elif isinstance(op, O.Div):
+        kinds = [("mul", hwc(graph.type_of(layer.inputs[1]).shape))]
+    elif isinstance(op, O.HardSigmoid):
+        kinds = [("mul", (1, 1, 1)), ("add_sub", (1, 1, 1))]
+    else:
+        return []
+    return [Lowered(ELEMENTWISE, ifm=x, ofm=x, ifm2=i2, ao_kind=kind) for kind, i2 in kinds]
 
 
 def chain_ops(graph: Graph, layer: Layer, arch: U65Config, src: str, dst: str, fmts: tuple[str, str]

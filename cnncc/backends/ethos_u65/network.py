@@ -354,33 +354,60 @@ def cascades_of(graph: Graph, lowered: list[Lowered], arch: U65Config, copies: d
             src = graph.producer(layer.inputs[0])
             j = next(i for i in range(k) if layers[i] is src)
             out_of[j] = layer.outputs[0]
+    units = _units(graph, lowered, keep)  # (layer, op as the rules see it, first op of the layer, last op)
     chain, fmts, from_input = [], [], []
-    for n, k in enumerate(keep):
-        layer, lw = layers[k], lowered[k]
-        link = False
-        if _cascadable(lw) and n + 1 < len(keep) and _cascadable(lowered[keep[n + 1]]):
-            out, nxt = out_of[k], layers[keep[n + 1]]
+    for n, (k, lw, first, last) in enumerate(units):
+        layer = layers[k]
+        # the next op of an exported chain reads this op's map alone and writes over its ring (cascade.ChainOp)
+        link = inside = n + 1 < len(units) and units[n + 1][0] == k
+        if not inside and _cascadable(lw) and n + 1 < len(units) and _cascadable(units[n + 1][1]):
+            out, nxt = out_of[k], layers[units[n + 1][0]]
             acts = [t for t in nxt.inputs if not graph.is_weight(t)]
             link = (len(graph.consumers(out)) == 1 and out not in graph.outputs and acts[0] == out
-                    and lowered[keep[n + 1]].ifm == lw.ofm)
+                    and units[n + 1][1].ifm == lw.ofm)
         # the weight buffers of the final schedule are no part of the cascade's buffers (costed per op)
         ifm = next((t for t in layer.inputs if not graph.is_weight(t)), out_of[k])
+        f_in = fmt.get(ifm, "NHCWB16") if first else "NHCWB16"
+        f_out = fmt.get(out_of[k], "NHCWB16") if last else "NHCWB16"
         chain.append(ChainOp(lw.ifm, lw.ofm, (lw.kernel[0] - 1) * lw.dilation[0] + 1, lw.stride[0],
-                             lw.kind == ELEMENTWISE, 0, link, fmt.get(ifm) == "NHWC", fmt.get(out_of[k]) == "NHWC"))
-        fmts.append((fmt.get(ifm, "NHCWB16"), fmt.get(out_of[k], "NHCWB16")))
-        from_input.append(ifm in graph.inputs)
-    staged = schedule_weights([lowered[k] for k in keep], arch, fmts, [_cascadable(lowered[k]) for k in keep],
-                              [k in copies for k in keep], from_input)
+                             lw.kind == ELEMENTWISE, 0, link, f_in == "NHWC", f_out == "NHWC", inside))
+        fmts.append((f_in, f_out))
+        from_input.append(first and ifm in graph.inputs)
+    staged = schedule_weights([lw for _, lw, _, _ in units], arch, fmts, [_cascadable(lw) for _, lw, _, _ in units],
+                              [u[2] and u[0] in copies for u in units], from_input)
     result: list[Cascade] = []
-    reserved = {n: copies[k].nbytes for n, k in enumerate(keep) if k in copies}
+    reserved = {n: copies[u[0]].nbytes for n, u in enumerate(units) if u[2] and u[0] in copies}
     for c in find_cascades(chain, arch.cache_bytes, staged, reserved):
-        stripes, last = [], c.stripes[0]
-        for k in range(keep[c.start], keep[c.end] + 1):
-            if k in keep:
-                last = c.stripes[keep.index(k) - c.start]
-            stripes.append(last)  # a fused activation runs with its producer's stripe
-        result.append(replace(c, start=keep[c.start], end=keep[c.end], stripes=tuple(stripes)))
+        s, e = c.start, c.end
+        while s <= e and not units[s][2]:
+            s += 1  # a cascade from inside an exported chain: the chain's layer runs alone (its ops not split)
+        while e >= s and not units[e][3]:
+            e -= 1
+        if s > e or units[s][0] == units[e][0]:
+            continue  # no two layers left (one chain's ops alone keep their map off the rolling buffers)
+        per_layer = {units[n][0]: c.stripes[n - c.start] for n in range(s, e + 1)}  # a layer's last op's stripe
+        stripes, cur = [], per_layer[units[s][0]]
+        for k in range(units[s][0], units[e][0] + 1):
+            cur = per_layer.get(k, cur)
+            stripes.append(cur)  # a fused activation runs with its producer's stripe
+        result.append(replace(c, start=units[s][0], end=units[e][0], stripes=tuple(stripes)))
     return result
+
+
+def _units(graph: Graph, lowered: list[Lowered], keep: list[int]) -> list[tuple[int, Lowered, bool, bool]]:
+    """The ops the cascade rules walk, in order: (layer index, op, first op of the layer, last op of the layer);
+    one per layer, and one per exported operator of a chain whose operators Vela cascades (composite.cascade_parts).
+    """
+    from cnncc.backends.ethos_u65.composite import cascade_parts
+
+    out: list[tuple[int, Lowered, bool, bool]] = []
+    for k in keep:
+        parts = cascade_parts(graph, graph.layers[k], lowered[k]) if lowered[k].kind == CHAIN else []
+        if not parts:
+            out.append((k, lowered[k], True, True))
+            continue
+        out += [(k, p, n == 0, n == len(parts) - 1) for n, p in enumerate(parts)]
+    return out
 
 
 class _Const(dict):
