@@ -276,6 +276,28 @@ def _prelu(op: O.PRelu, x, slope):
     return [np.where(v >= 0, v, v * slope.astype(np.float32)).astype(np.float32)]
 
 
+@kernel(O.Pow)
+def _pow(op: O.Pow, x):
+    """x ** exponent in float32 (onnxruntime: exponent 2 is x·x, 3 is x·x·x, else powf; both round once)."""
+    if _is_int(x):
+        raise UnsupportedError("integer Pow has no reference semantics")
+    v = x.astype(np.float32)
+    if op.exponent == 2.0:
+        return [v * v]
+    if op.exponent == 3.0:
+        return [v * v * v]
+    return [np.power(v, np.float32(op.exponent)).astype(np.float32)]
+
+
+@kernel(O.Sqrt)
+def _sqrt(op: O.Sqrt, x):
+    """sqrt(x) in float32 (correctly rounded, as onnxruntime's; NaN below 0)."""
+    if _is_int(x):
+        raise UnsupportedError("integer Sqrt has no reference semantics")
+    with np.errstate(invalid="ignore"):
+        return [np.sqrt(x.astype(np.float32))]
+
+
 @kernel(O.Concat)
 def _concat(op, *xs):
     return [np.concatenate(xs, axis=op.axis)]

@@ -28,6 +28,7 @@ from cnncc.ir import interp_int_accum, interp_int_pointwise  # noqa: F401  (thei
 from cnncc.ir import ops as O
 from cnncc.ir.graph import Graph
 from cnncc.ir.interp_int_ctx import INT_KERNELS, Ctx, kernel, requant
+from cnncc.ir.quant import Dequantize, Quantize
 from cnncc.ir.types import TensorType
 
 __all__ = ["INT_KERNELS", "Ctx", "kernel", "requant", "run", "run_layer"]
@@ -42,6 +43,11 @@ def run_layer(ctx: Ctx, args: list[np.ndarray]) -> list[np.ndarray]:
     layer = ctx.layer
     if not any(t.quant is not None for t in ctx.tin + ctx.tout):
         return run_float(layer, args)
+    if ctx.onnx:
+        keep = _float_outputs(ctx)
+        if any(keep) or any(np.issubdtype(a.dtype, np.floating) and t.quant is not None
+                            for a, t in zip(args, ctx.tin)):
+            return _qdq_float(ctx, args, keep)
     if isinstance(layer.op, _MOVES):
         return run_float(layer, args)
     fn = INT_KERNELS.get(type(layer.op))
@@ -52,16 +58,30 @@ def run_layer(ctx: Ctx, args: list[np.ndarray]) -> list[np.ndarray]:
     return fn(ctx, layer.op, *args)
 
 
-def _qdq_float(ctx: Ctx, args: list[np.ndarray]) -> list[np.ndarray]:
+def _float_outputs(ctx: Ctx) -> list[bool]:
+    """Per output of a layer in a QDQ graph: True where onnxruntime keeps it float32. A quantised tensor there
+    is one a QuantizeLinear wrote (its record is in ``graph.weights.quant``); an op's output read by no Q (a
+    LayerNorm's mean, centred map, square and root: the quantiser leaves them float) only inherited its input's
+    quantisation in the IR, which would clip a centred or squared value to the input's range."""
+    if isinstance(ctx.layer.op, (Quantize, Dequantize)):
+        return [False] * len(ctx.tout)
+    recs = ctx.graph.weights.quant
+    return [t.quant is not None and name not in recs for name, t in zip(ctx.layer.outputs, ctx.tout)]
+
+
+def _qdq_float(ctx: Ctx, args: list[np.ndarray], keep: list[bool] | None = None) -> list[np.ndarray]:
     """An op without an integer kernel in a QDQ graph means what onnxruntime runs: its quantised inputs
-    dequantized (float32), the float op, each quantised output quantized (round half to even)."""
+    dequantized (float32; an input onnxruntime kept float is already float), the float op, each quantised output
+    quantized (round half to even) unless ``keep`` says onnxruntime keeps it float."""
     from cnncc.ir.interp import run_layer as run_float
     from cnncc.ir.quant import dequantize, quantize
 
     vals = [dequantize(a, t.quant) if t.quant is not None and np.issubdtype(a.dtype, np.integer) else a
             for a, t in zip(args, ctx.tin)]
     outs = run_float(ctx.layer, vals)
-    return [quantize(y, t.quant, t.dtype, "onnx") if t.quant is not None else y for y, t in zip(outs, ctx.tout)]
+    keep = keep or [False] * len(outs)
+    return [quantize(y, t.quant, t.dtype, "onnx") if t.quant is not None and not k else y
+            for y, t, k in zip(outs, ctx.tout, keep)]
 
 
 def run(graph: Graph, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,

@@ -74,6 +74,35 @@ class PRelu(Op):
         return [x]
 
 
+@register
+@dataclass(frozen=True, eq=False, repr=False)
+class Pow(Op):
+    """``y = x ** exponent`` element-wise, the exponent a constant known at load time (ONNX ``Pow`` with a
+    one-element constant Y; a LayerNorm's variance squares its centred input: exponent 2). No loop nest (as
+    Add/Mul): one operation per element; exponent 2 is ``x·x`` (one multiply per element)."""
+
+    kind: ClassVar[str] = "Pow"
+    exponent: float = 2.0
+
+    def infer(self, ins):
+        if len(ins) != 1:
+            _fail(f"Pow takes one input (the exponent is an attribute), got {len(ins)}")
+        return [ins[0]]
+
+
+@register
+@dataclass(frozen=True, eq=False, repr=False)
+class Sqrt(Op):
+    """``y = sqrt(x)`` element-wise (NaN below 0, as ONNX). A standalone op, never fused into its producer."""
+
+    kind: ClassVar[str] = "Sqrt"
+
+    def infer(self, ins):
+        if len(ins) != 1:
+            _fail(f"Sqrt takes one input, got {len(ins)}")
+        return [ins[0]]
+
+
 # ---------------------------------------------------------------------------------------------- data movement
 def _axis(axis: int, rank: int) -> int:
     if not -rank <= axis < rank:
@@ -175,7 +204,9 @@ class Transpose(Op):
         perm = self.perm or tuple(reversed(range(len(s))))
         if sorted(perm) != list(range(len(s))):
             _fail(f"Transpose perm {perm} invalid for rank {len(s)}")
-        return [TensorType(tuple(s[p] for p in perm), ins[0].dtype, "")]
+        q = ins[0].quant
+        q = q if q is None or not q.per_axis else None  # moving elements keeps a per-tensor quantisation
+        return [TensorType(tuple(s[p] for p in perm), ins[0].dtype, "", q)]
 
 
 @register

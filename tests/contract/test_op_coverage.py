@@ -56,6 +56,8 @@ EXAMPLES = {
     "Softmax": (O.Softmax(-1), [(1, 10)], []),
     "Resize": (O.Resize((12, 12), (2.0, 2.0), "nearest", "asymmetric", "floor"), [(1, 4, 6, 6)], []),
     "ReduceMean": (O.ReduceMean((2, 3), True), [(1, 4, 6, 6)], []),
+    "Pow": (O.Pow(2.0), [(1, 4, 6, 6)], []),
+    "Sqrt": (O.Sqrt(), [(1, 4, 6, 6)], []),
     "Identity": (O.Identity(), [(1, 4, 6, 6)], []),
     # integer ops need quantisation records / integer inputs: each is checked against onnxruntime or LiteRT in
     # tests/quant and tests/tflite (reader, interpreter, QDQ writer, TFLite round trip)

@@ -157,6 +157,8 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
         return Lowered(ELEMENTWISE, ifm=shapes[0], ifm2=shapes[1], ofm=out,
                        ao_kind="mul" if isinstance(op, O.Mul) else "add_sub", act=act_kind(op.act),
                        deepened=out != hwc(graph.type_of(layer.outputs[0]).shape))
+    if isinstance(op, O.Pow) and op.exponent == 2.0:  # the export's MUL(x, x): Vela's NPU elementwise MUL
+        return Lowered(ELEMENTWISE, ifm=out, ifm2=out, ofm=out, ao_kind="mul")
     if isinstance(op, (O.Relu, O.Clip, O.Sigmoid, O.Tanh, O.HardSwish, O.LeakyRelu)):
         # a standalone activation is an AvgPool no-op; Vela's AO cost counts only a *fused* activation, so the op
         # itself is costed as a plain pass (int8 Sigmoid/Tanh/HardSwish/LeakyRelu become a 256-entry LUT)

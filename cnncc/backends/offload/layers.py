@@ -9,7 +9,8 @@
 * Pooling (max, average, global): channelwise windows without weights.
 * Binary elementwise (Add, Sub, Mul, Div, PRelu) of two same-shape activations: the second input plays the weight
   operand, following the output tile; with a per-channel constant it is a weight of K elements; activations and
-  BatchNormalization are channelwise 1x1 layers (BatchNormalization: 2 weights per channel).
+  BatchNormalization are channelwise 1x1 layers (BatchNormalization: 2 weights per channel), and so are Pow
+  and Sqrt.
 * Concat: the producers store into slices of its output (a view; nothing moves).
 """
 
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 
 VIEWS = ("Reshape", "Flatten", "Identity", "Transpose", "Concat", "Dropout")
 BINARY = ("Add", "Sub", "Mul", "Div", "PRelu")  # PRelu: x and its per-channel slope, as a Mul
-UNARY = ("Relu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "LeakyRelu", "BatchNormalization")
+#: channelwise 1x1 layers without weights (Pow: x·x for exponent 2, one operation per element as an activation)
+UNARY = ("Relu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "LeakyRelu", "BatchNormalization", "Pow",
+         "Sqrt")
 
 
 def esize(graph: Graph, tensor: str, default: int) -> int:

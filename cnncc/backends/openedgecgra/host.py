@@ -134,8 +134,9 @@ def other_layer_cpu(graph, layer) -> CpuCost:
         return conv_cpu(q)
     if kind in BINARY_OPS:
         return _times(BINARY, out_elems)
-    if kind in ("Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "BatchNormalization"):
+    if kind in ("Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "BatchNormalization") or \
+            (kind == "Pow" and layer.op.exponent == 2.0):  # x·x: one multiply per element
         return _times(ELEMWISE, out_elems)
-    if kind in ("Sigmoid", "Tanh", "Softmax", "LRN", "ReduceMean"):
+    if kind in ("Sigmoid", "Tanh", "Softmax", "LRN", "ReduceMean", "Pow", "Sqrt"):  # Sqrt, other Pow: software
         return CpuCost(TRANSCENDENTAL_CYCLES * out_elems, 10 * out_elems, 2 * out_elems)
     return _times(COPY_WORD + ("alu", "bt"), out_elems)

@@ -52,6 +52,26 @@ def _prelu(ctx, node, a):
     ctx.emit(node, O.PRelu(), ins)
 
 
+@handles("Pow")
+def _pow(ctx, node, a):
+    """Pow(X, Y) with Y a one-element constant (the exponent); a tensor exponent computed at run time is refused."""
+    ins = [t for t in node.input if t]
+    if len(ins) != 2:
+        raise InvalidModelError(f"node {node_name(node)!r} (Pow): needs 2 inputs (X, Y), got {len(ins)}")
+    if not ctx.is_const(ins[1]) or np.asarray(ctx.const(ins[1], node)).size != 1:
+        raise UnsupportedError(f"node {node_name(node)!r} (Pow): only a one-element constant exponent Y is "
+                               f"supported")
+    e = scalar(node, ins[1], ctx.const(ins[1], node))
+    if not math.isfinite(e):
+        raise InvalidModelError(f"node {node_name(node)!r} (Pow): exponent {e} is not finite")
+    ctx.emit(node, O.Pow(e), ins[:1])
+
+
+@handles("Sqrt")
+def _sqrt(ctx, node, a):
+    ctx.emit(node, O.Sqrt(), [node.input[0]])
+
+
 @handles("HardSigmoid")
 def _hsig(ctx, node, a):
     ctx.emit(node, O.HardSigmoid(float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))), [node.input[0]])

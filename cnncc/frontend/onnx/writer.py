@@ -105,8 +105,10 @@ class _Emitter:
                     attrs["dilations"] = list(op.dilations)
                 attrs["count_include_pad"] = int(op.count_include_pad)
             return self.node(k, ins, outs, name, **attrs)
-        if k in ("GlobalAveragePool", "GlobalMaxPool", "Identity", "PRelu"):
+        if k in ("GlobalAveragePool", "GlobalMaxPool", "Identity", "PRelu", "Sqrt"):
             return self.node(k, ins, outs, name)
+        if k == "Pow":
+            return self.node(k, [ins[0], self.f32(f"{name}.exponent", op.exponent)], outs, name)
         if k == "LRN":
             return self.node(k, ins, outs, name, size=op.size, alpha=float(op.alpha), beta=float(op.beta),
                              bias=float(op.bias))

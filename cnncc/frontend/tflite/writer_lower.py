@@ -3,7 +3,7 @@ sequences of operators Vela 5.2 places on the NPU — or, where no such sequence
 between DEQUANTIZE and QUANTIZE (valid TFLite; Vela runs it on the CPU).
 
 * BatchNormalization (not folded) -> MUL by s = γ/√(σ²+ε), ADD β − μ·s (per-channel constants);
-* Div by a constant -> MUL by its reciprocal; Div by an activation -> float DIV;
+* Div by a constant -> MUL by its reciprocal; Div by an activation -> float DIV; Sqrt -> float SQRT;
 * HardSigmoid -> MUL α, ADD β into a tensor quantised over [0, 1] (int8 saturation is the clamp);
 * Clip(lo, hi) other than the ReLU family -> MAXIMUM / MINIMUM with constants (same quantisation throughout);
 * LRN -> x², a 1×1 CONV_2D summing the channel window, ADD bias, RSQRT / MUL powers for β ∈ {¼, ½, ¾, 1};
@@ -79,6 +79,15 @@ def div(ex: _Exporter, layer: Layer) -> None:
 
     assert isinstance(layer.op, O.Div)
     ex.emit_with_act(layer, layer.op.act, emit)
+
+
+def sqrt(ex: _Exporter, layer: Layer) -> None:
+    """Sqrt as DEQUANTIZE -> float SQRT -> QUANTIZE (TFLite's SQRT is float32 only; Vela runs it on the CPU)."""
+    rank = ex.g.type_of(layer.outputs[0]).rank
+    f_in = _to_float(ex, layer, layer.inputs[0], rank)
+    f_out = ex.mb.tensor(f"{layer.name}/float", ex.shape_of(layer.outputs[0]), "float32")
+    ex.mb.op("SQRT", [f_in], [f_out])
+    ex.mb.op("QUANTIZE", [f_out], [ex.out_tensor(layer)])
 
 
 def _to_float(ex: _Exporter, layer: Layer, name: str, rank: int) -> int:

@@ -268,6 +268,22 @@ def _div(ex, layer):
     writer_lower.div(ex, layer)
 
 
+@emitter(O.Pow)
+def _pow(ex, layer):
+    """Pow with exponent 2 as MUL of the map by itself (int8, an NPU elementwise op in Vela 5.2.0); any other
+    exponent is refused."""
+    if layer.op.exponent != 2.0:
+        raise UnsupportedError.op("Pow", layer.name, f"tflite export (exponent {layer.op.exponent:g}: only 2, "
+                                                     f"written as MUL)")
+    x = ex.tmap[layer.inputs[0]]
+    ex.mb.op("MUL", [x, x], [ex.out_tensor(layer)], ("MulOptions", {"FusedActivationFunction": 0}))
+
+
+@emitter(O.Sqrt)
+def _sqrt(ex, layer):
+    writer_lower.sqrt(ex, layer)
+
+
 @emitter(O.BatchNormalization)
 def _bn(ex, layer):
     writer_lower.batchnorm(ex, layer)
