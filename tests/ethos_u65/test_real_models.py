@@ -7,13 +7,12 @@ as Clip/Div, squeeze-excite with HardSigmoid, FC + Softmax): its int8 TFLite exp
 computes on the QDQ file (6.32 LSB at the softmax output, identical in cnncc's interpreter and LiteRT's reference
 kernels), Vela compiles it, and on u65-256 Client_Server / u55-128 Shared_Sram ≥ 98 % of NPU layers are within
 ±10 % and the total without the graph-edge Quantize within ±1 % (measured 145/145, 143/145; 1.000, 1.000). MTCNN's
-PRelu nets agree with onnxruntime within 1 LSB. The models cnncc cannot read are refused with exit 3 naming the op
-and the node.
+PRelu nets agree with onnxruntime within 1 LSB. PP-OCRv4 rec loads (LayerNorm: Pow, Sqrt) and is costed; its int8
+export is refused with exit 3 naming the op and the node.
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -119,12 +118,37 @@ def test_mtcnn_prelu_computes_what_onnxruntime_computes(tmp_path, name, export_l
     assert got["export_interp_lsb"] == got["export_litert_lsb"] <= export_lsb + 1e-3
 
 
-@pytest.mark.parametrize("name,op", [("ppocr_rec_int8", "Pow")])
-def test_unreadable_models_are_refused_naming_the_op(name, op):
-    path = _model(name)
-    cli = str(Path(sys.executable).parent / "cnncc")
-    r = subprocess.run([cli, "compile", str(path), "--target", "ethos-u65-256", "-q"], capture_output=True, text=True,
-                       cwd=ROOT)
-    assert r.returncode == 3, r.stderr
-    assert f"unsupported op '{op}' (node '" in r.stderr and "Traceback" not in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
+def test_rec_layernorm_runs_as_onnxruntime_and_is_costed(tmp_path):
+    """PP-OCRv4 rec (SVTR neck: LayerNorm as ReduceMean, Sub, Pow 2, ReduceMean, Add, Sqrt, Div) loads; the
+    interpreter on the QDQ graph against onnxruntime (QDQS8ToU8Transformer off): measured 47 LSB at the 6625-class
+    Softmax output, 0.03 % of its elements more than 1 LSB off, the arg-max class equal in 39 of 40 positions
+    (the LayerNorm itself: 0 LSB on the seeded nets of tests/ir/test_layernorm_ort.py). On ethos-u65-256 the Pow
+    runs on the NPU (the export's MUL(x, x)) and the Sqrt on the host CPU; the int8 TFLite export is refused at the
+    attention's MatMul of two activations, naming the op and the node."""
+    import numpy as np
+    from real_models_vs_vela import _lsb, onnxruntime_outputs, sample_input
+
+    import cnncc
+    from cnncc.errors import UnsupportedError
+    from cnncc.frontend.tflite.writer import write_tflite
+    from cnncc.ir.interp import run
+
+    path = _model("ppocr_rec_int8")
+    g = cnncc.load(path)
+    kinds = [x.kind for x in g.layers]
+    assert kinds.count("Pow") == 5 and kinds.count("Sqrt") == 5
+    feeds = sample_input(g)
+    got, ref = run(g, feeds), onnxruntime_outputs(path, feeds)
+    assert _lsb(g, got, ref) <= 47.5
+    name, want = g.outputs[0], next(iter(ref.values()))
+    q = g.type_of(g.producer(name).inputs[0]).quant
+    a = np.asarray(got[name], np.float64).reshape(want.shape)
+    assert np.mean(np.abs(a - want) / q.scale[0] > 1.01) <= 0.001
+    assert np.mean(a.argmax(-1) == want.argmax(-1)) >= 39 / 40
+    res = cnncc.compile(path, "ethos-u65-256")
+    dev = {d["name"]: d["device"] for d in res.layers}
+    assert {dev[x.name] for x in g.layers if x.kind == "Pow"} == {"npu"}
+    assert {dev[x.name] for x in g.layers if x.kind == "Sqrt"} == {"cpu"}
+    with pytest.raises(UnsupportedError, match=r"unsupported op 'MatMul' \(node 'p2o\.MatMul\.\d+'\)") as e:
+        write_tflite(g, tmp_path / "rec.tflite")
+    assert e.value.exit_code == 3 and not (tmp_path / "rec.tflite").exists()
