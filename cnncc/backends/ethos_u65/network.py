@@ -276,9 +276,9 @@ def _cost_pass(graph: Graph, lowered: list[Lowered], arch: U65Config, pl: Placem
         elif lw.kind == CHAIN:
             from cnncc.backends.ethos_u65.composite import chain_ops
 
-            chain = chain_ops(graph, layer, arch, mems[0], mems[1], fmts)
-            cost = _sum_costs([cost_npu_op(op, arch)[0] for op in chain])
-            slack = cost.cycles
+            parts = [cost_npu_op(op, arch) for op in chain_ops(graph, layer, arch, mems[0], mems[1], fmts)]
+            cost = _sum_costs([c for c, _ in parts])
+            slack = parts[-1][1]  # the op before the next one is the chain's last (the next weight DMA hides there)
         elif lw.kind == MEAN:
             ctx = Context(npu_index, prev_npu, slack, staging_limit, prev_free,
                           forced=forced[idx] if forced else None)
