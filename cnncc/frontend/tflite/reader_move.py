@@ -12,15 +12,15 @@ from cnncc.ir.quant import Dequantize, Quantize, dequantize
 
 
 # ---------------------------------------------------------------------------------------------- elementwise
-@handles("ADD", "SUB", "MUL")
+@handles("ADD", "SUB", "MUL", "DIV")
 def _binary(b: Builder, op, ins, outs):
-    o = b.options({"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}[b.op_name])
+    o = b.options({"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions", "DIV": "DivOptions"}[b.op_name])
     rank = len(b.ts[outs[0]].shape)
     args = [b.bcast_const(i, rank) if b.is_const(i) else b.act(i) for i in ins]
     for a in args:
         if a not in b.weights and b.ir_rank(a) != rank and rank == 4:
             b.fail("broadcasting a lower-rank activation against a 4-D map is not supported")
-    cls = {"ADD": O.Add, "SUB": O.Sub, "MUL": O.Mul}[b.op_name]
+    cls = {"ADD": O.Add, "SUB": O.Sub, "MUL": O.Mul, "DIV": O.Div}[b.op_name]
     b.emit(cls(b.fused(o)), args, outs[:1])
 
 
@@ -50,6 +50,11 @@ _ACTS = {"LOGISTIC": O.Sigmoid(), "TANH": O.Tanh(), "RELU": O.Relu(), "RELU6": O
 @handles(*_ACTS)
 def _act(b: Builder, op, ins, outs):
     b.emit(_ACTS[b.op_name], [b.act(ins[0])], outs[:1])
+
+
+@handles("SQRT")
+def _sqrt(b: Builder, op, ins, outs):
+    b.emit(O.Sqrt(), [b.act(ins[0])], outs[:1])
 
 
 @handles("LEAKY_RELU")
