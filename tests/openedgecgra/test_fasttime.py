@@ -12,6 +12,7 @@ from cnncc.backends.openedgecgra import plan as P
 from cnncc.backends.openedgecgra import search as S
 from cnncc.backends.openedgecgra.kernels.common import ConvProblem, NotApplicable
 from cnncc.backends.openedgecgra.layer import ConvLayer
+from cnncc.backends.openedgecgra.sim_kernel import SimError
 from cnncc.backends.openedgecgra.sim_scalar import run_one
 from cnncc.backends.openedgecgra.spec import CgraSpec
 
@@ -117,7 +118,12 @@ def test_read_pointer_shift_equals_scalar_simulation_of_the_moved_launch(cl, m, 
         e = rs.extra(shift)
         if e is None or min(moved) < 0:  # a pointer moved below address 0: no launch to compare with
             continue
-        c2, cyc, _, idle = run_one(k, mem.copy(), moved, lc.wptr, plan.image.bank_words, sim.MAX_STEPS)
+        try:
+            c2, cyc, _, idle = run_one(k, mem.copy(), moved, lc.wptr, plan.image.bank_words, sim.MAX_STEPS)
+        except SimError as err:  # a stream moved past the end of memory: no launch to compare with either
+            if "invalid byte address" not in str(err):
+                raise
+            continue
         assert counts == c2 and int(np.dot(counts, k.latency)) + e == cyc and 16 * e == idle
         checked += 1
     assert rs.extra((0,) * 4) == extra
