@@ -43,7 +43,7 @@ def run_layer(ctx: Ctx, args: list[np.ndarray]) -> list[np.ndarray]:
     layer = ctx.layer
     if not any(t.quant is not None for t in ctx.tin + ctx.tout):
         return run_float(layer, args)
-    if ctx.onnx:
+    if ctx.onnx and not isinstance(layer.op, (Quantize, Dequantize)):  # those two take a float input as it is
         keep = _float_outputs(ctx)
         if any(keep) or any(np.issubdtype(a.dtype, np.floating) and t.quant is not None
                             for a, t in zip(args, ctx.tin)):
@@ -63,8 +63,6 @@ def _float_outputs(ctx: Ctx) -> list[bool]:
     is one a QuantizeLinear wrote (its record is in ``graph.weights.quant``); an op's output read by no Q (a
     LayerNorm's mean, centred map, square and root: the quantiser leaves them float) only inherited its input's
     quantisation in the IR, which would clip a centred or squared value to the input's range."""
-    if isinstance(ctx.layer.op, (Quantize, Dequantize)):
-        return [False] * len(ctx.tout)
     recs = ctx.graph.weights.quant
     return [t.quant is not None and name not in recs for name, t in zip(ctx.layer.outputs, ctx.tout)]
 

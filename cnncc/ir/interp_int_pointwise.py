@@ -209,6 +209,8 @@ def _quantize(ctx: Ctx, op: Quantize, x):
 
 @kernel(Dequantize)
 def _dequantize(ctx: Ctx, op, x):
+    if np.issubdtype(x.dtype, np.floating):  # a QDQ graph's tensor onnxruntime keeps float (interp_int)
+        return [x.astype(np.float32)]
     return [dequantize(x, ctx.qin(0))]
 
 

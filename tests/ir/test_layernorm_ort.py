@@ -121,3 +121,30 @@ def test_qdq_layernorm_vs_onnxruntime(tmp_path, seed):
     got = run(g, {"x": x})["y"]
     lsb = np.abs(got.astype(np.float64) - want) / out_scale(g)
     assert lsb.max() <= 1.0 + 1e-6, lsb.max()
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_qdq_split_outputs_float_then_quantized(tmp_path, seed):
+    """DQ -> Split -> Q per output (the quantiser writes a Split's outputs as float, then a QuantizeLinear each, as
+    in YOLOv8n's C2f): the Split's outputs are float, each QuantizeLinear quantises them, as onnxruntime runs it."""
+    from onnx import helper
+
+    import cnncc
+    from cnncc.ir.interp import run
+
+    r = np.random.default_rng(200 + seed)
+    c = 2 * int(r.integers(2, 9))
+    shape = (1, c, int(r.integers(2, 9)), int(r.integers(2, 9)))
+    nodes = [helper.make_node("Mul", ["x", "k"], ["m"]),
+             helper.make_node("Split", ["m"], ["s0", "s1"], axis=1),
+             helper.make_node("Sigmoid", ["s1"], ["g"]),
+             helper.make_node("Add", ["s0", "g"], ["y"])]
+    half = (1, c // 2) + shape[2:]
+    m = model(nodes, {"k": r.uniform(0.5, 2.0, (1, c, 1, 1)).astype(np.float32)}, shape, half)
+    calib = [r.normal(0.0, 1.0, shape).astype(np.float32) for _ in range(8)]
+    q = quantise(tmp_path, m, calib)
+    g = cnncc.load(q)
+    x = r.normal(0.0, 1.0, shape).astype(np.float32)
+    got = run(g, {"x": x})["y"]
+    want = _ort(str(q), x, "no_u8")
+    assert np.abs(got.astype(np.float64) - want).max() / out_scale(g) <= 1.0 + 1e-6
