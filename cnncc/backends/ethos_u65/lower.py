@@ -140,11 +140,21 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
                        ao_kind="maxpool" if isinstance(op, O.MaxPool) else "conv")
     if isinstance(op, (O.GlobalAveragePool, O.GlobalMaxPool, O.ReduceMean)):
         ifm = hwc(graph.type_of(layer.inputs[0]).shape)
-        if isinstance(op, O.ReduceMean) and len(graph.type_of(layer.inputs[0]).shape) == 4 and \
-                sorted(a % 4 for a in op.axes) != [2, 3]:
-            return Lowered(CPU, ifm=ifm, ofm=out, reason="mean over channels")
         if isinstance(op, O.ReduceMean):  # exported as MEAN (GlobalAveragePool as AVERAGE_POOL_2D)
-            return Lowered(MEAN, ifm=ifm, ofm=(1, 1, ifm[2]), kernel=(ifm[0], ifm[1]))
+            from cnncc.backends.ethos_u65.mean import mean_window
+
+            rank = len(graph.type_of(layer.inputs[0]).shape)
+            # IR axis -> (H, W, C) index as hwc() lays the map out (NCHW: the batch axis is none of them)
+            where = {4: (-1, 2, 0, 1), 3: (0, 1, 2), 2: (1, 2)}.get(rank)
+            if where is None:
+                return Lowered(CPU, ifm=ifm, ofm=out, reason=f"mean of a rank-{rank} tensor")
+            red = {where[a % rank] for a in (op.axes or range(rank))}
+            window = mean_window(ifm, (0 in red, 1 in red, 2 in red))
+            if window is None:
+                return Lowered(CPU, ifm=ifm, ofm=out, reason="mean over channels of a map with H and W > 1")
+            read, kernel = window
+            return Lowered(MEAN, ifm=read, ofm=(read[0] - kernel[0] + 1, read[1] - kernel[1] + 1, read[2]),
+                           kernel=kernel)
         return Lowered(POOL, ifm=ifm, ofm=(1, 1, ifm[2]), kernel=(ifm[0], ifm[1]),
                        ao_kind="maxpool" if isinstance(op, O.GlobalMaxPool) else "conv")
     if isinstance(op, (O.Add, O.Sub, O.Mul)) and len(layer.inputs) == 2:

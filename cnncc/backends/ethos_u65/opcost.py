@@ -197,7 +197,7 @@ def cost_mean(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[str,
     op's (``ctx``). Returns the cost and the slack it leaves."""
     from cnncc.backends.ethos_u65.mean import mean_ops
 
-    sums, rest = mean_ops(lw.ifm, arch, src, dst, fmts)
+    sums, rest = mean_ops(lw.ifm, arch, src, dst, fmts, lw.kernel)
     parts, slack = [], 0
     for k, op in enumerate(sums):
         c, slack = cost_npu_op(op, arch, ctx if k == 0 else replace(ctx or Context(), slack=slack, index=1,
