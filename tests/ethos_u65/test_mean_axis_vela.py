@@ -90,3 +90,30 @@ def test_layernorm_means_as_vela(tmp_path, seed):
     if len(shape) == 3:  # the variance's mean (see module doc for the gap)
         ours, vela = rows[means[1].name]
         assert ours == pytest.approx(vela, rel=0.17), (shape, ours, vela)
+
+
+def test_channel_mean_of_a_full_map_is_cpu_in_both(tmp_path):
+    """A mean over the channels of a map whose H and W exceed 1: Vela 5.2.0 refuses it ("Unsupported
+    depth-reduction") and leaves it to the CPU; so does cnncc."""
+    pytest.importorskip("ethosu.vela", reason="Vela (ethos-u-vela, the bench extra) is not installed")
+    pytest.importorskip("onnxruntime")
+    from onnx import helper
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from vela_fidelity import compare, load_sample
+
+    from cnncc.backends.ethos_u65.lower import CPU, lower
+    from tests.ir.qdq_util import model, quantise
+
+    shape, r = (1, 16, 4, 6), np.random.default_rng(1)
+    nodes = [helper.make_node("Relu", ["x"], ["r"]),
+             helper.make_node("ReduceMean", ["r"], ["m"], axes=[1], keepdims=1),
+             helper.make_node("Relu", ["m"], ["y"])]
+    q = quantise(tmp_path, model(nodes, {}, shape, (1, 1, 4, 6)),
+                 [r.normal(0.3, 1.5, shape).astype(np.float32) for _ in range(4)])
+    g = load_sample(q, "ethos-u65-256")
+    m = next(x for x in g.layers if x.kind == "ReduceMean")
+    assert lower(g, m).kind == CPU
+    res = compare(g, "Ethos_U65_Client_Server", "ethos-u65-256", tmp_path, "Dedicated_Sram_384KB")
+    rows = {n.rstrip("+"): (c, v) for n, c, v in res["pairs"]}
+    assert m.name not in rows and {"r", "y"} <= set(rows)  # no NPU row for the mean; both Relus on the NPU

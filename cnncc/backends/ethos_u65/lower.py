@@ -151,7 +151,8 @@ def _lower(graph: Graph, layer: Layer) -> Lowered:
             red = {where[a % rank] for a in (op.axes or range(rank))}
             window = mean_window(ifm, (0 in red, 1 in red, 2 in red))
             if window is None:
-                return Lowered(CPU, ifm=ifm, ofm=out, reason="mean over channels of a map with H and W > 1")
+                return Lowered(CPU, ifm=ifm, ofm=out,  # Vela 5.2.0: "Unsupported depth-reduction"
+                               reason="mean over channels of a map with H and W > 1")
             read, kernel = window
             return Lowered(MEAN, ifm=read, ofm=(read[0] - kernel[0] + 1, read[1] - kernel[1] + 1, read[2]),
                            kernel=kernel)
