@@ -43,6 +43,16 @@ def wide_mem(ifm: tuple[int, int, int], arch: U65Config) -> str:
     return SRAM
 
 
+def head_mem(ifm: tuple[int, int, int], arch: U65Config, src: str) -> str:
+    """Where the row maximum (the MaxPool's H×W×1 output) and the exponentials it is subtracted from live: a
+    one-column map (W = 1) read from off-chip (a graph input with an off-chip arena) keeps them off-chip, read and
+    written at the off-chip latency (measured in Vela 5.2.0 on u65 Dedicated_Sram: [1, 2], [1, 5, 1, 1],
+    [1, 8, 1, 1], [1, 16, 1, 1], [1, 3, 2, 1], [1, 32, 3, 1] in NCHW; its MaxPool 781 cycles and the Sub 68 on a
+    1×2 map, against 86 and 2 in SRAM); else SRAM (MTCNN O-Net's 1×2 Softmax of a Gemm's output in SRAM: its
+    MaxPool 86 cycles, as every other one-value-per-row map)."""
+    return OFFCHIP if ifm[1] == 1 and arch.arena_mem == OFFCHIP and src == OFFCHIP else SRAM
+
+
 def softmax_ops(ifm: tuple[int, int, int], arch: U65Config, src: str, dst: str, src_fmt: str = "NHWC",
                 dst_fmt: str = "NHWC") -> list[NpuOp]:
     """The NPU ops of an int8 Softmax over the depth of an (H, W, C) map in ``src`` (format ``src_fmt``), written
@@ -56,12 +66,14 @@ def softmax_ops(ifm: tuple[int, int, int], arch: U65Config, src: str, dst: str, 
     row = "NHCWB16"
     b16 = "NHCWB16" if c >= 8 else "NHWC"  # measured: a 3-deep map is not padded to bricks, 8- and 17-deep are
     big = wide_mem(ifm, arch)
+    head = head_mem(ifm, arch, src)
+    e = OFFCHIP if head == OFFCHIP else big
     ops = [NpuOp(POOL, (rows, c, 1) if rows > 1 else (1, c, 1), (rows, 1, 1), (1, c), ao_kind="maxpool",
-                 ifm_fmt=src_fmt, ofm_fmt=row, ifm_mem=src, ofm_mem=SRAM),
+                 ifm_fmt=src_fmt, ofm_fmt=row, ifm_mem=src, ofm_mem=head),
            NpuOp(ELEMENTWISE, vec, vec, ifm2=one, ao_kind="add_sub", act="lut", ifm_fmt=src_fmt, ofm_fmt=b16,
-                 ifm_mem=src, ifm2_mem=SRAM, ofm_mem=big, ifm2_fmt=row),
+                 ifm_mem=src, ifm2_mem=head, ofm_mem=e, ifm2_fmt=row),
            NpuOp(ELEMENTWISE, vec, vec, ifm2=SCALAR, ao_kind="ew32_binary", ifm_fmt=b16, ofm_fmt="NHWC",
-                 ifm_mem=big, ifm2_mem=const, ofm_mem=big),
+                 ifm_mem=e, ifm2_mem=const, ofm_mem=big),
            NpuOp(CONV, vec, one, ao_kind="conv", ifm_fmt="NHWC", ofm_fmt=row, ifm_mem=big, ofm_mem=SRAM),
            NpuOp(ELEMENTWISE, deep, deep, ao_kind="ew32_unary", ifm_fmt=row, ofm_fmt=row)]
     for k in range(SCALAR_OPS):
@@ -107,7 +119,28 @@ def transfer_bytes_at(arch: U65Config, read: bool, mem: str, fmt: str, block: tu
     return int(nbytes * m.burst_bytes) // max(min(m.burst_bytes, burst // 8), 1)
 
 
-def cost_wide(op: NpuOp, bits: tuple[int, int, int], arch: U65Config):
+def wide_scalar_reads(op: NpuOp, bits: tuple[int, int, int], quantum: int = 1) -> int:
+    """Elements read of an elementwise op's scalar second operand wider than 8 bits (Vela 5.2.0
+    npu_performance ``measure_element_access``, our own formulation): an 8-bit scalar travels in the command
+    stream and costs no reads, a 16- or 32-bit one (the Softmax's shift amount, its Newton-Raphson constants) is
+    read from its memory as one storage quantum of the IFM's format, ``quantum`` elements (16 for an NHCWB16
+    IFM, 1 for NHWC); 0 where the op has no such operand (or its IFM is a scalar too)."""
+    if op.kind != ELEMENTWISE or op.ifm2 is None or bits[1] <= 8:
+        return 0
+    if op.ifm2 != SCALAR or op.ifm == SCALAR:
+        return 0
+    return quantum
+
+
+def exp_map_quantum(ifm: tuple[int, int, int]) -> int:
+    """Storage quantum, in elements, of the 32-bit exponentials map (the shift's IFM) in Vela 5.2.0: measured,
+    NHCWB16 (16) when the map is one column wide (W = 1: [1, 2], [1, 2, 1, 1], [1, 8, 1, 1], [1, 16, 1, 1],
+    [1, 3, 2, 1] in NCHW), NHWC (1) otherwise ([1, 2, 3, 5], [1, 4, 5, 6]); seen in the shift's read of its
+    32-bit shift amount (Ethos-U55 flash: 256 cycles against 4-5)."""
+    return 16 if ifm[1] == 1 else 1
+
+
+def cost_wide(op: NpuOp, bits: tuple[int, int, int], arch: U65Config, quantum: int = 1):
     """An op's cost (opcost.cost_npu_op) with its 32-bit maps' traffic at 4 bytes an element: each such side's
     bytes on the bus are replaced by :func:`transfer_bytes_at` at its width, the access cycles follow, and the op
     costs the larger of its NPU and access cycles."""
@@ -127,12 +160,15 @@ def cost_wide(op: NpuOp, bits: tuple[int, int, int], arch: U65Config):
              (False, op.ofm_mem, op.ofm_fmt, cfg.ofm, op.ofm, wr, bits[2])]
     if op.ifm2 is not None and r2:
         sides.append((True, op.ifm2_mem, op.fmt2, cfg.ifm, op.ifm2, r2, bits[1]))
+    scalar = wide_scalar_reads(op, bits, quantum)
+    if scalar:  # read at its width only: the 8-bit cost counted none
+        sides.append((True, op.ifm2_mem, op.fmt2, cfg.ifm, SCALAR, scalar, bits[1]))
     rd, wt = dict(cost.read_bytes), dict(cost.write_bytes)
-    for read, mem, fmt, block, shape, n, b in sides:
+    for i, (read, mem, fmt, block, shape, n, b) in enumerate(sides):
         if b == 8:
             continue
-        extra = transfer_bytes_at(arch, read, mem, fmt, block, shape, n, b) - \
-            transfer_bytes(arch, read, mem, fmt, block, shape, n)
+        base = 0 if (scalar and i == len(sides) - 1) else transfer_bytes(arch, read, mem, fmt, block, shape, n)
+        extra = transfer_bytes_at(arch, read, mem, fmt, block, shape, n, b) - base
         (rd if read else wt)[mem] = (rd if read else wt).get(mem, 0) + int(extra)
     acc = {m: int((rd.get(m, 0) + wt.get(m, 0)) / arch.mem(m).bytes_per_cycle) for m in (SRAM, OFFCHIP)}
     acc = {m: max(acc[m], cost.access_cycles.get(m, 0)) for m in acc}
@@ -176,7 +212,8 @@ def cost_softmax(lw, arch: U65Config, src: str, dst: str, fmts: tuple[str, str],
 
     moved = lw.reason == "transposed"  # then the chain reads and writes the moved map, in SRAM
     ops = softmax_ops(lw.ifm, arch, SRAM, SRAM) if moved else softmax_ops(lw.ifm, arch, src, dst, *fmts)
-    parts = [cost_wide(op, bits, arch) for op, bits in zip(ops, op_bits(ops))]
+    quanta = [exp_map_quantum(lw.ifm) if i == 2 else 1 for i in range(len(ops))]
+    parts = [cost_wide(op, bits, arch, q) for op, bits, q in zip(ops, op_bits(ops), quanta)]
     if moved and moves is not None:
         parts += [c for c in (cost_passes(moves[0], arch, src, SRAM), cost_passes(moves[1], arch, SRAM, dst))
                   if c.device == "npu"]
