@@ -133,7 +133,7 @@ def _component(lrs: list[LiveRange], base: list[int], maxu: list[int], limit: in
 
 def on_schedule(graph, lowered: list, arch, cascades, costs: list, cands: list[LiveRange]
                 ) -> tuple[list[LiveRange], list[int], set[int]]:
-    """The candidates ``cands`` (one per map, op-index ranges, their element accesses; network.candidates) at
+    """The candidates ``cands`` (one per map, op-index ranges, their element accesses; fastcands.candidates) at
     Vela's time points: Vela 5.2.0 runs its fast-storage allocator on the live ranges of its schedule with every
     candidate moved to fast storage (Regor's ``AllocateFeatureMaps`` calls ``ExtractLiveRangesFromCascades`` as the
     final allocation does). Returns the candidate ranges (a map written over another in place joins that one's
