@@ -6,35 +6,25 @@ from __future__ import annotations
 
 import pytest
 
-from cnncc.backends.ethos_u65.backend import arch_of
 from cnncc.backends.ethos_u65.cascade import ChainOp as C
 from cnncc.backends.ethos_u65.cascade import find_cascades
 from cnncc.backends.ethos_u65.compiled import as_vela_compiles
 from cnncc.backends.ethos_u65.lower import FUSED, fuse_activations, lower
 from cnncc.backends.ethos_u65.network import cascades_and_copies, estimate
 from cnncc.backends.ethos_u65.order import in_vela_order
-from cnncc.target import load_target
 from tests.ethos_u65.cascnet import cascade_network
+from tests.ethos_u65.configs import CS256, CS512, HE256, HE512, arch_for
 from tests.ethos_u65.padnet import padded_network
 from tests.ethos_u65.randnet import random_network
 
 BUDGET = 384 * 1024
-CS256 = ("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB")
-HE256 = ("ethos-u65-256", "Ethos_U65_High_End", "Dedicated_Sram_384KB")
-CS512 = ("ethos-u65-512", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB")
-HE512 = ("ethos-u65-512", "Ethos_U65_High_End", "Dedicated_Sram_384KB")
-
-
-def _arch(config):
-    accel, system, mode = config
-    return arch_of(load_target(accel, {"system": system, "memory_mode": mode}))
 
 
 def cascades(graph, config) -> list[list[tuple[str, int]]]:
     """cnncc's cascades of ``graph``: per cascade, (layer, OFM stripe rows) of its ops."""
     g, _ = in_vela_order(as_vela_compiles(graph).graph)
     lowered, _ = fuse_activations(g, g.layers, [lower(g, x) for x in g.layers])
-    found, _, _ = cascades_and_copies(g, lowered, _arch(config))
+    found, _, _ = cascades_and_copies(g, lowered, arch_for(config))
     return [[(g.layers[k].name, c.stripes[k - c.start][0]) for k in range(c.start, c.end + 1)
              if lowered[k].kind != FUSED] for c in found]
 
@@ -99,7 +89,7 @@ def test_padnet55_and_rand103_cascade_as_vela():
     """padnet seed 55 on u65-512 High_End: Vela's 19-row stripes (cnncc was 28) and total 800,683 cycles (cnncc
     was 0.984 of it); rand103: the 1×9 conv and the pool with 16-row stripes, the 7×7 conv alone."""
     assert cascades(padded_network(55), HE512) == [[("conv1", 19), ("conv2", 19)]]
-    est = estimate(padded_network(55), _arch(HE512))
+    est = estimate(padded_network(55), arch_for(HE512))
     assert abs(sum(c.cycles for _, _, c in est.rows) / 800683 - 1) <= 0.002
     assert [[n[:5] for n, _ in c] + [h for _, h in c] for c in cascades(random_network(103), HE512)] == [
         ["conv1", "avgpo", 16, 16]]

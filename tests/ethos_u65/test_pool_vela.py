@@ -18,23 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnncc.backends.ethos_u65.backend import arch_of
 from cnncc.backends.ethos_u65.opcost import cost_npu_op
 from cnncc.backends.ethos_u65.order import vela_order
 from cnncc.backends.ethos_u65.poolpad import MIRROR, ZERO, chain, exported_padding
 from cnncc.ir import Graph, Layer, tensor_type
 from cnncc.ir import ops as O
-from cnncc.target import load_target
+from tests.ethos_u65.configs import CS256, HE512, U55, arch_for
 from tests.ethos_u65.poolnet import pooled_network
-
-CS256 = ("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB")
-HE512 = ("ethos-u65-512", "Ethos_U65_High_End", "Dedicated_Sram_384KB")
-U55 = ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram")
-
-
-def _arch(config):
-    accel, system, mode = config
-    return arch_of(load_target(accel, {"system": system, "memory_mode": mode}))
 
 
 def _tflite_ops(path: Path) -> list[str]:
@@ -88,7 +78,7 @@ def test_ceil_mode_maxpool_runs_mirror_copies_then_the_pool():
     g = _pool_net(True, O.MaxPool((3, 3), (2, 2), ceil_mode=True))
     pool = _pool(g)
     assert exported_padding(g, pool).steps == ((MIRROR, (0, 0, 1, 1)),)
-    arch = _arch(CS256)
+    arch = arch_for(CS256)
     ops = chain(g, pool, arch, "sram", "sram", ("NHCWB16", "NHCWB16"))
     assert [(op.kind, op.ifm, op.ifm_fmt, op.ofm_fmt) for op in ops] == [
         ("pooling", (22, 22, 28), "NHCWB16", "NHWC"), ("pooling", (1, 22, 28), "NHCWB16", "NHWC"),
@@ -103,7 +93,7 @@ def test_non_negative_map_is_zero_padded_and_written_in_place():
     g = _pool_net(False, O.MaxPool((3, 3), (2, 2), pads=(2, 2, 0, 0)))
     pool = _pool(g)
     assert exported_padding(g, pool).steps == ((ZERO, (2, 2, 0, 0)),)
-    ops = chain(g, pool, _arch(CS256), "sram", "sram", ("NHCWB16", "NHCWB16"))
+    ops = chain(g, pool, arch_for(CS256), "sram", "sram", ("NHCWB16", "NHCWB16"))
     assert [(op.ifm, op.ifm_mem, op.ofm_fmt) for op in ops[:2]] == [((2, 24, 28), "offchip", "NHCWB16"),
                                                                    ((24, 2, 28), "offchip", "NHCWB16")]
     assert len(ops) == 3 and ops[2].ifm == (24, 24, 28) and ops[2].ifm_fmt == "NHCWB16"

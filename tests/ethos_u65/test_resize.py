@@ -9,26 +9,17 @@ import importlib.util
 
 import pytest
 
-from cnncc.backends.ethos_u65.backend import arch_of
 from cnncc.backends.ethos_u65.blocks import CONV, POOL, NpuOp, find_block_config
 from cnncc.backends.ethos_u65.lower import CPU, lower
 from cnncc.backends.ethos_u65.network import estimate
 from cnncc.backends.ethos_u65.opcost import cost_npu_op
 from cnncc.backends.ethos_u65.resize import stages, vela_factor
 from cnncc.backends.ethos_u65.transconv import vela_refusal
-from cnncc.target import load_target
+from tests.ethos_u65.configs import CS256, HE512, U55, arch_for
 from tests.ethos_u65.upnet import upscaling_network
 
-CS256 = ("ethos-u65-256", "Ethos_U65_Client_Server", "Dedicated_Sram_384KB")
-HE512 = ("ethos-u65-512", "Ethos_U65_High_End", "Dedicated_Sram_384KB")
 SH256 = ("ethos-u65-256", "Ethos_U65_Client_Server", "Shared_Sram")
-U55 = ("ethos-u55-128", "Ethos_U55_High_End_Embedded", "Shared_Sram")
 B16 = "NHCWB16"
-
-
-def _arch(config):
-    accel, system, mode = config
-    return arch_of(load_target(accel, {"system": system, "memory_mode": mode}))
 
 
 def test_which_resizes_vela_runs_on_the_npu():
@@ -60,7 +51,7 @@ def test_which_transpose_convs_vela_runs_on_the_npu():
     ((10, 10, 96), (20, 20, 96), ("sram", "sram"), 20604),          # p2o.Resize.0
     ((20, 20, 24), (40, 40, 24), ("sram", "offchip"), 20906)])      # p2o.Resize.3's middle op
 def test_upscaling_avgpool_costs_as_vela(ifm, ofm, mems, vela):
-    arch = _arch(CS256)
+    arch = arch_for(CS256)
     op = NpuOp(POOL, ifm, ofm, ifm_fmt=B16, ofm_fmt=B16, ifm_mem=mems[0], ofm_mem=mems[1], resample="nearest")
     cfg = find_block_config(op, arch)
     assert (cfg.ofm, cfg.ifm) == ((14, 18, 16), (8, 10, 16))
@@ -68,7 +59,7 @@ def test_upscaling_avgpool_costs_as_vela(ifm, ofm, mems, vela):
 
 
 def test_zero_upscaled_conv_blocks_as_vela():
-    arch = _arch(CS256)
+    arch = arch_for(CS256)
     ct0 = NpuOp(CONV, (80, 80, 24), (160, 160, 24), kernel=(2, 2), ifm_fmt=B16, ofm_fmt=B16, resample="zeros")
     ct2 = NpuOp(CONV, (160, 160, 24), (320, 320, 1), kernel=(2, 2), ifm_fmt=B16, ofm_fmt=B16, resample="zeros")
     assert find_block_config(ct0, arch).ofm == (16, 10, 24) and find_block_config(ct0, arch).ifm == (10, 6, 16)
@@ -103,7 +94,7 @@ MEASURED = [(0, CS256, 17778), (0, U55, 29679),                                 
 
 @pytest.mark.parametrize("seed,config,vela", MEASURED)
 def test_upscaling_networks_cost_as_vela(seed, config, vela):
-    est = estimate(upscaling_network(seed), _arch(config))
+    est = estimate(upscaling_network(seed), arch_for(config))
     assert est.rows[1][2].device == "npu"
     assert abs(sum(c.cycles for _, _, c in est.rows) / vela - 1) <= 0.005
 
