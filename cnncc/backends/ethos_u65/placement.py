@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.datamove import misaligned_concat, moved_to_consumers, written_in_place
-from cnncc.backends.ethos_u65.lower import CPU, FREE, FUSED, MEMCOPY, Lowered
+from cnncc.backends.ethos_u65.lower import CPU, FREE, FUSED, MEMCOPY, TRANSPOSE, Lowered, hwc
 from cnncc.ir.graph import Graph
 
 
@@ -89,6 +89,11 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, cascades=(), ke
             nhwc.update(root[o] for o in layer.outputs)
         elif layer.kind == "Concat" and misaligned_concat(graph, layer):
             nhwc.add(root[layer.outputs[0]])
+        elif lw.kind == TRANSPOSE:  # Vela's transposes read and write NHWC (its operator constraints)
+            nhwc.update(root[t] for t in layer.inputs if t in root)
+            nhwc.update(root[o] for o in layer.outputs)
+        elif layer.kind in ("Split", "Slice") and _sub_box_wc(graph, layer):
+            nhwc.add(root[layer.inputs[0]])
     fmt = {t: "NHWC" if t in nhwc else "NHCWB16" for t in set(root.values())}
     first: dict[str, int] = {root[i]: 0 for i in graph.inputs}
     last: dict[str, int] = {}
@@ -118,6 +123,13 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, cascades=(), ke
     size = {t: -(-_bytes(graph, t, fmt[t]) // 16) * 16 for t in first}
     return Placement({t: mem[r] for t, r in root.items()}, {t: fmt[r] for t, r in root.items()}, 0,
                      {t: (first[t], last[t]) for t in first}, size, frozenset(inner), dict(root), arch)
+
+
+def _sub_box_wc(graph: Graph, layer) -> bool:
+    """Does a Split/Slice read boxes of another width or depth than its input's? Vela keeps such a map NHWC:
+    the brick format needs every reader's box to have the map's W and C (Regor's scheduler tensor formats)."""
+    _, w, c = hwc(graph.type_of(layer.inputs[0]).shape)
+    return any(hwc(graph.type_of(o).shape)[1:] != (w, c) for o in layer.outputs)
 
 
 def sram_timeline(pl: Placement, n: int) -> list[int]:
