@@ -34,6 +34,24 @@ def test_writer_models_bit_exact_vs_litert_reference(tmp_path, net, seed):
     assert agree.tensors_lsb == 0, agree
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_concat_through_views_needs_no_requantisation(tmp_path, seed):
+    """A Concat whose inputs come through RESHAPE / TRANSPOSE views: the views' sources are quantised over the
+    Concat's range, so the file has no QUANTIZE (views keep their input's quantisation in TFLite)."""
+    from tflite import BuiltinOperator
+    from tflite.Model import Model
+
+    path = tmp_path / f"cat{seed}.tflite"
+    write_tflite(NETS["cat"](seed), path)
+    m = Model.GetRootAsModel(path.read_bytes(), 0)
+    sg = m.Subgraphs(0)
+    codes = [max(m.OperatorCodes(sg.Operators(i).OpcodeIndex()).BuiltinCode(),
+                 m.OperatorCodes(sg.Operators(i).OpcodeIndex()).DeprecatedBuiltinCode())
+             for i in range(sg.OperatorsLength())]
+    assert BuiltinOperator.CONCATENATION in codes
+    assert BuiltinOperator.QUANTIZE not in codes
+
+
 def _real_models() -> list[Path]:
     manifest = THIRDPARTY / "MANIFEST.json"
     if not manifest.is_file():

@@ -80,4 +80,22 @@ def move_net(seed: int) -> Graph:
     return Graph.build(f"move_net_{seed}", {"x": tensor_type((1, c, hw, hw))}, ["y"], layers, w)
 
 
-NETS = {"conv": conv_net, "act": act_net, "move": move_net}
+def cat_net(seed: int) -> Graph:
+    """Two conv branches of different ranges reached through views (RESHAPE; TRANSPOSE + RESHAPE), joined by a
+    CONCATENATION on the flattened axis: the writer gives the views' sources the Concat's range, so the file
+    needs no requantising QUANTIZE."""
+    rng = np.random.default_rng(seed)
+    c, k, hw = int(rng.integers(2, 5)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
+    w = {"wa": _w(rng, k, c, 3, 3), "ba": _w(rng, k), "wb": _w(rng, k, c, 1, 1, scale=1.5), "bb": _w(rng, k)}
+    layers = [
+        Layer("conva", O.Conv((3, 3), pads=(1, 1, 1, 1), act=O.Relu()), ("x", "wa", "ba"), ("a",)),
+        Layer("flata", O.Reshape((1, k, hw * hw)), ("a",), ("fa",)),
+        Layer("convb", O.Conv((1, 1)), ("x", "wb", "bb"), ("b",)),
+        Layer("tb", O.Transpose((0, 1, 3, 2)), ("b",), ("t",)),
+        Layer("flatb", O.Reshape((1, k, hw * hw)), ("t",), ("fb",)),
+        Layer("cat", O.Concat(axis=2), ("fa", "fb"), ("y",)),
+    ]
+    return Graph.build(f"cat_net_{seed}", {"x": tensor_type((1, c, hw, hw))}, ["y"], layers, w)
+
+
+NETS = {"conv": conv_net, "act": act_net, "move": move_net, "cat": cat_net}

@@ -78,13 +78,25 @@ def _ranges_of(values: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
 
 def share_concat_ranges(graph: Graph, ranges: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
     """Give every Concat's inputs and output one range (their union): TFLite's int8 CONCATENATION requires one
-    quantisation for all of them, and producers with a free output scale then need no requantisation."""
+    quantisation for all of them, and producers with a free output scale then need no requantisation. A view
+    (Reshape, Flatten, Transpose, Identity) keeps its input's quantisation in the file, so an input reached through
+    views shares the range back to the view chain's source (else the file requantises it with a QUANTIZE)."""
     out = dict(ranges)
     cats = [layer for layer in graph.layers if isinstance(layer.op, O.Concat)]
+    views = (O.Reshape, O.Flatten, O.Transpose, O.Identity)
+
+    def through_views(t: str) -> list[str]:
+        chain = [t]
+        prod = graph.producer(t)
+        while prod is not None and isinstance(prod.op, views) and prod.inputs[0] not in chain:
+            chain.append(prod.inputs[0])
+            prod = graph.producer(prod.inputs[0])
+        return chain
+
     for _ in range(len(cats) + 1):  # concats of concats: repeat until no range grows
         changed = False
         for layer in cats:
-            names = list(layer.inputs) + [layer.outputs[0]]
+            names = [n for t in layer.inputs for n in through_views(t)] + [layer.outputs[0]]
             rs = [out.get(n, DEFAULT_RANGE) for n in names]
             u = (min(r[0] for r in rs), max(r[1] for r in rs))
             for n in names:
