@@ -39,6 +39,11 @@ def test_targets_alias_defaults_and_overrides():
         load_target("ethos-u65", {"weight_compression": "-1"})
     with pytest.raises(TargetError):
         load_target("ethos-u65", {"ofm_ublock": [2, 2]})
+    # an off-chip arena on a system whose AXI1 is flash: Vela refuses it (arena must be Sram or Dram)
+    for mode in ("Dedicated_Sram", "Dedicated_Sram_256KB"):
+        with pytest.raises(TargetError, match="arena must be in SRAM or DRAM"):
+            load_target("ethos-u65-512", {"system": "Ethos_U65_Embedded", "memory_mode": mode})
+    assert arch_of(load_target("ethos-u65-512", {"system": "Ethos_U65_Embedded", "memory_mode": "Shared_Sram"}))
 
 
 def test_traversal_choice():

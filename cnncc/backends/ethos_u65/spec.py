@@ -127,6 +127,12 @@ class EthosU65Spec(TargetSpec):
         if self.memory_modes and self.memory_mode not in self.memory_modes:
             raise TargetError(f"params.memory_mode {self.memory_mode!r} unknown; known: "
                               f"{', '.join(sorted(self.memory_modes))}")
+        if (self.systems and self.memory_modes and self.memory_modes[self.memory_mode].arena == OFFCHIP
+                and self.systems[self.system].axi1 == "OffChipFlash"):
+            # Vela refuses it too ("arena_mem_area=OffChipFlash (must be Sram or Dram)")
+            raise TargetError(f"memory mode {self.memory_mode!r} puts the feature-map arena off-chip, and system "
+                              f"{self.system!r} has flash there (axi1 = OffChipFlash): the arena must be in SRAM "
+                              f"or DRAM; use Sram_Only or Shared_Sram, or a system with DRAM")
         if self.shram_reserved_output_banks + self.shram_reserved_end_banks >= self.shram_banks:
             raise TargetError("params.shram_reserved_* leave no SHRAM banks")
 
