@@ -234,7 +234,7 @@ def fuse_activations(graph: Graph, layers: Sequence[Layer], lowered: list[Lowere
     fused: dict[str, str] = {}
     index = {layer.name: k for k, layer in enumerate(layers)}
     for k, layer in enumerate(layers):
-        if not isinstance(layer.op, ACTIVATIONS) or layer.outputs[0] in graph.outputs:
+        if not isinstance(layer.op, ACTIVATIONS):
             continue
         src = layer.inputs[0]
         prod = graph.producer(src)

@@ -13,7 +13,7 @@ from cnncc.backends.ethos_u65.blocks import CONV, ELEMENTWISE, POOL, NpuOp, find
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
 from cnncc.backends.ethos_u65.cycles import npu_cycles
 from cnncc.backends.ethos_u65.lower import Lowered
-from cnncc.backends.ethos_u65.memory import element_reads, mem_to_mem_cycles, op_traffic
+from cnncc.backends.ethos_u65.memory import element_reads, op_traffic
 from cnncc.backends.ethos_u65.weightbuf import Buffering, Context
 from cnncc.ir.graph import Graph, Layer
 
@@ -84,8 +84,8 @@ def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: 
     const_lat = arch.mem(arch.const_mem).read_latency if op.kind not in (POOL, ELEMENTWISE) else 0
     oc = npu_cycles(op, cfg, arch, arch.sram.read_latency if staged else const_lat)
     npu = wbuf.npu if staged else oc.cycles
-    if op.lut and arch.const_mem == OFFCHIP:
-        npu += max(mem_to_mem_cycles(arch, OFFCHIP, SRAM, 256) - ctx.slack, 0)  # the LUT's DMA into SHRAM
+    if op.lut:
+        npu += max(lut_dma_cycles(arch) - ctx.slack, 0)
     # buffered in depth slices, the weights are the slices' own streams (a little more than the layer's)
     moved = replace(op, weight_bytes=wbuf.weight_bytes) if staged and wbuf.weight_bytes else op
     tr = op_traffic(moved, cfg, arch, arch.const_mem, staged, wbuf.prebuffered_bytes)
@@ -95,6 +95,15 @@ def cost_npu_op(op: NpuOp, arch: U65Config, ctx: Context | None = None, stripe: 
                   tr.write, total, bound, cfg.ofm, cfg.traversal, buffer_bytes=wbuf.buffer_bytes, wbuf=wbuf,
                   elements=element_reads(op, cfg, arch))
     return cost, (wbuf.slack_next if staged else oc.cycles)
+
+
+def lut_dma_cycles(arch: U65Config, nbytes: int = 256) -> int:
+    """Cycles of the DMA that loads a LUT (``nbytes``: 256 for int8) from the constants' memory into SHRAM:
+    the slower of reading it there (with that memory's read latency) and writing SHRAM, which Regor models as a
+    memory of 1 byte per cycle without latency (measured: a LUT op first in a Sram_Only network costs 256
+    cycles more than its own, on u65-256 and u65-512)."""
+    src = arch.mem(arch.const_mem)
+    return max(int(nbytes / src.bytes_per_cycle) + src.read_latency, nbytes)
 
 
 def with_copy(cost: OpCost, copy: OpCost, nbytes: int) -> OpCost:
