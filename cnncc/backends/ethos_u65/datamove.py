@@ -139,7 +139,40 @@ def copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[tupl
                 if not moved_to_consumers(graph, layer, k, kinds)]
     if isinstance(op, O.Pad):
         return pad_copies(graph, layer, kinds)
+    if isinstance(op, (O.Reshape, O.Flatten)) and kinds.get(layer.name) == "memcopy":
+        return [(hwc(graph.type_of(layer.inputs[0]).shape), layer.inputs[0])]  # reshape_copy
     return []
+
+
+def reshape_copy(graph: Graph, layer: Layer) -> bool:
+    """Does Vela copy the map a Reshape/Flatten reads? Regor's RemoveReshape inserts a MemoryCopy after the input
+    when the input has other readers and another shape than the output (the reshape then aliases the copy):
+    measured with Vela 5.2.0 on conv -> Flatten -> FC beside a second conv reading the same map (1×1 and 4×4
+    maps: a MemoryCopy row of the map's size). Only where the export writes a plain RESHAPE (no TRANSPOSE: a
+    transpose would be the single reader) of an NPU op's output."""
+    from cnncc.backends.ethos_u65.transposes import exported_moves
+
+    if not isinstance(layer.op, (O.Reshape, O.Flatten)):
+        return False
+    src = layer.inputs[0]
+    prod = graph.producer(src)
+    if prod is None or graph.is_weight(src) or isinstance(prod.op, (O.Reshape, O.Flatten, O.Transpose, O.Identity)):
+        return False
+    if len(graph.consumers(src)) < 2 or graph.type_of(src).shape == graph.type_of(layer.outputs[0]).shape:
+        return False
+    return not any(m[0] == "t" for m in exported_moves(graph, layer))
+
+
+def with_reshape_copies(graph: Graph, lowered: list) -> list:
+    """``lowered`` with each free Reshape/Flatten that Vela runs as a MemoryCopy (:func:`reshape_copy`) a copy."""
+    from dataclasses import replace
+
+    from cnncc.backends.ethos_u65.lower import FREE, MEMCOPY
+
+    return [replace(lw, kind=MEMCOPY, ifm=hwc(graph.type_of(layer.inputs[0]).shape),
+                    reason="Vela copies a reshaped map another op reads (RemoveReshape)")
+            if lw.kind == FREE and reshape_copy(graph, layer) else lw
+            for layer, lw in zip(graph.layers, lowered)]
 
 
 CONST = ""  # the source of a copy that reads a constant (the zero border of a Pad)
@@ -175,5 +208,5 @@ def copy_bytes(box: tuple[int, int, int]) -> int:
     return int(math.prod(box))
 
 
-__all__ = ["copy_op", "copies", "folded_into_concat", "moved_to_consumers", "written_in_place", "misaligned_concat",
-           "copy_bytes", "pad_copies", "CONST", "U65Config"]
+__all__ = ["copy_op", "copies", "reshape_copy", "with_reshape_copies", "folded_into_concat", "moved_to_consumers",
+           "written_in_place", "misaligned_concat", "copy_bytes", "pad_copies", "CONST", "U65Config"]

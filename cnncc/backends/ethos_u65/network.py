@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from cnncc.backends.ethos_u65.blocks import CONV, DEPTHWISE, ELEMENTWISE, POOL
 from cnncc.backends.ethos_u65.cascade import Cascade, ChainOp, find_cascades
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
+from cnncc.backends.ethos_u65.datamove import with_reshape_copies
 from cnncc.backends.ethos_u65.fastcands import candidates, sanitize
 from cnncc.backends.ethos_u65.inputcopy import copy_cost, input_copies
 from cnncc.backends.ethos_u65.lower import (
@@ -95,6 +96,7 @@ def _estimate(graph: Graph, arch: U65Config) -> Estimate:
     lowered = [Lowered(FREE, ofm=lw.ofm, reason="cancelling transposes") if layer.name in gone else lw
                for layer, lw in zip(graph.layers, (lower(graph, x) for x in graph.layers))]
     lowered = with_exported_transposes(graph, lowered)
+    lowered = with_reshape_copies(graph, lowered)
     lowered, _ = fuse_activations(graph, graph.layers, lowered)
     cascades, pl, copies = cascades_and_copies(graph, lowered, arch)
     costs, slacks = _cost_pass(graph, lowered, arch, pl, cascades, copies=copies)
