@@ -32,6 +32,10 @@ SCALAR_OPS = 20          # Newton-Raphson reciprocal steps on the map of row sum
 #: headroom offset, 1.0 in Q2.29) is swapped into the second slot, as Vela does for a scalar
 CONST_STEPS = frozenset({0, 1, 3, 4, 6, 8, 11, 13, 16, 18})
 SCALAR = (1, 1, 1)
+#: the format a constant operand is read in: constants are linear (NHWC) in their memory (measured: the exponential
+#: shift's 16-element read of its 32-bit shift amount, 128 cycles from U55 flash and 10 from U65 Client_Server DRAM,
+#: is a 64-byte NHWC burst; read as bricks it would be 64 and 5)
+CONST_FMT = "NHWC"
 
 
 def wide_mem(ifm: tuple[int, int, int], arch: U65Config) -> str:
@@ -73,17 +77,18 @@ def softmax_ops(ifm: tuple[int, int, int], arch: U65Config, src: str, dst: str, 
            NpuOp(ELEMENTWISE, vec, vec, ifm2=one, ao_kind="add_sub", act="lut", ifm_fmt=src_fmt, ofm_fmt=b16,
                  ifm_mem=src, ifm2_mem=head, ofm_mem=e, ifm2_fmt=row),
            NpuOp(ELEMENTWISE, vec, vec, ifm2=SCALAR, ao_kind="ew32_binary", ifm_fmt=b16, ofm_fmt="NHWC",
-                 ifm_mem=e, ifm2_mem=const, ofm_mem=big),
+                 ifm_mem=e, ifm2_mem=const, ofm_mem=big, ifm2_fmt=CONST_FMT),
            NpuOp(CONV, vec, one, ao_kind="conv", ifm_fmt="NHWC", ofm_fmt=row, ifm_mem=big, ofm_mem=SRAM),
            NpuOp(ELEMENTWISE, deep, deep, ao_kind="ew32_unary", ifm_fmt=row, ofm_fmt=row)]
     for k in range(SCALAR_OPS):
         scalar = k in CONST_STEPS
         ops.append(NpuOp(ELEMENTWISE, deep, deep, ifm2=SCALAR if scalar else deep, ao_kind="ew32_binary",
-                         ifm_fmt=row, ofm_fmt=row, ifm2_mem=const if scalar else SRAM))
+                         ifm_fmt=row, ofm_fmt=row, ifm2_mem=const if scalar else SRAM,
+                         ifm2_fmt=CONST_FMT if scalar else ""))
     ops += [NpuOp(ELEMENTWISE, vec, vec, ifm2=one, ao_kind="ew32_binary", ifm_fmt=b16, ofm_fmt=b16,
                   ifm2_fmt=row, ifm_mem=big, ofm_mem=big),
             NpuOp(ELEMENTWISE, vec, vec, ifm2=vec, ao_kind="ew32_binary", ifm_fmt=b16, ofm_fmt=b16, ifm_mem=big,
-                  ifm2_mem=const, ofm_mem=big),
+                  ifm2_mem=const, ofm_mem=big, ifm2_fmt=CONST_FMT if rows == 1 else ""),
             NpuOp(ELEMENTWISE, vec, vec, ifm2=one, ao_kind="ew32_binary", ifm_fmt=b16, ofm_fmt=dst_fmt, ifm_mem=big,
                   ofm_mem=dst, ifm2_fmt=row)]
     return ops
@@ -144,6 +149,7 @@ def cost_wide(op: NpuOp, bits: tuple[int, int, int], arch: U65Config, quantum: i
     """An op's cost (opcost.cost_npu_op) with its 32-bit maps' traffic at 4 bytes an element: each such side's
     bytes on the bus are replaced by :func:`transfer_bytes_at` at its width, the access cycles follow, and the op
     costs the larger of its NPU and access cycles."""
+    import math
     from dataclasses import replace
 
     from cnncc.backends.ethos_u65.blocks import find_block_config
@@ -156,22 +162,29 @@ def cost_wide(op: NpuOp, bits: tuple[int, int, int], arch: U65Config, quantum: i
         return cost
     cfg = find_block_config(op, arch)
     r1, r2, wr = element_reads(op, cfg, arch)
-    sides = [(True, op.ifm_mem, op.ifm_fmt, cfg.ifm, op.ifm, r1, bits[0]),
-             (False, op.ofm_mem, op.ofm_fmt, cfg.ofm, op.ofm, wr, bits[2])]
+    sides = [(True, op.ifm_mem, op.ifm_fmt, cfg.ifm, op.ifm, r1, r1, bits[0]),
+             (False, op.ofm_mem, op.ofm_fmt, cfg.ofm, op.ofm, wr, wr, bits[2])]
+    exact = op.ifm2 is not None and r2 and op.ifm2_fmt == CONST_FMT and op.ifm2 != SCALAR
     if op.ifm2 is not None and r2:
-        sides.append((True, op.ifm2_mem, op.fmt2, cfg.ifm, op.ifm2, r2, bits[1]))
+        # a one-row constant map (the last steps' broadcast constant of an [1, N] Softmax) is read once, element
+        # for element, in linear bursts: measured, Vela's access for [1, 10] / [1, 16] / [1, 100] on u55-128 and
+        # u65-512 (80 / 128 / 400 flash cycles, 21 / 106 DRAM cycles) is its exact element count at NHWC bursts.
+        # Wider maps keep the brick estimate: Vela's 32-bit ops there take other blocks than the 8-bit search
+        sides.append((True, op.ifm2_mem, op.fmt2, cfg.ifm, op.ifm2, math.prod(op.ifm2) if exact else r2, r2,
+                      bits[1]))
     scalar = wide_scalar_reads(op, bits, quantum)
     if scalar:  # read at its width only: the 8-bit cost counted none
-        sides.append((True, op.ifm2_mem, op.fmt2, cfg.ifm, SCALAR, scalar, bits[1]))
+        sides.append((True, op.ifm2_mem, op.fmt2, cfg.ifm, SCALAR, scalar, 0, bits[1]))
     rd, wt = dict(cost.read_bytes), dict(cost.write_bytes)
-    for i, (read, mem, fmt, block, shape, n, b) in enumerate(sides):
+    for read, mem, fmt, block, shape, n, counted, b in sides:
         if b == 8:
             continue
-        base = 0 if (scalar and i == len(sides) - 1) else transfer_bytes(arch, read, mem, fmt, block, shape, n)
+        base = transfer_bytes(arch, read, mem, fmt, block, shape, counted) if counted else 0
         extra = transfer_bytes_at(arch, read, mem, fmt, block, shape, n, b) - base
         (rd if read else wt)[mem] = (rd if read else wt).get(mem, 0) + int(extra)
     acc = {m: int((rd.get(m, 0) + wt.get(m, 0)) / arch.mem(m).bytes_per_cycle) for m in (SRAM, OFFCHIP)}
-    acc = {m: max(acc[m], cost.access_cycles.get(m, 0)) for m in acc}
+    # the 8-bit op's access cycles are a floor, except in the constant's memory when its read was recounted
+    acc = {m: acc[m] if (exact and m == op.ifm2_mem) else max(acc[m], cost.access_cycles.get(m, 0)) for m in acc}
     return replace(cost, access_cycles=acc, read_bytes=rd, write_bytes=wt,
                    cycles=max([cost.npu_cycles] + list(acc.values())))
 
