@@ -78,5 +78,5 @@ def mean_ops(ifm: tuple[int, int, int], arch: U65Config, src: str, dst: str, fmt
     # the Mul's map: a per-position mean (channels moved into W: C = 1) is taken as one vector of its values
     mul = (1, 1, out[0] * out[1]) if c == 1 and out[0] * out[1] > 1 else out
     rest.append(NpuOp(ELEMENTWISE, mul, mul, ifm2=(1, 1, 1), ao_kind="ew32_binary", ifm_fmt=b16, ofm_fmt=fmts[1],
-                      ofm_mem=dst))
+                      ofm_mem=dst, ifm2_mem=arch.const_mem, ifm2_fmt="NHWC"))
     return sums, rest

@@ -212,7 +212,11 @@ def cost_mean(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[str,
         c, slack = cost_npu_op(op, arch, ctx if k == 0 else replace(ctx or Context(), slack=slack, index=1,
                                                                       prev_npu=True))
         parts.append(c)
-    for op in rest:
+    from cnncc.backends.ethos_u65.softmax import cost_wide
+
+    for k, op in enumerate(rest):
         c, slack = cost_npu_op(op, arch)
+        if k == len(rest) - 1:  # the Mul: 32-bit sums times a 32-bit constant read from the constants' memory
+            c = cost_wide(op, (32, 32, 8), arch, 16 if op.ifm_fmt == "NHCWB16" else 1)
         parts.append(c)
     return _sum_costs(parts), slack
