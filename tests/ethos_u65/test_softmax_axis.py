@@ -94,6 +94,21 @@ def _arch(system: str, accel: str, mode: str):
     return arch_of(load_target(accel, {"system": system, "memory_mode": mode}))
 
 
+def _ours_and_vela(g: Graph, config: tuple[str, str, str], workdir: Path) -> tuple[int, float]:
+    """(cnncc's total, Vela's total) of ``g``'s int8 export under ``config`` = (system, accelerator, memory mode)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from vela_fidelity import ours, run_vela
+
+    from cnncc.frontend.tflite.writer import write_tflite
+    from cnncc.target import load_target
+
+    system, accel, mode = config
+    path = workdir / f"{g.name}.tflite"
+    write_tflite(g, path)
+    vela = run_vela(path, system, accel, mode, workdir)["total"]
+    return ours(g, load_target(accel, {"system": system, "memory_mode": mode}))[1], vela
+
+
 def test_burst_rule_at_any_width():
     """transfer_bytes_at is Regor's burst rule at an element width; at 8 bits it is cycles.transfer_bytes."""
     import random
@@ -218,19 +233,9 @@ def test_fc_head_softmax_vela(tmp_path, config, seed):
     u65: 0.94-1.04. Asserted within ±8 %."""
     import numpy as np
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    from vela_fidelity import ours, run_vela
-
-    from cnncc.frontend.tflite.writer import write_tflite
-    from cnncc.target import load_target
-
     n = int(np.random.default_rng(seed).integers(2, 17))  # heads of 2 (person detection) to 16 classes
-    system, accel, mode = config
-    g = softmax_net((1, n), -1)
-    path = tmp_path / f"{g.name}.tflite"
-    write_tflite(g, path)
-    vela = run_vela(path, system, accel, mode, tmp_path)["total"]
-    assert ours(g, load_target(accel, {"system": system, "memory_mode": mode}))[1] == pytest.approx(vela, rel=0.08)
+    got, vela = _ours_and_vela(softmax_net((1, n), -1), config, tmp_path)
+    assert got == pytest.approx(vela, rel=0.08)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela) not installed")
@@ -242,16 +247,6 @@ def test_wide_row_softmax_vela(tmp_path, config, seed):
     1.128 of Vela for N = 100 / 1000 on u65-512 High_End; now 0.997 / 0.999). Asserted within ±3 %."""
     import numpy as np
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    from vela_fidelity import ours, run_vela
-
-    from cnncc.frontend.tflite.writer import write_tflite
-    from cnncc.target import load_target
-
     n = int(np.random.default_rng(seed).integers(50, 2001))
-    system, accel, mode = config
-    g = softmax_net((1, n), -1)
-    path = tmp_path / f"{g.name}.tflite"
-    write_tflite(g, path)
-    vela = run_vela(path, system, accel, mode, tmp_path)["total"]
-    assert ours(g, load_target(accel, {"system": system, "memory_mode": mode}))[1] == pytest.approx(vela, rel=0.03)
+    got, vela = _ours_and_vela(softmax_net((1, n), -1), config, tmp_path)
+    assert got == pytest.approx(vela, rel=0.03)

@@ -111,9 +111,8 @@ def _b_before_a(rows: list[str]) -> bool:
     return rows.index("b1") < rows.index("a1")
 
 
-def _vela_conv_order(graph, workdir: Path) -> list[str]:
-    """Vela's NPU convolutions in run order, by name (a conv writing into the Concat's map has the Concat's name
-    in its row: b1 is told apart from a3 by its MAC count)."""
+def _vela_csv(graph, workdir: Path) -> list[dict]:
+    """Vela 5.2.0's per-layer CSV rows (run order) of ``graph``'s int8 export on u65-256 High_End Sram_Only."""
     from cnncc.frontend.tflite.writer import write_tflite
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -126,16 +125,22 @@ def _vela_conv_order(graph, workdir: Path) -> list[str]:
            "Ethos_U65_High_End", "--memory-mode", "Sram_Only", "--accelerator-config", "ethos-u65-256",
            "--verbose-performance", "--output-dir", str(out)]
     subprocess.run(cmd, capture_output=True, text=True, check=True)
+    with open(out / f"{graph.name}_per-layer.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def _vela_conv_order(graph, workdir: Path) -> list[str]:
+    """Vela's NPU convolutions in run order, by name (a conv writing into the Concat's map has the Concat's name
+    in its row: b1 is told apart from a3 by its MAC count)."""
     b_macs = 16 * 16 * 16 * B_OUT["cat" if "cat" in graph.name else "add"]
     names = []
-    with open(out / f"{graph.name}_per-layer.csv") as f:
-        for row in csv.DictReader(f):
-            if row["NNG Operator"] != "Conv2D":
-                continue
-            name = row["Name"]
-            if name not in ("a1", "a2", "a3", "b1", "out"):
-                name = "b1" if int(row["MAC Count"]) == b_macs else "a3"
-            names.append(name)
+    for row in _vela_csv(graph, workdir):
+        if row["NNG Operator"] != "Conv2D":
+            continue
+        name = row["Name"]
+        if name not in ("a1", "a2", "a3", "b1", "out"):
+            name = "b1" if int(row["MAC Count"]) == b_macs else "a3"
+        names.append(name)
     return names
 
 
@@ -157,20 +162,7 @@ def _branch_order(names: list[str]) -> str:
 
 def _vela_rows(graph, workdir: Path) -> list[str]:
     """Vela's per-layer CSV row names of ``graph``'s export, in run order."""
-    from cnncc.frontend.tflite.writer import write_tflite
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    from vela_fidelity import vela_ini
-
-    path = workdir / f"{graph.name}.tflite"
-    write_tflite(graph, path)
-    out = workdir / f"out_{graph.name}"
-    cmd = [str(Path(sys.executable).parent / "vela"), str(path), "--config", str(vela_ini()), "--system-config",
-           "Ethos_U65_High_End", "--memory-mode", "Sram_Only", "--accelerator-config", "ethos-u65-256",
-           "--verbose-performance", "--output-dir", str(out)]
-    subprocess.run(cmd, capture_output=True, text=True, check=True)
-    with open(out / f"{graph.name}_per-layer.csv") as f:
-        return [row["Name"] for row in csv.DictReader(f)]
+    return [row["Name"] for row in _vela_csv(graph, workdir)]
 
 
 @pytest.mark.skipif(not HAS_VELA, reason="Vela (ethos-u-vela) not installed")
