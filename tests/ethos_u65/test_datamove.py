@@ -76,16 +76,18 @@ def test_memory_copies_as_vela_runs_them(tmp_path, seed):
     assert ours == vela == 2
 
 
-def flatten_two_readers(seed: int, readers: int = 2) -> Graph:
+def flatten_two_readers(seed: int, readers: int = 2, nhwc: bool = False) -> Graph:
     """conv -> Flatten -> FC, and (``readers`` = 2) a second 1×1 conv on the same map as a second output; seeded
-    map size and depth."""
+    map size and depth. ``nhwc``: the Flatten reads the map through a Transpose to NHWC order (the head of a
+    TFLite file read back, or of a tf2onnx graph), which the export writes as the same single RESHAPE."""
     from tests.ethos_u65 import nets
 
     rng = np.random.default_rng(seed)
     hw, c = int(rng.choice([1, 2, 4])), 16 * int(rng.integers(1, 5))
     n = nets._Net(seed)
     y, _ = n.conv("c1", "x", hw, 16, c, k=1)
-    f = n.add(Layer("flat", O.Flatten(axis=1), (y,), ("f",)))
+    src = n.add(Layer("to_nhwc", O.Transpose((0, 2, 3, 1)), (y,), ("t",))) if nhwc else y
+    f = n.add(Layer("flat", O.Flatten(axis=1), (src,), ("f",)))
     outs = [n.gemm("fc", f, c * hw * hw, 16)]
     if readers == 2:
         outs.append(n.conv("c2", y, hw, c, 16, k=1)[0])
@@ -97,21 +99,24 @@ def test_reshape_copy_rule():
     from cnncc.backends.ethos_u65.datamove import reshape_copy
 
     for seed in range(4):
-        g = flatten_two_readers(seed)
-        assert reshape_copy(g, next(x for x in g.layers if x.name == "flat"))
-        g = flatten_two_readers(seed, readers=1)
-        assert not reshape_copy(g, next(x for x in g.layers if x.name == "flat"))
+        for nhwc in (False, True):
+            g = flatten_two_readers(seed, nhwc=nhwc)
+            assert reshape_copy(g, next(x for x in g.layers if x.name == "flat"))
+            g = flatten_two_readers(seed, readers=1, nhwc=nhwc)
+            assert not reshape_copy(g, next(x for x in g.layers if x.name == "flat"))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("ethosu") is None, reason="Vela (ethos-u-vela) not installed")
+@pytest.mark.parametrize("nhwc", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_reshape_copy_as_vela_runs_it(tmp_path, seed):
+def test_reshape_copy_as_vela_runs_it(tmp_path, seed, nhwc):
     """Vela (Regor's RemoveReshape) copies the map: its per-layer rows have one MemoryCopy, and cnncc's total with
-    the copy is within 2 % (measured 0.986-1.000; without the copy 0.79)."""
+    the copy is within 2 % (measured 0.986-1.000; without the copy 0.79). Through a Transpose to NHWC order the
+    same (the export writes one RESHAPE; before, a TRANSPOSE pass instead of the copy)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     from vela_fidelity import compare
 
-    g = flatten_two_readers(seed)
+    g = flatten_two_readers(seed, nhwc=nhwc)
     r = compare(g, "Ethos_U65_High_End", "ethos-u65-256", tmp_path, "Sram_Only")
     rows = r["rows"]
     assert rows["flat"][0]["device"] == "npu"  # cnncc: the Flatten costs a copy

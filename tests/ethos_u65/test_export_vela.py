@@ -158,6 +158,30 @@ def test_random_net_matches_onnxruntime(random_exports, i):
     check_numerics(m, data, g.types[g.inputs[0]].shape, g.inputs[0])
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_nhwc_flatten_head_is_one_reshape(tmp_path, seed):
+    """tf2onnx's head (Transpose to NHWC order -> Reshape [1, -1] -> MatMul) flattens the map in the order the
+    export stores it: one RESHAPE, no TRANSPOSE and no permuted FC columns; Vela runs it all on the NPU and LiteRT
+    computes what onnxruntime computes on the float model."""
+    import tflite
+
+    rng = np.random.default_rng(seed)
+    blocks = [str(b) for b in rng.choice(["conv", "depthwise", "maxpool", "sigmoid", "concat"], 2)]
+    m = N.random_net(700 + seed, blocks, "nhwc_matmul", c=int(rng.integers(2, 7)), h=int(rng.integers(3, 9)),
+                     w=int(rng.integers(3, 9)))
+    g, data = C.export(m, tmp_path)
+    model = tflite.Model.GetRootAsModel(data, 0)
+    sg = model.Subgraphs(0)
+    codes = {max(model.OperatorCodes(sg.Operators(i).OpcodeIndex()).BuiltinCode(),
+                 model.OperatorCodes(sg.Operators(i).OpcodeIndex()).DeprecatedBuiltinCode())
+             for i in range(sg.OperatorsLength())}
+    assert tflite.BuiltinOperator.TRANSPOSE not in codes and tflite.BuiltinOperator.RESHAPE in codes
+    if C.HAVE_VELA:
+        assert not check_vela(g, data, tmp_path, f"nhwc{seed}")
+    if C.HAVE_LITERT:
+        check_numerics(m, data, g.types[g.inputs[0]].shape, g.inputs[0])
+
+
 # ---------------------------------------------------------------------------------------------- torch exports
 TORCH = ["alexstyle", "hardact", "paddedpools", "channelsoftmax", "loosebn", "blazestyle",
          "squeezenet", "upnet", "aligncorners"]

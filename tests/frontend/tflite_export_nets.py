@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 BLOCKS = ("conv", "depthwise", "convtranspose", "bn", "lrn", "hardsigmoid", "hardswish", "sigmoid", "tanh",
           "leakyrelu", "clip", "avgpool", "maxpool", "softmax", "div_const", "div_act", "arith_const", "resize",
           "concat", "transpose", "slice", "split", "pad", "se_mean", "lrn_float", "pad_value")
-HEADS = ("gemm", "mean_gemm", "matmul", "map")
+HEADS = ("gemm", "mean_gemm", "matmul", "map")  # and "nhwc_matmul" (test_export_vela's own test)
 #: blocks lowered to float operators between DEQUANTIZE and QUANTIZE (or PADV2): Vela runs them on the CPU
 CPU_BLOCKS = ("div_act", "lrn_float", "pad_value")
 CPU_CODES = {"DEQUANTIZE", "QUANTIZE", "DIV", "LOCAL_RESPONSE_NORMALIZATION", "PADV2"}
@@ -197,6 +197,11 @@ def _head(net: _Net, kind: str) -> list[int]:
     elif kind == "mean_gemm":
         m = net.node("ReduceMean", [x], axes=[2, 3], keepdims=0)[0]
         net.set(net.node("Gemm", [m, net.const(r.normal(0, 1 / np.sqrt(c), (c, n)))])[0], [1, n])
+    elif kind == "nhwc_matmul":  # tf2onnx's head: to NHWC order, flatten, a constant MatMul
+        t = net.node("Transpose", [x], perm=[0, 2, 3, 1])[0]
+        f = net.node("Reshape", [t, net.const(np.array([1, -1], np.int64), "shape")])[0]
+        k = c * h * w
+        net.set(net.node("MatMul", [f, net.const(r.normal(0, 1 / np.sqrt(k), (k, n)))])[0], [1, n])
     else:  # flatten then a constant MatMul
         f = net.node("Flatten", [x], axis=1)[0]
         k = c * h * w

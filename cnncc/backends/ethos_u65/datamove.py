@@ -139,9 +139,18 @@ def copies(graph: Graph, layer: Layer, kinds: dict[str, str]) -> list[tuple[tupl
                 if not moved_to_consumers(graph, layer, k, kinds)]
     if isinstance(op, O.Pad):
         return pad_copies(graph, layer, kinds)
-    if isinstance(op, (O.Reshape, O.Flatten)) and kinds.get(layer.name) == "memcopy":
-        return [(hwc(graph.type_of(layer.inputs[0]).shape), layer.inputs[0])]  # reshape_copy
+    if isinstance(op, (O.Reshape, O.Flatten)) and kinds.get(layer.name) == "memcopy":  # reshape_copy
+        src = reshaped_map(graph, layer)
+        return [(hwc(graph.type_of(src).shape), src)]
     return []
+
+
+def reshaped_map(graph: Graph, layer: Layer) -> str:
+    """The stored map a Reshape/Flatten's export reads: its input, or the map a Transpose to NHWC order in front of
+    it reads (the pair is one RESHAPE, writer_move.nhwc_flatten)."""
+    from cnncc.frontend.tflite.writer_move import nhwc_flatten_source
+
+    return nhwc_flatten_source(graph, layer) or layer.inputs[0]
 
 
 def reshape_copy(graph: Graph, layer: Layer) -> bool:
@@ -154,7 +163,7 @@ def reshape_copy(graph: Graph, layer: Layer) -> bool:
 
     if not isinstance(layer.op, (O.Reshape, O.Flatten)):
         return False
-    src = layer.inputs[0]
+    src = reshaped_map(graph, layer)
     prod = graph.producer(src)
     if prod is None or graph.is_weight(src) or isinstance(prod.op, (O.Reshape, O.Flatten, O.Transpose, O.Identity)):
         return False
@@ -169,7 +178,7 @@ def with_reshape_copies(graph: Graph, lowered: list) -> list:
 
     from cnncc.backends.ethos_u65.lower import FREE, MEMCOPY
 
-    return [replace(lw, kind=MEMCOPY, ifm=hwc(graph.type_of(layer.inputs[0]).shape),
+    return [replace(lw, kind=MEMCOPY, ifm=hwc(graph.type_of(reshaped_map(graph, layer)).shape),
                     reason="Vela copies a reshaped map another op reads (RemoveReshape)")
             if lw.kind == FREE and reshape_copy(graph, layer) else lw
             for layer, lw in zip(graph.layers, lowered)]
@@ -208,5 +217,6 @@ def copy_bytes(box: tuple[int, int, int]) -> int:
     return int(math.prod(box))
 
 
-__all__ = ["copy_op", "copies", "reshape_copy", "with_reshape_copies", "folded_into_concat", "moved_to_consumers",
-           "written_in_place", "misaligned_concat", "copy_bytes", "pad_copies", "CONST", "U65Config"]
+__all__ = ["copy_op", "copies", "reshaped_map", "reshape_copy", "with_reshape_copies", "folded_into_concat",
+           "moved_to_consumers", "written_in_place", "misaligned_concat", "copy_bytes", "pad_copies", "CONST",
+           "U65Config"]

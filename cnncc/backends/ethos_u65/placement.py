@@ -78,12 +78,15 @@ def place(graph: Graph, lowered: list[Lowered], arch: U65Config, cascades=(), ke
     """Assign every activation a memory and a format (see module doc). With an off-chip arena only the maps inside
     a cascade (rolling buffers, cascade.Cascade) and the root maps in ``kept`` (faststorage.py) are in SRAM."""
     from cnncc.backends.ethos_u65.liveranges import concat_copies
+    from cnncc.frontend.tflite.writer_move import nhwc_flatten
 
     layers = graph.layers
     root = storage_roots(graph, lowered)
     boundary = {root[t] for t in list(graph.inputs) + list(graph.outputs)}
     nhwc = set(boundary)
     for layer, lw in zip(layers, lowered):
+        if nhwc_flatten(graph, layer):
+            continue  # not in the export: its reader's RESHAPE reads the map (writer_move.nhwc_flatten)
         if lw.kind in (FREE, CPU) or lw.deepened:  # a reshaped op reads and writes NHWC (actsplit.py)
             nhwc.update(root[t] for t in layer.inputs if t in root)
             nhwc.update(root[o] for o in layer.outputs)

@@ -104,7 +104,14 @@ def _spatial(shape: Shape) -> bool:
 def exported_moves(graph: Graph, layer: Layer) -> list[tuple[str, Shape, tuple[int, ...]]]:
     """The stored-tensor operations the export writes for a Reshape/Flatten/Transpose layer, in order:
     ("t", input shape, perm) for a TRANSPOSE, ("r", input shape, output shape) for a RESHAPE."""
+    from cnncc.frontend.tflite.writer_move import nhwc_flatten, nhwc_flatten_source
+
     s_in, s_out = graph.type_of(layer.inputs[0]).shape, graph.type_of(layer.outputs[0]).shape
+    if nhwc_flatten(graph, layer):
+        return []  # written as part of its reader's RESHAPE
+    flat = nhwc_flatten_source(graph, layer)
+    if flat is not None:
+        return [("r", _stored(graph.type_of(flat).shape), _stored(s_out))]
     if isinstance(layer.op, O.Transpose):
         perm = layer.op.perm or tuple(reversed(range(len(s_in))))
         o = (0, 2, 3, 1) if len(s_out) == 4 else tuple(range(len(s_out)))
@@ -203,9 +210,13 @@ def vela_transposes(graph: Graph) -> dict[str, list[Pass] | None]:
     map to []; None: not modelled (more than three non-unit axes move)."""
     out: dict[str, list[Pass] | None] = {}
     carried: dict[str, tuple] = {}  # tensor -> (source shape, labels of the current axes, current shape)
+    from cnncc.frontend.tflite.writer_move import nhwc_flatten
+
     for layer in graph.layers:
         moves = exported_moves(graph, layer)
         if not moves:
+            if nhwc_flatten(graph, layer):
+                out[layer.name] = []
             continue
         state = carried.pop(layer.inputs[0], None)
         if state is None:

@@ -65,6 +65,30 @@ def _fc_only_flatten(ex, layer, s_in, s_out) -> bool:
         isinstance(c.op, (O.Gemm, O.MatMul)) and c.inputs[0] == layer.outputs[0] for c in cons)
 
 
+def nhwc_flatten(graph, layer) -> bool:
+    """Is ``layer`` a Transpose of a 4-D map into NHWC order (perm 0, 2, 3, 1) whose only reader is a
+    Reshape/Flatten to a non-spatial shape? The pair flattens the map in NHWC order, which is the order the export
+    stores it in: it is written as one RESHAPE of the stored map, no TRANSPOSE (TFLite files read back and tf2onnx
+    graphs carry this pair in front of their fully-connected heads)."""
+    if not isinstance(layer.op, O.Transpose) or tuple(layer.op.perm or ()) != _NCHW_TO_NHWC:
+        return False
+    if graph.type_of(layer.inputs[0]).rank != 4 or layer.outputs[0] in graph.outputs:
+        return False
+    cons = graph.consumers(layer.outputs[0])
+    if len(cons) != 1 or not isinstance(cons[0].op, (O.Reshape, O.Flatten)):
+        return False
+    s = graph.type_of(cons[0].outputs[0]).shape
+    return not (len(s) == 4 and s[2] * s[3] > 1)
+
+
+def nhwc_flatten_source(graph, layer) -> str | None:
+    """The 4-D map a Reshape/Flatten ``layer`` flattens in NHWC order through a :func:`nhwc_flatten` Transpose."""
+    if not isinstance(layer.op, (O.Reshape, O.Flatten)):
+        return None
+    prod = graph.producer(layer.inputs[0])
+    return prod.inputs[0] if prod is not None and nhwc_flatten(graph, prod) else None
+
+
 def relayout(ex, layer, x: int, s_in: tuple[int, ...], s_out: tuple[int, ...], onnx_order: bool = True) -> None:
     """Reshape stored tensor ``x`` (IR shape ``s_in``) into the layer's output (IR shape ``s_out``) so that the
     ONNX element order is kept: 4-D maps go through NCHW order with TRANSPOSEs where their layout differs."""
@@ -90,6 +114,12 @@ def relayout(ex, layer, x: int, s_in: tuple[int, ...], s_out: tuple[int, ...], o
 def _reshape(ex, layer):
     src_name, out_name = layer.inputs[0], layer.outputs[0]
     s_in, s_out = ex.g.type_of(src_name).shape, ex.g.type_of(out_name).shape
+    if nhwc_flatten(ex.g, layer):
+        return  # written with its Reshape/Flatten reader (below)
+    flat = nhwc_flatten_source(ex.g, layer)
+    if flat is not None:
+        relayout(ex, layer, ex.tmap[flat], ex.g.type_of(flat).shape, s_out, onnx_order=False)
+        return
     x = ex.tmap[src_name]
     if isinstance(layer.op, O.Transpose):
         # stored axis i of the output = stored axis q[i] of the input (4-D maps are stored NHWC)
