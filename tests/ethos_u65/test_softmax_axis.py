@@ -114,7 +114,7 @@ def test_burst_rule_at_any_width():
     import random
 
     from cnncc.backends.ethos_u65.cycles import transfer_bytes
-    from cnncc.backends.ethos_u65.softmax import transfer_bytes_at
+    from cnncc.backends.ethos_u65.wide import transfer_bytes_at
 
     arch = _arch(*HE512)
     rng = random.Random(5)
@@ -131,7 +131,8 @@ def test_dfl_softmax_32bit_maps_off_chip_as_vela():
     """YOLOv8n's DFL Softmax on u65-512 High_End Dedicated_Sram: its 32-bit 4×2100×16 maps are off-chip, so the
     exponentials' write and the shift's read and write cost at 4 bytes an element (Vela 5.2.0's rows: DRAM AC
     143,360 and 430,114)."""
-    from cnncc.backends.ethos_u65.softmax import cost_wide, op_bits, softmax_ops
+    from cnncc.backends.ethos_u65.softmax import op_bits, softmax_ops
+    from cnncc.backends.ethos_u65.wide import cost_wide
 
     arch = _arch(*HE512)
     ops = softmax_ops((4, 2100, 16), arch, "sram", "sram")
@@ -171,14 +172,8 @@ def test_one_column_softmax_reads_and_placement():
     arena or a wider map keeps the row maximum in SRAM."""
     from cnncc.backends.ethos_u65.blocks import ELEMENTWISE, NpuOp
     from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM
-    from cnncc.backends.ethos_u65.softmax import (
-        cost_wide,
-        exp_map_quantum,
-        head_mem,
-        op_bits,
-        softmax_ops,
-        wide_scalar_reads,
-    )
+    from cnncc.backends.ethos_u65.softmax import exp_map_quantum, head_mem, op_bits, softmax_ops
+    from cnncc.backends.ethos_u65.wide import cost_wide, wide_scalar_reads
 
     assert exp_map_quantum((1, 1, 2)) == 16 and exp_map_quantum((3, 1, 4)) == 16
     assert exp_map_quantum((3, 5, 2)) == 1

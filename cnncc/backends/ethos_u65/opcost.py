@@ -212,7 +212,7 @@ def cost_mean(lw: Lowered, arch: U65Config, src: str, dst: str, fmts: tuple[str,
         c, slack = cost_npu_op(op, arch, ctx if k == 0 else replace(ctx or Context(), slack=slack, index=1,
                                                                       prev_npu=True))
         parts.append(c)
-    from cnncc.backends.ethos_u65.softmax import cost_wide
+    from cnncc.backends.ethos_u65.wide import cost_wide
 
     for k, op in enumerate(rest):
         c, slack = cost_npu_op(op, arch)

@@ -25,17 +25,13 @@ from __future__ import annotations
 
 from cnncc.backends.ethos_u65.blocks import CONV, ELEMENTWISE, POOL, NpuOp
 from cnncc.backends.ethos_u65.config import OFFCHIP, SRAM, U65Config
+from cnncc.backends.ethos_u65.wide import CONST_FMT, SCALAR, cost_wide
 
 SCALAR_OPS = 20          # Newton-Raphson reciprocal steps on the map of row sums
 #: the steps (index into those 20) whose second operand is a scalar constant read from memory (Regor's order:
 #: Sub, Sub, SHL, Mul, Add, then three rounds of Mul, Sub, Mul, Mul, Add); a constant first operand (the
 #: headroom offset, 1.0 in Q2.29) is swapped into the second slot, as Vela does for a scalar
 CONST_STEPS = frozenset({0, 1, 3, 4, 6, 8, 11, 13, 16, 18})
-SCALAR = (1, 1, 1)
-#: the format a constant operand is read in: constants are linear (NHWC) in their memory (measured: the exponential
-#: shift's 16-element read of its 32-bit shift amount, 128 cycles from U55 flash and 10 from U65 Client_Server DRAM,
-#: is a 64-byte NHWC burst; read as bricks it would be 64 and 5)
-CONST_FMT = "NHWC"
 
 
 def wide_mem(ifm: tuple[int, int, int], arch: U65Config) -> str:
@@ -104,91 +100,12 @@ def op_bits(ops: list[NpuOp]) -> list[tuple[int, int, int]]:
     return out[:n]
 
 
-def transfer_bytes_at(arch: U65Config, read: bool, mem: str, fmt: str, block: tuple[int, int, int],
-                      shape: tuple[int, int, int], elements: float, bits: int) -> float:
-    """Bytes on the bus for ``elements`` elements of ``bits`` bits: Regor's burst rule (EthosU55Performance's
-    EstimateMemoryTransfer, our own formulation; cycles.transfer_bytes is its 8-bit case): a burst is as long as
-    the block's contiguous run, in bits, up to the memory's burst length."""
-    bw, _, bc = block
-    _h, w, c = shape
-    if fmt == "NHCWB16":
-        if w * bits * 16 // 8 == bc:
-            burst = bits * bw * bc
-        else:
-            burst = 16 * bits * bw * (1 if read else arch.cores)
-    elif read:
-        burst = bits * bw * bc if c * bits // 8 == bc else bits * bc
-    else:
-        burst = bits * bw * bc if (bc <= 16 and c * bits // 8 == bc) else min(64 * 8, 16 * bits * arch.cores,
-                                                                           bc * bits)
-    m = arch.mem(mem)
-    nbytes = int(elements * bits) // 8
-    return int(nbytes * m.burst_bytes) // max(min(m.burst_bytes, burst // 8), 1)
-
-
-def wide_scalar_reads(op: NpuOp, bits: tuple[int, int, int], quantum: int = 1) -> int:
-    """Elements read of an elementwise op's scalar second operand wider than 8 bits (Vela 5.2.0
-    npu_performance ``measure_element_access``, our own formulation): an 8-bit scalar travels in the command
-    stream and costs no reads, a 16- or 32-bit one (the Softmax's shift amount, its Newton-Raphson constants) is
-    read from its memory as one storage quantum of the IFM's format, ``quantum`` elements (16 for an NHCWB16
-    IFM, 1 for NHWC); 0 where the op has no such operand (or its IFM is a scalar too)."""
-    if op.kind != ELEMENTWISE or op.ifm2 is None or bits[1] <= 8:
-        return 0
-    if op.ifm2 != SCALAR or op.ifm == SCALAR:
-        return 0
-    return quantum
-
-
 def exp_map_quantum(ifm: tuple[int, int, int]) -> int:
     """Storage quantum, in elements, of the 32-bit exponentials map (the shift's IFM) in Vela 5.2.0: measured,
     NHCWB16 (16) when the map is one column wide (W = 1: [1, 2], [1, 2, 1, 1], [1, 8, 1, 1], [1, 16, 1, 1],
     [1, 3, 2, 1] in NCHW), NHWC (1) otherwise ([1, 2, 3, 5], [1, 4, 5, 6]); seen in the shift's read of its
     32-bit shift amount (Ethos-U55 flash: 256 cycles against 4-5)."""
     return 16 if ifm[1] == 1 else 1
-
-
-def cost_wide(op: NpuOp, bits: tuple[int, int, int], arch: U65Config, quantum: int = 1):
-    """An op's cost (opcost.cost_npu_op) with its 32-bit maps' traffic at 4 bytes an element: each such side's
-    bytes on the bus are replaced by :func:`transfer_bytes_at` at its width, the access cycles follow, and the op
-    costs the larger of its NPU and access cycles."""
-    import math
-    from dataclasses import replace
-
-    from cnncc.backends.ethos_u65.blocks import find_block_config
-    from cnncc.backends.ethos_u65.cycles import transfer_bytes
-    from cnncc.backends.ethos_u65.memory import element_reads
-    from cnncc.backends.ethos_u65.opcost import cost_npu_op
-
-    cost = cost_npu_op(op, arch)[0]
-    if bits == (8, 8, 8):
-        return cost
-    cfg = find_block_config(op, arch)
-    r1, r2, wr = element_reads(op, cfg, arch)
-    sides = [(True, op.ifm_mem, op.ifm_fmt, cfg.ifm, op.ifm, r1, r1, bits[0]),
-             (False, op.ofm_mem, op.ofm_fmt, cfg.ofm, op.ofm, wr, wr, bits[2])]
-    exact = op.ifm2 is not None and r2 and op.ifm2_fmt == CONST_FMT and op.ifm2 != SCALAR
-    if op.ifm2 is not None and r2:
-        # a one-row constant map (the last steps' broadcast constant of an [1, N] Softmax) is read once, element
-        # for element, in linear bursts: measured, Vela's access for [1, 10] / [1, 16] / [1, 100] on u55-128 and
-        # u65-512 (80 / 128 / 400 flash cycles, 21 / 106 DRAM cycles) is its exact element count at NHWC bursts.
-        # Wider maps keep the brick estimate: Vela's 32-bit ops there take other blocks than the 8-bit search
-        sides.append((True, op.ifm2_mem, op.fmt2, cfg.ifm, op.ifm2, math.prod(op.ifm2) if exact else r2, r2,
-                      bits[1]))
-    scalar = wide_scalar_reads(op, bits, quantum)
-    if scalar:  # read at its width only: the 8-bit cost counted none
-        sides.append((True, op.ifm2_mem, op.fmt2, cfg.ifm, SCALAR, scalar, 0, bits[1]))
-    rd, wt = dict(cost.read_bytes), dict(cost.write_bytes)
-    for read, mem, fmt, block, shape, n, counted, b in sides:
-        if b == 8:
-            continue
-        base = transfer_bytes(arch, read, mem, fmt, block, shape, counted) if counted else 0
-        extra = transfer_bytes_at(arch, read, mem, fmt, block, shape, n, b) - base
-        (rd if read else wt)[mem] = (rd if read else wt).get(mem, 0) + int(extra)
-    acc = {m: int((rd.get(m, 0) + wt.get(m, 0)) / arch.mem(m).bytes_per_cycle) for m in (SRAM, OFFCHIP)}
-    # the 8-bit op's access cycles are a floor, except in the constant's memory when its read was recounted
-    acc = {m: acc[m] if (exact and m == op.ifm2_mem) else max(acc[m], cost.access_cycles.get(m, 0)) for m in acc}
-    return replace(cost, access_cycles=acc, read_bytes=rd, write_bytes=wt,
-                   cycles=max([cost.npu_cycles] + list(acc.values())))
 
 
 def axis_moves(shape: tuple[int, ...], axis: int) -> tuple[list, list] | None:
