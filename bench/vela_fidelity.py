@@ -37,31 +37,36 @@ def vela_ini() -> Path:
 VELA_CACHE: Path | None = None
 
 
-def run_vela(tflite: Path, system: str, accel: str, mode: str = MODE, workdir: Path | None = None) -> dict:
+def run_vela(tflite: Path, system: str, accel: str, mode: str = MODE, workdir: Path | None = None,
+             ini: Path | None = None) -> dict:
     """Compile with Vela. Returns {"per": {layer: Op Cycles}, "rows": {layer: {NPU, SRAM AC, DRAM AC, ...}},
-    "total": cycles, "sram_bytes": SRAM used, "wall_s": seconds}. With VELA_CACHE set, a result for the same
-    file bytes and configuration is read back instead of compiling again (Vela's output depends on nothing else)."""
+    "total": cycles, "sram_bytes": SRAM used, "wall_s": seconds}. ``ini``: a Vela configuration file naming
+    ``system`` and ``mode`` (default: Vela's own Arm/vela.ini). With VELA_CACHE set, a result for the same file
+    bytes, configuration file and configuration is read back instead of compiling again (Vela's output depends on
+    nothing else)."""
     if VELA_CACHE is not None:
         import hashlib
         import json
 
-        key = hashlib.sha256(tflite.read_bytes() + f"|{system}|{accel}|{mode}".encode()).hexdigest()[:32]
+        extra = b"" if ini is None else b"|" + Path(ini).read_bytes()
+        key = hashlib.sha256(tflite.read_bytes() + f"|{system}|{accel}|{mode}".encode() + extra).hexdigest()[:32]
         hit = VELA_CACHE / f"{key}.json"
         if hit.is_file():
             got = json.loads(hit.read_text())
             if "seq" in got:  # results kept before the rows' sequence was recorded are compiled again
                 return got
-        res = _run_vela(tflite, system, accel, mode, workdir)
+        res = _run_vela(tflite, system, accel, mode, workdir, ini)
         VELA_CACHE.mkdir(parents=True, exist_ok=True)
         hit.write_text(json.dumps(res))
         return res
-    return _run_vela(tflite, system, accel, mode, workdir)
+    return _run_vela(tflite, system, accel, mode, workdir, ini)
 
 
-def _run_vela(tflite: Path, system: str, accel: str, mode: str, workdir: Path | None) -> dict:
+def _run_vela(tflite: Path, system: str, accel: str, mode: str, workdir: Path | None,
+              ini: Path | None = None) -> dict:
     out = (workdir or tflite.parent) / f"vela_{tflite.stem}_{system}_{accel}_{mode}"
     t0 = time.perf_counter()
-    cmd = [str(Path(sys.executable).parent / "vela"), str(tflite), "--config", str(vela_ini()),
+    cmd = [str(Path(sys.executable).parent / "vela"), str(tflite), "--config", str(ini or vela_ini()),
            "--system-config", system, "--memory-mode", mode, "--accelerator-config", accel,
            "--verbose-performance", "--output-dir", str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -94,9 +99,10 @@ def ours(graph, target) -> tuple[list[dict], int, int | None]:
 
 
 def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, target_name: str | None = None,
-            path: Path | None = None) -> dict:
+            path: Path | None = None, ini: Path | None = None) -> dict:
     """One graph under one system config + memory mode: per-layer pairs (name, cnncc, Vela), the within-10 %
-    count, the total ratio, SRAM use of both, and diagnostics (``rows``: per layer both tools' NPU/AC cycles)."""
+    count, the total ratio, SRAM use of both, and diagnostics (``rows``: per layer both tools' NPU/AC cycles).
+    ``target_name``: cnncc's target (name or TOML file; default ``accel``), ``ini``: Vela's configuration file."""
     from cnncc.frontend.tflite.writer import write_tflite
     from cnncc.target import load_target
 
@@ -107,7 +113,7 @@ def compare(graph, system: str, accel: str, workdir: Path, mode: str = MODE, tar
     t0 = time.perf_counter()
     layers, total, peak = ours(graph, target)
     ours_wall = time.perf_counter() - t0
-    v = run_vela(path, system, accel, mode, workdir)
+    v = run_vela(path, system, accel, mode, workdir, ini)
     vela: dict[str, float] = {}
     # Vela names a row after the op's output tensor (cnncc's exporter names it after the layer; a model read from
     # TFLite keeps its tensor names); its extra ops of a lowered layer are named "<output>_..."
@@ -284,6 +290,40 @@ def random_sweep(seeds, configs=CONFIGS, workdir: Path | None = None, verbose: b
     return out
 
 
+def random_hw_sweep(hw_seeds, net_seeds, workdir: Path | None = None) -> list[dict]:
+    """Agreement on seeded random hardware descriptions (tests/ethos_u65/randhw.py: a Vela configuration file and
+    cnncc target TOMLs written at run time) with the seeded random networks ``net_seeds``: one dict per description
+    (its label, NPU layers within ±10 %, networks within ±5 %)."""
+    sys.path.insert(0, str(ROOT))
+    from cnncc.frontend.tflite.writer import write_tflite
+    from tests.ethos_u65.randhw import random_hardware, write_files
+    from tests.ethos_u65.randnet import random_network
+
+    out = []
+    with tempfile.TemporaryDirectory() as td:
+        wd = workdir or Path(td)
+        hws = [random_hardware(s) for s in hw_seeds]
+        ini, targets = write_files(hws, wd)
+        graphs = {s: random_network(s) for s in net_seeds}
+        paths = {}
+        for s, g in graphs.items():
+            paths[s] = wd / f"{g.name}.tflite"
+            write_tflite(g, paths[s])
+        for h in hws:
+            agg = {"label": h.label(), "seed": h.seed, "within": 0, "layers": 0, "nets": 0, "totals_ok": 0,
+                   "ratios": []}
+            for s, g in graphs.items():
+                r = compare(g, h.system, h.accel, wd, h.mode, target_name=str(targets[h.seed]), path=paths[s],
+                            ini=ini)
+                agg["within"] += r["within"]
+                agg["layers"] += r["layers"]
+                agg["nets"] += 1
+                agg["totals_ok"] += abs(r["total_ratio"] - 1) <= 0.05
+                agg["ratios"].append(round(r["total_ratio"], 3))
+            out.append(agg)
+    return out
+
+
 #: the trained int8 wake-word models of samples/thirdparty (``make samples``)
 KWS = ("alexa", "hey_jarvis", "hey_mycroft", "okay_nabu")
 
@@ -331,6 +371,9 @@ def main(argv=None) -> int:
     ap.add_argument("--verbose", action="store_true", help="print every layer")
     ap.add_argument("--vela-cache", default="", help="keep Vela's results in this folder and reuse them")
     ap.add_argument("--kws", action="store_true", help="peak SRAM on the trained wake-word models over CONFIGS")
+    ap.add_argument("--random-hw", type=int, default=0,
+                    help="N seeded random hardware descriptions (tests/ethos_u65/randhw.py) with the random "
+                         "networks of --seeds (default 200-211)")
     a = ap.parse_args(argv)
     global VELA_CACHE
     VELA_CACHE = Path(a.vela_cache) if a.vela_cache else None
@@ -347,6 +390,14 @@ def main(argv=None) -> int:
             n += sum(1 for x in r["ratios"].values() if x is not None)
             print(f"{' '.join(r['config']):62s} peak SRAM cnncc/Vela: {cells}")
         print(f"peak SRAM within ±10%: {ok}/{n}")
+        return 0
+    if a.random_hw:
+        ok = n = tok = tn = 0
+        for r in random_hw_sweep(range(a.random_hw), parse_seeds(a.seeds or "200-211")):
+            print(f"hw {r['seed']:3d} {r['label']:100s} NPU layers {r['within']}/{r['layers']}; totals within ±5%: "
+                  f"{r['totals_ok']}/{r['nets']} ({min(r['ratios']):.3f} … {max(r['ratios']):.3f})", flush=True)
+            ok, n, tok, tn = ok + r["within"], n + r["layers"], tok + r["totals_ok"], tn + r["nets"]
+        print(f"ALL: NPU layers {ok}/{n} ({100 * ok / max(n, 1):.1f}%) within ±10%; totals {tok}/{tn} within ±5%")
         return 0
     if a.random or a.seeds or a.padded or a.pooled:
         seeds = parse_seeds(a.seeds) if a.seeds else range(a.padded or a.pooled or a.random)

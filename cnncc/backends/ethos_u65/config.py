@@ -68,13 +68,21 @@ class U65Config:
         return self.macs_per_cycle * self.cores
 
 
+def vela_axi_port_bytes(system: str) -> int:
+    """The AXI port width, in bytes per cycle, that Vela 5.2.0 gives a system configuration: its vela.ini
+    translation (regor.cpp) takes 8 bytes when the configuration's name starts with ``Ethos_U55`` and 16 otherwise,
+    whatever the accelerator (measured: a U55 under a system of another name runs its memory-bound ops twice as
+    fast in Vela as under the same parameters named Ethos_U55_...)."""
+    return 8 if system.startswith("Ethos_U55") else 16
+
+
 @lru_cache(maxsize=64)
 def from_spec(spec: EthosU65Spec, name: str = "ethos-u65") -> U65Config:
     """The frozen configuration of a target's typed spec (its system configuration and memory mode resolved)."""
     spec = spec.checked()
     sysd = spec.systems[spec.system]
     mode = spec.memory_modes[spec.memory_mode]
-    port = spec.axi_port_bytes_per_cycle
+    port = spec.axi_port_bytes_per_cycle or vela_axi_port_bytes(spec.system)
 
     def mem(m, label: str) -> Memory:
         return Memory(label, port * m.clock_scale, m.burst_bytes, m.read_latency, m.write_latency)

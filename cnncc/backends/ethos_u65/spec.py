@@ -1,7 +1,9 @@
 """Typed target parameters of the ``ethos_u65`` backend (Arm Ethos-U65 and Ethos-U55), the ``[params]`` table of
 ``targets/_ethos-u65-base.toml`` / ``_ethos-u55-base.toml``. Field names are the TOML keys; hardware numbers follow
 shared/reference/ethos-u65.md and Vela 5.2.0's architecture tables, system configurations and memory modes Vela's
-``vela.ini``. The bandwidth of a memory is ``axi_port_bytes_per_cycle · clock_scale`` bytes per core cycle."""
+``vela.ini``. The bandwidth of a memory is ``axi_port_bytes_per_cycle · clock_scale`` bytes per core cycle; an
+AXI port width of 0 is Vela 5.2.0's: 8 bytes for a system configuration named ``Ethos_U55...``, else 16 (Regor's
+vela.ini translation decides it from the name, so a custom system of another name gets 16 bytes on a U55 too)."""
 
 from __future__ import annotations
 
@@ -98,7 +100,9 @@ class EthosU65Spec(TargetSpec):
                                     unit="cycles", min=1, max=4096)
     mac_delay_cycles: int = param(2, doc="pipeline delay when an OFM block is one micro-block in W x H",
                                   unit="cycles", min=0, max=4096)
-    axi_port_bytes_per_cycle: int = param(16, doc="AXI port width", unit="bytes/cycle", min=1, max=4096)
+    axi_port_bytes_per_cycle: int = param(
+        0, doc="AXI port width (0: as Vela 5.2.0 takes it, 8 when the system configuration's name starts with "
+               "Ethos_U55, else 16, whatever the accelerator)", unit="bytes/cycle", min=0, max=4096)
     ao_cycles_per_elem: AoSpec = param(AoSpec(), doc="output cycles per element by output kind")
     act_cycles_per_elem: ActSpec = param(ActSpec(), doc="activation cycles per element")
     scale_bias_bytes_per_channel: int = param(10, doc="encoded scale + bias per output channel", unit="bytes",
