@@ -249,7 +249,8 @@ def random_sweep(seeds, configs=CONFIGS, workdir: Path | None = None, verbose: b
     """Agreement on the seeded random networks (tests/ethos_u65/randnet.py; ``padded``: the Pad → conv networks of
     tests/ethos_u65/padnet.py; ``pooled``: the conv → padded pool networks of tests/ethos_u65/poolnet.py) per
     configuration: NPU layers within ±10 %, networks within ±5 %, and peak SRAM within ±10 % of Vela's; one dict
-    per configuration."""
+    per configuration. A configuration is (accelerator, system, memory mode), optionally followed by cnncc's
+    target file and Vela's configuration file naming that system and mode."""
     sys.path.insert(0, str(ROOT))
     from cnncc.frontend.tflite.writer import write_tflite
 
@@ -268,11 +269,12 @@ def random_sweep(seeds, configs=CONFIGS, workdir: Path | None = None, verbose: b
         for s, g in graphs.items():
             paths[s] = wd / f"{g.name}.tflite"
             write_tflite(g, paths[s])
-        for accel, system, mode in configs:
+        for accel, system, mode, *files in configs:
+            target, ini = (list(files) + [None, None])[:2]
             agg = {"accel": accel, "system": system, "mode": mode, "within": 0, "layers": 0, "nets": 0,
                    "totals_ok": 0, "sram_ok": 0, "sram_n": 0, "ratios": [], "sram_ratios": []}
             for s, g in graphs.items():
-                r = compare(g, system, accel, wd, mode, path=paths[s])
+                r = compare(g, system, accel, wd, mode, target_name=target, path=paths[s], ini=ini)
                 agg["within"] += r["within"]
                 agg["layers"] += r["layers"]
                 agg["nets"] += 1
@@ -291,37 +293,19 @@ def random_sweep(seeds, configs=CONFIGS, workdir: Path | None = None, verbose: b
 
 
 def random_hw_sweep(hw_seeds, net_seeds, workdir: Path | None = None) -> list[dict]:
-    """Agreement on seeded random hardware descriptions (tests/ethos_u65/randhw.py: a Vela configuration file and
-    cnncc target TOMLs written at run time) with the seeded random networks ``net_seeds``: one dict per description
-    (its label, NPU layers within ±10 %, networks within ±5 %)."""
+    """:func:`random_sweep` of the random networks ``net_seeds`` on seeded random hardware descriptions
+    (tests/ethos_u65/randhw.py: a Vela configuration file and cnncc target TOMLs written at run time); each result
+    also carries the description's seed and label."""
     sys.path.insert(0, str(ROOT))
-    from cnncc.frontend.tflite.writer import write_tflite
     from tests.ethos_u65.randhw import random_hardware, write_files
-    from tests.ethos_u65.randnet import random_network
 
-    out = []
     with tempfile.TemporaryDirectory() as td:
         wd = workdir or Path(td)
         hws = [random_hardware(s) for s in hw_seeds]
         ini, targets = write_files(hws, wd)
-        graphs = {s: random_network(s) for s in net_seeds}
-        paths = {}
-        for s, g in graphs.items():
-            paths[s] = wd / f"{g.name}.tflite"
-            write_tflite(g, paths[s])
-        for h in hws:
-            agg = {"label": h.label(), "seed": h.seed, "within": 0, "layers": 0, "nets": 0, "totals_ok": 0,
-                   "ratios": []}
-            for s, g in graphs.items():
-                r = compare(g, h.system, h.accel, wd, h.mode, target_name=str(targets[h.seed]), path=paths[s],
-                            ini=ini)
-                agg["within"] += r["within"]
-                agg["layers"] += r["layers"]
-                agg["nets"] += 1
-                agg["totals_ok"] += abs(r["total_ratio"] - 1) <= 0.05
-                agg["ratios"].append(round(r["total_ratio"], 3))
-            out.append(agg)
-    return out
+        configs = [(h.accel, h.system, h.mode, str(targets[h.seed]), ini) for h in hws]
+        out = random_sweep(net_seeds, configs, wd)
+    return [dict(r, seed=h.seed, label=h.label()) for r, h in zip(out, hws)]
 
 
 #: the trained int8 wake-word models of samples/thirdparty (``make samples``)

@@ -210,12 +210,10 @@ def vela_transposes(graph: Graph) -> dict[str, list[Pass] | None]:
     map to []; None: not modelled (more than three non-unit axes move)."""
     out: dict[str, list[Pass] | None] = {}
     carried: dict[str, tuple] = {}  # tensor -> (source shape, labels of the current axes, current shape)
-    from cnncc.frontend.tflite.writer_move import nhwc_flatten
-
     for layer in graph.layers:
         moves = exported_moves(graph, layer)
         if not moves:
-            if nhwc_flatten(graph, layer):
+            if isinstance(layer.op, O.Transpose):  # not in the export (its reader's RESHAPE reads the map)
                 out[layer.name] = []
             continue
         state = carried.pop(layer.inputs[0], None)
